@@ -1,0 +1,175 @@
+"""What ``tools/train.py`` and ``tools/test.py`` share: config preparation,
+up-front checks of the config, and turning user errors into one clear line.
+
+The launchers stay as thin as MMSegmentation's; nothing here knows about a
+model. Both segmentation (``default_scope='mmseg'``) and classification
+(``default_scope='mmpretrain'``) configs go through the same path.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from typing import Any, Callable, Iterator, List, Optional
+
+from mmengine.config import Config, DictAction
+
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+SUPPORTED_SCOPES = ('mmseg', 'mmpretrain')
+
+
+class UserConfigError(Exception):
+    """A problem the user fixes in the config or on the command line."""
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments shared by the train and test launchers."""
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        '--work-dir', help='directory for logs and checkpoints; defaults '
+        'to ./work_dirs/<config name>')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. '
+        'train_dataloader.batch_size=4 model.decode_head.num_classes=11')
+    parser.add_argument(
+        '--launcher',
+        choices=LAUNCHERS,
+        default='none',
+        help='job launcher: none (one process), pytorch (torchrun), slurm')
+    # torchrun passes LOCAL_RANK in the environment; old launchers pass it
+    # as an argument.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Read the config and apply the command-line overrides.
+
+    Args:
+        args (argparse.Namespace): Parsed arguments of a launcher.
+
+    Returns:
+        Config: The config, with ``launcher`` and ``work_dir`` set.
+    """
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if not osp.isfile(args.config):
+        raise UserConfigError(f'config file not found: {args.config}')
+    try:
+        cfg = Config.fromfile(args.config)
+    except (ImportError, ModuleNotFoundError) as error:
+        raise UserConfigError(
+            f'config {args.config} imports a module that cannot be '
+            f'imported ({error}); check `custom_imports` and that the '
+            'package is installed') from error
+    except FileNotFoundError as error:
+        raise UserConfigError(
+            f'config {args.config} refers to a missing file: {error}; check '
+            'its `_base_` entries') from error
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    scope = cfg.get('default_scope')
+    if scope not in SUPPORTED_SCOPES:
+        raise UserConfigError(
+            f'config {args.config} has default_scope={scope!r}; mil_seg '
+            f'launchers run configs with default_scope in {SUPPORTED_SCOPES}')
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.launcher != 'none':
+        _use_gloo_without_cuda(cfg)
+    return cfg
+
+
+def _use_gloo_without_cuda(cfg: Config) -> None:
+    import torch
+    if torch.cuda.is_available():
+        return
+    env_cfg = cfg.setdefault('env_cfg', {})
+    dist_cfg = env_cfg.setdefault('dist_cfg', {})
+    dist_cfg['backend'] = 'gloo'
+
+
+def _dataset_configs(node: Any) -> Iterator[dict]:
+    """Every dict under ``node`` that has a ``data_root`` or ``data_prefix``."""
+    if isinstance(node, dict):
+        if 'data_root' in node or 'data_prefix' in node or 'ann_file' in node:
+            yield node
+        for value in node.values():
+            yield from _dataset_configs(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _dataset_configs(value)
+
+
+def missing_data_paths(cfg: Config, loaders: List[str]) -> List[str]:
+    """Data roots and annotation files named by ``loaders`` that do not exist.
+
+    Args:
+        cfg (Config): The config.
+        loaders (list[str]): Keys of the dataloaders to check, e.g.
+            ``['train_dataloader', 'val_dataloader']``.
+
+    Returns:
+        list[str]: Missing paths, each once, in config order.
+    """
+    missing = []
+    for key in loaders:
+        loader = cfg.get(key)
+        if not loader:
+            continue
+        for dataset in _dataset_configs(loader.get('dataset', {})):
+            root = dataset.get('data_root') or ''
+            paths = [root] if root else []
+            ann_file = dataset.get('ann_file')
+            if isinstance(ann_file, str) and ann_file:
+                paths.append(osp.join(root, ann_file))
+            for path in paths:
+                if path and not osp.exists(path) and path not in missing:
+                    missing.append(path)
+    return missing
+
+
+def check_data(cfg: Config, loaders: List[str]) -> None:
+    """Raise :class:`UserConfigError` naming the first missing data path."""
+    missing = missing_data_paths(cfg, loaders)
+    if missing:
+        raise UserConfigError(
+            f'data not found: {missing[0]} (from {loaders}); prepare the '
+            'dataset (README, "Datasets") or point the config at it with '
+            '--cfg-options train_dataloader.dataset.data_root=PATH ...')
+
+
+def _registry_error(error: KeyError) -> Optional[str]:
+    message = str(error.args[0]) if error.args else ''
+    if 'registry' in message and 'is not in the' in message:
+        return (f'{message.split(". ")[0]}; check the `type` in the config '
+                'and that `custom_imports` imports the package defining it')
+    return None
+
+
+def run_guarded(main: Callable[[], Any]) -> Any:
+    """Run a launcher's ``main``; user errors end with one line on stderr.
+
+    Errors a user can fix (missing data, unknown module type, bad config)
+    are printed as ``error: ...`` and the process exits with status 2.
+    Anything else is a bug and keeps its traceback. Set
+    ``MIL_SEG_TRACEBACK=1`` to see tracebacks for user errors too.
+    """
+    show_traceback = os.environ.get('MIL_SEG_TRACEBACK') == '1'
+    try:
+        return main()
+    except UserConfigError as error:
+        if show_traceback:
+            raise
+        message = str(error)
+    except KeyError as error:
+        message = _registry_error(error)
+        if message is None or show_traceback:
+            raise
+    print(f'error: {message}', file=sys.stderr)
+    sys.exit(2)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Create a virtual environment with the pinned stack and mil_seg in it.
+#
+#   bash tools/install.sh            # CPU-only: mmcv-lite, nothing compiled
+#   MMCV=full bash tools/install.sh  # keep a full mmcv 2.1.x already in
+#                                    # the environment (GPU machines)
+#
+# VENV (default .venv) names the environment; PYTHON (default python3) the
+# interpreter that creates it. Re-running it is safe and fast.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+VENV=${VENV:-$ROOT/.venv}
+PYTHON=${PYTHON:-python3}
+MMCV=${MMCV:-lite}
+TORCH_VERSION=${TORCH_VERSION:-2.14.1}
+TORCHVISION_VERSION=${TORCHVISION_VERSION:-0.29.1}
+
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
+# setuptools<81 keeps pkg_resources, which mmengine and mmcv still import.
+"${PIP[@]}" --upgrade pip 'setuptools<81' wheel
+"${PIP[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+if [ "$MMCV" = lite ]; then
+    if "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(u.find_spec("mmcv") is None or u.find_spec("mmcv._ext") is None)' 2>/dev/null; then
+        echo "install.sh: a full mmcv is already installed; keeping it (never mix mmcv and mmcv-lite)"
+    else
+        "${PIP[@]}" 'mmcv-lite==2.1.0'
+    fi
+else
+    "$VENV/bin/python" -c 'import mmcv, importlib.util as u, sys; sys.exit(u.find_spec("mmcv._ext") is None)' \
+        || { echo "install.sh: MMCV=full but no mmcv with compiled ops in $VENV; see README (install matrix)" >&2; exit 1; }
+fi
+"${PIP[@]}" -e "$ROOT[tests]"
+"$VENV/bin/python" -c 'import mil_seg; print("mil_seg", mil_seg.__version__, "installed in", __import__("sys").prefix)'

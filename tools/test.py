@@ -1,0 +1,65 @@
+"""Evaluate a checkpoint of a segmentation or classification config.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE.json]
+        [--show-dir DIR] [--cfg-options KEY=VALUE ...] [--launcher ...]
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.runner import Runner
+
+import mil_seg  # noqa: F401  (compat layer and registration)
+from mil_seg.launch import (UserConfigError, add_common_arguments,
+                            check_data, load_config, run_guarded)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test a mil_seg checkpoint')
+    add_common_arguments(parser)
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--out', help='write the metrics (JSON) to this file')
+    parser.add_argument(
+        '--show-dir',
+        help='save painted predictions under WORK_DIR/TIMESTAMP/SHOW_DIR')
+    return parser.parse_args()
+
+
+def enable_visualization(cfg, show_dir: str) -> None:
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        raise UserConfigError(
+            '--show-dir needs a `visualization` entry in default_hooks')
+    hook['draw'] = True  # mmseg
+    hook['enable'] = True  # mmpretrain
+    hook['interval'] = 1
+    if cfg.default_scope == 'mmseg':
+        hook['show'] = False
+        cfg.visualizer['save_dir'] = show_dir
+    else:
+        hook['out_dir'] = show_dir
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = load_config(args)
+    if not osp.isfile(args.checkpoint):
+        raise UserConfigError(f'checkpoint not found: {args.checkpoint}')
+    cfg.load_from = args.checkpoint
+    if args.show_dir:
+        enable_visualization(cfg, args.show_dir)
+    check_data(cfg, ['test_dataloader'])
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if args.out and runner.rank == 0:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w', encoding='utf-8') as f:
+            json.dump({key: float(value) if hasattr(value, '__float__')
+                       else value for key, value in metrics.items()},
+                      f, indent=2)
+
+
+if __name__ == '__main__':
+    run_guarded(main)

@@ -1,0 +1,51 @@
+"""Train a segmentation (mmseg) or classification (mmpretrain) config.
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--cfg-options KEY=VALUE ...] [--launcher none|pytorch|slurm]
+"""
+import argparse
+
+from mmengine.runner import Runner
+
+import mil_seg  # noqa: F401  (compat layer and registration)
+from mil_seg import compat
+from mil_seg.launch import (add_common_arguments, check_data, load_config,
+                            run_guarded)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a mil_seg config')
+    add_common_arguments(parser)
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from CKPT, or without a value from the latest '
+        'checkpoint in the work dir')
+    parser.add_argument(
+        '--amp', action='store_true', help='mixed-precision training')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = load_config(args)
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    check_data(cfg, ['train_dataloader', 'val_dataloader'])
+    runner = Runner.from_cfg(cfg)
+    for shim in compat.active_shims():
+        runner.logger.info(f'mil_seg.compat active: {shim}')
+    runner.train()
+
+
+if __name__ == '__main__':
+    run_guarded(main)
