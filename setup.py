@@ -17,6 +17,8 @@ setup(
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
+    package_data={'mil_seg': ['priors/*.json']},
+    include_package_data=True,
     python_requires='>=3.9',
     install_requires=[
         'torch>=2.1',

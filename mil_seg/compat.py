@@ -25,7 +25,12 @@ applied only where the environment needs it and is announced once:
   present (the pinned ``setuptools<81``) only its deprecation warning is
   silenced.
 
-With full mmcv, torch < 2.6 and ``pkg_resources`` present, nothing is
+* ``cpu_distributed``: no CUDA device. mmengine's torchrun start-up pins
+  each process to a GPU; without one it creates a gloo process group
+  instead, and launchers wrap the model in ``CPUDistributedDataParallel``
+  (DDP without device ids), so multi-process runs work on CPUs too.
+
+With full mmcv, torch < 2.6, ``pkg_resources`` present and a GPU, nothing is
 applied; :func:`active_shims` returns an empty list.
 """
 import importlib
@@ -167,6 +172,10 @@ def _install_pure_torch_ops() -> None:
     module = _build_pure_torch_ops()
     sys.modules['mmcv.ops'] = module
     mmcv.ops = module
+    # mmcv's transformer bricks warn that deformable attention is missing;
+    # the shim's announcement already says so once.
+    warnings.filterwarnings(
+        'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
 
 
 # ------------------------------------------------------------- torch.load
@@ -276,6 +285,62 @@ def _replace_package_lookup() -> None:
             module.get_installed_path = get_installed_path
 
 
+# ------------------------------------------------------- CPU distributed
+def cuda_unavailable() -> bool:
+    """Whether this process sees no CUDA device."""
+    return not torch.cuda.is_available()
+
+
+def _init_dist_pytorch_without_cuda(backend: str = 'gloo',
+                                    init_backend: str = 'torch',
+                                    **kwargs) -> None:
+    """mmengine's torchrun initialisation, minus ``torch.cuda.set_device``.
+
+    mmengine pins each process to a GPU before creating the process group,
+    which fails where there is none; without CUDA the group uses gloo.
+    """
+    import torch.distributed as torch_dist
+    if init_backend != 'torch':
+        raise RuntimeError(
+            f'init_backend={init_backend!r} needs GPUs; without CUDA only '
+            "'torch' (gloo) process groups are supported")
+    if backend == 'nccl':
+        backend = 'gloo'
+    torch_dist.init_process_group(backend=backend, **kwargs)
+
+
+def _enable_cpu_distributed() -> None:
+    import mmengine.dist.utils as dist_utils
+    dist_utils._init_dist_pytorch = _init_dist_pytorch_without_cuda
+
+
+def register_cpu_ddp_wrapper() -> type:
+    """Register ``CPUDistributedDataParallel`` into mmengine's wrappers.
+
+    mmengine wraps models with ``device_ids=[LOCAL_RANK]``, which PyTorch's
+    DDP rejects for a model on the CPU; this wrapper drops the device ids
+    there and is otherwise mmengine's ``MMDistributedDataParallel``.
+    """
+    from mmengine.model import MMDistributedDataParallel
+    from mmengine.registry import MODEL_WRAPPERS
+
+    existing = MODEL_WRAPPERS.get('CPUDistributedDataParallel')
+    if existing is not None:
+        return existing
+
+    class CPUDistributedDataParallel(MMDistributedDataParallel):
+        """``MMDistributedDataParallel`` for models that live on the CPU."""
+
+        def __init__(self, module, **kwargs) -> None:
+            if next(module.parameters()).device.type == 'cpu':
+                kwargs['device_ids'] = None
+                kwargs['output_device'] = None
+            super().__init__(module=module, **kwargs)
+
+    MODEL_WRAPPERS.register_module(module=CPUDistributedDataParallel)
+    return CPUDistributedDataParallel
+
+
 # ------------------------------------------------------------------ apply
 _SHIMS = (
     # (name, needed?, apply)
@@ -284,6 +349,7 @@ _SHIMS = (
      _allow_mmengine_checkpoints),
     ('package_lookup', lambda: not pkg_resources_available(),
      _replace_package_lookup),
+    ('cpu_distributed', cuda_unavailable, _enable_cpu_distributed),
 )
 
 _DESCRIPTIONS = {
@@ -293,6 +359,8 @@ _DESCRIPTIONS = {
     'checkpoint types (HistoryBuffer, ConfigDict, numpy) allow-listed',
     'package_lookup': 'no pkg_resources: mmengine package lookup uses '
     'importlib.metadata',
+    'cpu_distributed': 'no CUDA: torchrun process groups use gloo and skip '
+    'torch.cuda.set_device',
 }
 
 

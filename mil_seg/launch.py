@@ -87,11 +87,19 @@ def load_config(args: argparse.Namespace) -> Config:
 
 def _use_gloo_without_cuda(cfg: Config) -> None:
     import torch
+
+    from .compat import register_cpu_ddp_wrapper
     if torch.cuda.is_available():
         return
     env_cfg = cfg.setdefault('env_cfg', {})
     dist_cfg = env_cfg.setdefault('dist_cfg', {})
     dist_cfg['backend'] = 'gloo'
+    wrapper = register_cpu_ddp_wrapper()
+    wrapper_cfg = cfg.get('model_wrapper_cfg') or {}
+    if wrapper_cfg.get('type', 'MMDistributedDataParallel') in (
+            'MMDistributedDataParallel', wrapper.__name__):
+        wrapper_cfg['type'] = wrapper.__name__
+        cfg.model_wrapper_cfg = wrapper_cfg
 
 
 def _dataset_configs(node: Any) -> Iterator[dict]:

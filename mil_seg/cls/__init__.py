@@ -1,0 +1,11 @@
+"""MMPretrain adapter: registers the GML core and the classification
+modules (head, classifier, losses, long-tailed datasets, metric) into the
+``mmpretrain`` registries."""
+from mmpretrain.registry import MODELS
+
+from ..gml import ClassBalancedQueue, ClassPrior, GMLLoss
+
+# The core knows no toolbox; each adapter registers it where its configs
+# build from.
+for _core_module in (ClassPrior, ClassBalancedQueue, GMLLoss):
+    MODELS.register_module(module=_core_module)

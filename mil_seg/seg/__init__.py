@@ -1,0 +1,11 @@
+"""MMSegmentation adapter: registers the GML core and the segmentation
+modules (decode head, pixel loss, datasets, long-tail metric) into the
+``mmseg`` registries."""
+from mmseg.registry import MODELS
+
+from ..gml import ClassBalancedQueue, ClassPrior, GMLLoss
+
+# The core knows no toolbox; each adapter registers it where its configs
+# build from.
+for _core_module in (ClassPrior, ClassBalancedQueue, GMLLoss):
+    MODELS.register_module(module=_core_module)

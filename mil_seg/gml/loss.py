@@ -1,0 +1,201 @@
+"""The GML loss as a module holding the learnable per-class temperature."""
+import math
+from typing import Dict, Optional
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from .functional import (distillation_kl, gml_contrastive_terms,
+                         logit_adjusted_cross_entropy)
+
+
+def _masked_mean(values: Tensor, valid: Tensor) -> Tensor:
+    """Mean of ``values`` over ``valid``; 0 (with a zero gradient) if none."""
+    total = torch.where(valid, values, torch.zeros_like(values)).sum()
+    return total / valid.sum().clamp_min(1).to(values.dtype)
+
+
+class GMLLoss(nn.Module):
+    """GML loss: ``gamma * L_sup + beta * (L_con + L_con_T) + alpha * L_kd``.
+
+    Task-agnostic: a sample is an image (classification) or a pixel /
+    sampled anchor (segmentation). The adapters compute the cosine logits,
+    the query and key embeddings and the prior; this module adds the terms.
+
+    - ``L_sup``: cross-entropy on ``cls_logits + log_prior`` (logit
+      adjustment), see :func:`logit_adjusted_cross_entropy`.
+    - ``L_con`` / ``L_con_T``: see :func:`gml_contrastive_terms`; each is
+      averaged over its valid queries (a query whose class has no usable key
+      is left out).
+    - ``L_kd``: ``T^2 * KL`` from the teacher's logits, averaged over the
+      positions whose label is not ``ignore_index`` (the prior is not added).
+
+    With ``con_weight=0`` and ``kd_weight=0`` it is exactly the
+    logit-adjusted cosine cross-entropy ``F.cross_entropy(cls_logits +
+    log_prior, labels)`` times ``sup_weight``.
+
+    The temperature is stored as ``log_temperature`` (C,). It must not be
+    weight-decayed; in the optimizer wrapper config write
+    ``paramwise_cfg=dict(custom_keys={'log_temperature':
+    dict(decay_mult=0.0)})``. Nothing else (no parameter-name trick) selects
+    it.
+
+    Args:
+        num_classes (int): Number of classes C.
+        sup_weight (float): gamma, weight of ``L_sup``. Defaults to 1.0.
+        con_weight (float): beta, weight of ``L_con`` and ``L_con_T``.
+            Defaults to 1.0.
+        kd_weight (float): alpha, weight of ``L_kd``. Defaults to 0.0.
+        init_temperature (float): Initial T_c of every class (paper: 0.07 on
+            ImageNet-LT, 0.1 on CIFAR). Defaults to 0.1.
+        learn_temperature (bool): Learn T_c with ``L_con_T`` (a
+            ``nn.Parameter``); if False T_c is a fixed buffer and ``L_con_T``
+            is not returned. Defaults to True.
+        kd_temperature (float): Distillation temperature. Defaults to 4.0.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 sup_weight: float = 1.0,
+                 con_weight: float = 1.0,
+                 kd_weight: float = 0.0,
+                 init_temperature: float = 0.1,
+                 learn_temperature: bool = True,
+                 kd_temperature: float = 4.0) -> None:
+        super().__init__()
+        if num_classes < 1:
+            raise ValueError(f'num_classes must be >= 1, got {num_classes}')
+        if init_temperature <= 0:
+            raise ValueError('init_temperature must be > 0, got '
+                             f'{init_temperature}')
+        for name, value in (('sup_weight', sup_weight),
+                            ('con_weight', con_weight),
+                            ('kd_weight', kd_weight)):
+            if value < 0:
+                raise ValueError(f'{name} must be >= 0, got {value}')
+        self.num_classes = num_classes
+        self.sup_weight = sup_weight
+        self.con_weight = con_weight
+        self.kd_weight = kd_weight
+        self.kd_temperature = kd_temperature
+        self.learn_temperature = learn_temperature
+        log_temperature = torch.full((num_classes, ),
+                                     math.log(init_temperature))
+        if learn_temperature:
+            self.log_temperature = nn.Parameter(log_temperature)
+        else:
+            self.register_buffer('log_temperature', log_temperature)
+
+    @property
+    def temperature(self) -> Tensor:
+        """Tensor: the per-class temperature ``exp(log_temperature)``, (C,),
+        detached."""
+        return self.log_temperature.detach().exp()
+
+    def forward(self,
+                cls_logits: Tensor,
+                labels: Tensor,
+                log_prior: Tensor,
+                query: Optional[Tensor] = None,
+                keys: Optional[Tensor] = None,
+                key_labels: Optional[Tensor] = None,
+                query_ids: Optional[Tensor] = None,
+                key_ids: Optional[Tensor] = None,
+                key_mask: Optional[Tensor] = None,
+                teacher_logits: Optional[Tensor] = None,
+                ignore_index: int = -100,
+                avg_non_ignore: bool = True,
+                query_labels: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Compute the weighted loss terms.
+
+        Args:
+            cls_logits (Tensor): N x C [x H x W] classifier logits, already
+                scaled (cosine / T_s).
+            labels (Tensor): N [x H x W] labels of ``cls_logits`` (long).
+            log_prior (Tensor): C log class prior (times tau).
+            query (Tensor, optional): M x D query embeddings. Defaults to
+                None (no contrastive term).
+            keys (Tensor, optional): K x D key embeddings (e.g. the projected
+                queue). Defaults to None.
+            key_labels (Tensor, optional): K key classes. Required with
+                ``keys``. Defaults to None.
+            query_ids (Tensor, optional): M sample ids of the queries, for
+                self-exclusion in ``L_con_T``. Defaults to None.
+            key_ids (Tensor, optional): K sample ids of the keys. Defaults to
+                None.
+            key_mask (Tensor, optional): bool K or M x K usable keys.
+                Defaults to None (all).
+            teacher_logits (Tensor, optional): teacher logits shaped like
+                ``cls_logits``. Defaults to None (no distillation).
+            ignore_index (int): Ignored label value (also for the queries).
+                Defaults to -100.
+            avg_non_ignore (bool): see :func:`logit_adjusted_cross_entropy`.
+                Defaults to True.
+            query_labels (Tensor, optional): M classes of the queries, for
+                when they are not the rows of ``labels`` (segmentation
+                anchors). Defaults to None (``labels``, which must then be
+                1-D).
+
+        Returns:
+            dict[str, Tensor]: weighted scalar terms: ``loss_sup`` always;
+            ``loss_con`` (and ``loss_con_temp`` if the temperature is
+            learnt) when query and keys are given and ``con_weight > 0``;
+            ``loss_kd`` when ``teacher_logits`` is given and
+            ``kd_weight > 0``.
+        """
+        log_prior = log_prior.to(cls_logits.device)
+        losses = dict()
+        losses['loss_sup'] = self.sup_weight * logit_adjusted_cross_entropy(
+            cls_logits,
+            labels,
+            log_prior,
+            ignore_index=ignore_index,
+            reduction='mean',
+            avg_non_ignore=avg_non_ignore)
+
+        if self.con_weight > 0 and query is not None and keys is not None:
+            if key_labels is None:
+                raise ValueError('key_labels is required with keys.')
+            if query_labels is None:
+                if labels.dim() != 1:
+                    raise ValueError(
+                        'labels are not one per query: pass query_labels '
+                        '(the class of each query).')
+                query_labels = labels
+            # ignore_index rows get a label outside [0, C): they are invalid.
+            query_labels = torch.where(
+                query_labels == ignore_index,
+                torch.full_like(query_labels, -1), query_labels)
+            terms = gml_contrastive_terms(
+                query,
+                keys,
+                key_labels,
+                query_labels,
+                log_prior,
+                self.log_temperature,
+                query_ids=query_ids,
+                key_ids=key_ids,
+                key_mask=key_mask)
+            losses['loss_con'] = self.con_weight * _masked_mean(
+                terms['loss_con'], terms['valid_con'])
+            if self.learn_temperature:
+                losses['loss_con_temp'] = self.con_weight * _masked_mean(
+                    terms['loss_temp'], terms['valid_temp'])
+
+        if self.kd_weight > 0 and teacher_logits is not None:
+            kd = distillation_kl(
+                cls_logits,
+                teacher_logits,
+                temperature=self.kd_temperature,
+                reduction='none')
+            losses['loss_kd'] = self.kd_weight * _masked_mean(
+                kd, labels != ignore_index)
+        return losses
+
+    def extra_repr(self) -> str:
+        return (f'num_classes={self.num_classes}, '
+                f'sup_weight={self.sup_weight}, '
+                f'con_weight={self.con_weight}, kd_weight={self.kd_weight}, '
+                f'learn_temperature={self.learn_temperature}, '
+                f'kd_temperature={self.kd_temperature}')

@@ -1,0 +1,375 @@
+"""Class prior: class counts -> smoothed probabilities and log prior.
+
+One object serves the loss (logit adjustment), the queue (slot layout),
+inference (post-hoc ``- tau * log pi``) and the long-tail metric (groups).
+"""
+import json
+import math
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine import dist
+from mmengine.logging import print_log
+from torch import Tensor
+
+#: Folder of the prior files shipped with the package (``mil_seg/priors``).
+PACKAGE_PRIOR_DIR = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))), 'priors')
+
+# The pseudo-count added to every class is this fraction of the mean class
+# count, times ``smoothing``. Relative (not an absolute +1) so that it means
+# the same for pixel counts in the billions and image counts in the tens:
+# a class with no sample gets ~0.1% of an average class's mass (log prior
+# ~6.9 below the average class), while a class with 5% of the average mass
+# (a CIFAR-100-LT tail class) moves by only ~2% (0.02 in log prior).
+SMOOTHING_FRACTION = 1e-3
+COUNT_TYPES = ('pixel', 'image')
+MODES = ('fixed', 'online')
+
+
+class ClassPrior(nn.Module):
+    """Class prior pi_c of the training set, smoothed, with a strength tau.
+
+    ``probs = (counts + a) / (sum(counts) + C * a)`` with the pseudo-count
+    ``a = smoothing * SMOOTHING_FRACTION * sum(counts) / C`` (0.1% of the
+    mean class count for ``smoothing=1``), so no class has zero mass
+    whatever the unit of the counts; with no count at all (online mode
+    before the first update) the prior is uniform. ``smoothing=0`` gives the
+    raw frequencies (the paper's prior); a zero-count class is then floored
+    at 1e-12 so that ``log_prior`` stays finite.
+
+    ``counts`` and ``num_updates`` are persistent buffers: a checkpoint
+    restores the prior without the training data. ``tau``, ``smoothing`` and
+    ``mode`` are plain attributes set by the config, so a test-time
+    ``tau`` is not overwritten by the checkpoint.
+
+    Args:
+        num_classes (int): Number of classes C.
+        counts (Sequence[float] | Tensor, optional): C class counts (pixels
+            or images). Defaults to None.
+        file (str, optional): A prior JSON file (see :meth:`write_file`):
+            an existing path, or the name of a file shipped in
+            ``mil_seg/priors/`` (``'ade20k'`` or ``'ade20k.json'``).
+            Defaults to None.
+        class_names (Sequence[str], optional): Expected class names, checked
+            against the file's. Defaults to None.
+        mode (str): 'fixed' (counts from ``counts`` or ``file``, required) or
+            'online' (counts accumulated by :meth:`update`, starting from
+            ``counts`` / ``file`` if given, else from zero). Defaults to
+            'fixed'.
+        smoothing (float): Pseudo-count multiplier, see above. Defaults to
+            1.0.
+        tau (float): Strength of the log prior, ``log_prior = tau *
+            log(probs)``. Defaults to 1.0.
+        reduce_across_ranks (bool): In online mode, sum each update's counts
+            over all ranks, so every rank holds the same prior. Defaults to
+            True.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 counts: Optional[Union[Sequence[float], Tensor]] = None,
+                 file: Optional[str] = None,
+                 class_names: Optional[Sequence[str]] = None,
+                 mode: str = 'fixed',
+                 smoothing: float = 1.0,
+                 tau: float = 1.0,
+                 reduce_across_ranks: bool = True) -> None:
+        super().__init__()
+        if num_classes < 1:
+            raise ValueError(f'num_classes must be >= 1, got {num_classes}')
+        if mode not in MODES:
+            raise ValueError(f"mode must be 'fixed' or 'online', got {mode!r}")
+        if smoothing < 0:
+            raise ValueError(f'smoothing must be >= 0, got {smoothing}')
+        if counts is not None and file is not None:
+            raise ValueError('Pass either counts or file to ClassPrior, not '
+                             'both.')
+        if mode == 'fixed' and counts is None and file is None:
+            raise ValueError("ClassPrior(mode='fixed') needs counts or file: "
+                             "pass one, or use mode='online'.")
+        self.num_classes = num_classes
+        self.mode = mode
+        self.smoothing = smoothing
+        self.tau = tau
+        self.reduce_across_ranks = reduce_across_ranks
+        self.class_names = list(class_names) if class_names else None
+        self.count_type: Optional[str] = None
+        self.num_samples: Optional[int] = None
+
+        initial = torch.zeros(num_classes, dtype=torch.float64)
+        if file is not None:
+            path = self.resolve_file(file)
+            content = self.read_file(path)
+            self._check_length(len(content['counts']), f'file {path}')
+            if class_names is not None and content['classes'] is not None:
+                self._check_names(content['classes'], class_names, path)
+            if self.class_names is None:
+                self.class_names = content['classes']
+            self.count_type = content['count_type']
+            self.num_samples = content['num_samples']
+            initial = torch.tensor(content['counts'], dtype=torch.float64)
+        elif counts is not None:
+            initial = self._validate_counts(counts, 'counts')
+            self._check_length(initial.numel(), 'counts')
+            if mode == 'fixed' and initial.sum() <= 0:
+                raise ValueError('counts sum to 0: pass the class counts of '
+                                 "the training set, or use mode='online'.")
+        if class_names is not None:
+            self._check_length(len(class_names), 'class_names')
+        self.register_buffer('counts', initial)
+        self.register_buffer('num_updates',
+                             torch.tensor(0, dtype=torch.long))
+
+    # ------------------------------------------------------------------
+    # Prior values
+    # ------------------------------------------------------------------
+    @property
+    def tau(self) -> float:
+        """float: strength of the log prior (settable)."""
+        return self._tau
+
+    @tau.setter
+    def tau(self, value: float) -> None:
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f'tau must be finite, got {value}')
+        self._tau = value
+
+    @property
+    def probs(self) -> Tensor:
+        """Tensor: (C,) float32 smoothed class probabilities, sum 1, all
+        > 0."""
+        counts = self.counts.double()
+        total = counts.sum()
+        if total <= 0:
+            return torch.full_like(counts, 1.0 / self.num_classes).float()
+        pseudo_count = (self.smoothing * SMOOTHING_FRACTION * total /
+                        self.num_classes)
+        probs = (counts + pseudo_count) / (total +
+                                           self.num_classes * pseudo_count)
+        probs = probs.clamp_min(1e-12)
+        return (probs / probs.sum()).float()
+
+    @property
+    def log_prior(self) -> Tensor:
+        """Tensor: (C,) float32 ``tau * log(probs)``."""
+        return (self.tau * self.probs.double().log()).float()
+
+    def sorted_classes(self) -> Tensor:
+        """Class indices from the most to the least frequent (ties: lower
+        index first).
+
+        Returns:
+            Tensor: (C,) long.
+        """
+        return torch.sort(self.counts, descending=True, stable=True)[1]
+
+    # ------------------------------------------------------------------
+    # Online counting
+    # ------------------------------------------------------------------
+    @torch.no_grad()
+    def update(self, labels: Tensor, ignore_index: int = 255) -> None:
+        """Add the labels of a batch to the counts (online mode only).
+
+        Args:
+            labels (Tensor): Any shape of class indices: pixel labels count
+                pixels, image labels count images.
+            ignore_index (int): Label value that is not counted. Defaults to
+                255.
+        """
+        if self.mode != 'online':
+            raise RuntimeError("ClassPrior.update() needs mode='online'; "
+                               "this prior is 'fixed'.")
+        labels = labels.reshape(-1).long().to(self.counts.device)
+        labels = labels[labels != ignore_index]
+        out_of_range = (labels < 0) | (labels >= self.num_classes)
+        if out_of_range.any():
+            bad = torch.unique(labels[out_of_range]).tolist()
+            raise ValueError(f'labels {bad} are outside [0, '
+                             f'{self.num_classes}) and are not '
+                             f'ignore_index={ignore_index}: fix the labels or '
+                             'ignore_index.')
+        batch_counts = torch.bincount(labels, minlength=self.num_classes)
+        if self.reduce_across_ranks and dist.get_world_size() > 1:
+            dist.all_reduce(batch_counts, op='sum')
+        self.counts += batch_counts.to(self.counts.dtype)
+        self.num_updates += 1
+
+    # ------------------------------------------------------------------
+    # Files
+    # ------------------------------------------------------------------
+    @staticmethod
+    def resolve_file(file: str) -> str:
+        """Return the path of a prior file: ``file`` itself if it exists,
+        else a file of that name (``.json`` optional) in ``mil_seg/priors/``.
+
+        Args:
+            file (str): A path or a shipped prior's name.
+
+        Returns:
+            str: an existing path.
+        """
+        if osp.isfile(file):
+            return file
+        if osp.basename(file) == file:
+            for name in (file, file + '.json'):
+                candidate = osp.join(PACKAGE_PRIOR_DIR, name)
+                if osp.isfile(candidate):
+                    return candidate
+        shipped = []
+        if osp.isdir(PACKAGE_PRIOR_DIR):
+            shipped = sorted(
+                osp.splitext(name)[0] for name in os.listdir(PACKAGE_PRIOR_DIR)
+                if name.endswith('.json'))
+        raise FileNotFoundError(
+            f'Prior file {file!r} not found (nor in {PACKAGE_PRIOR_DIR}, '
+            f'which ships {shipped}): pass an existing path, a shipped name, '
+            'or write one with ClassPrior.write_file().')
+
+    @staticmethod
+    def read_file(path: str) -> Dict:
+        """Read and validate a prior JSON file.
+
+        Format: ``{"classes": [names] | null, "counts": [numbers],
+        "count_type": "pixel" | "image", "num_samples": int | null}``; only
+        ``counts`` is required (``count_type`` defaults to 'pixel').
+
+        Args:
+            path (str): Path of the file.
+
+        Returns:
+            dict: ``classes`` (list[str] | None), ``counts`` (list[float]),
+            ``count_type`` (str), ``num_samples`` (int | None).
+        """
+        fix = 'regenerate it with ClassPrior.write_file() or the dataset ' \
+              'prior tool.'
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'Prior file {path} does not exist: pass '
+                                    'an existing path.')
+        try:
+            with open(path, encoding='utf-8') as f:
+                content = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(
+                f'Prior file {path} is not valid JSON ({error}): {fix}'
+            ) from None
+        if not isinstance(content, dict) or 'counts' not in content:
+            raise ValueError(f'Prior file {path} has no "counts" key: {fix}')
+        counts = content['counts']
+        if not isinstance(counts, list) or not all(
+                isinstance(c, (int, float)) and not isinstance(c, bool)
+                for c in counts):
+            raise ValueError(f'Prior file {path}: "counts" must be a list '
+                               f'of numbers: {fix}')
+        counts = [float(c) for c in counts]
+        if not all(math.isfinite(c) and c >= 0 for c in counts):
+            raise ValueError(f'Prior file {path}: counts must be finite and '
+                               f'non-negative: {fix}')
+        if sum(counts) <= 0:
+            raise ValueError(f'Prior file {path}: counts sum to 0: {fix}')
+        classes = content.get('classes')
+        if classes is not None:
+            if not isinstance(classes, list) or not all(
+                    isinstance(c, str) for c in classes):
+                raise ValueError(f'Prior file {path}: "classes" must be a '
+                                   f'list of names: {fix}')
+            if len(classes) != len(counts):
+                raise ValueError(
+                    f'Prior file {path} has {len(classes)} classes but '
+                    f'{len(counts)} counts: {fix}')
+        count_type = content.get('count_type', 'pixel')
+        if count_type not in COUNT_TYPES:
+            raise ValueError(f'Prior file {path}: count_type must be one of '
+                               f'{COUNT_TYPES}, got {count_type!r}: {fix}')
+        num_samples = content.get('num_samples')
+        if num_samples is not None and (not isinstance(num_samples, int)
+                                        or isinstance(num_samples, bool)
+                                        or num_samples < 0):
+            raise ValueError(f'Prior file {path}: num_samples must be a '
+                               f'non-negative integer: {fix}')
+        return dict(
+            classes=classes,
+            counts=counts,
+            count_type=count_type,
+            num_samples=num_samples)
+
+    @staticmethod
+    def write_file(path: str,
+                   counts: Union[Sequence[float], Tensor],
+                   classes: Optional[Sequence[str]] = None,
+                   count_type: str = 'pixel',
+                   num_samples: Optional[int] = None) -> None:
+        """Write a prior JSON file (creating its folder).
+
+        Args:
+            path (str): Output path.
+            counts (Sequence[float] | Tensor): C class counts.
+            classes (Sequence[str], optional): C class names. Defaults to
+                None (written as null).
+            count_type (str): 'pixel' or 'image'. Defaults to 'pixel'.
+            num_samples (int, optional): Number of images counted. Defaults
+                to None.
+        """
+        values = ClassPrior._validate_counts(counts, 'counts').tolist()
+        # Integral counts are written as integers (exact, readable).
+        values = [int(v) if float(v).is_integer() else v for v in values]
+        if classes is not None and len(classes) != len(values):
+            raise ValueError(f'{len(classes)} classes but {len(values)} '
+                             'counts: pass one name per count.')
+        if count_type not in COUNT_TYPES:
+            raise ValueError(f'count_type must be one of {COUNT_TYPES}, got '
+                             f'{count_type!r}')
+        content = dict(
+            classes=list(classes) if classes is not None else None,
+            counts=values,
+            count_type=count_type,
+            num_samples=None if num_samples is None else int(num_samples))
+        folder = osp.dirname(osp.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        with open(path, 'w', encoding='utf-8') as f:
+            json.dump(content, f, indent=1)
+            f.write('\n')
+
+    # ------------------------------------------------------------------
+    # Checks
+    # ------------------------------------------------------------------
+    @staticmethod
+    def _validate_counts(counts: Union[Sequence[float], Tensor],
+                         name: str) -> Tensor:
+        values = torch.as_tensor(counts).detach().to(
+            device='cpu', dtype=torch.float64).flatten()
+        if not torch.isfinite(values).all() or (values < 0).any():
+            raise ValueError(f'{name} must be finite and non-negative: pass '
+                             'class counts (pixels or images).')
+        return values
+
+    def _check_length(self, length: int, source: str) -> None:
+        if length != self.num_classes:
+            raise ValueError(f'{source} has {length} classes but '
+                             f'num_classes={self.num_classes}: use the prior '
+                             'of this dataset or fix num_classes.')
+
+    def _check_names(self, file_classes: List[str],
+                     class_names: Sequence[str], path: str) -> None:
+        if len(file_classes) != len(class_names):
+            raise ValueError(f'Prior file {path} has {len(file_classes)} '
+                             f'classes but class_names has '
+                             f'{len(class_names)}: use the prior of this '
+                             'dataset.')
+        differing = [(a, b) for a, b in zip(file_classes, class_names)
+                     if a.lower() != b.lower()]
+        if differing:
+            print_log(
+                f'Prior file {path}: class names differ from the dataset\'s '
+                f'({len(differing)}, e.g. {differing[0]}); counts are used '
+                'in the given order.',
+                logger='current',
+                level=30)
+
+    def extra_repr(self) -> str:
+        return (f'num_classes={self.num_classes}, mode={self.mode!r}, '
+                f'smoothing={self.smoothing}, tau={self.tau}')

@@ -1,0 +1,264 @@
+"""Class-balanced feature queue: one FIFO ring of slots per class."""
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine import dist
+from torch import Tensor
+
+PriorLike = Union[None, Sequence[float], Tensor, nn.Module]
+
+
+def _prior_to_probs(class_prior: PriorLike, num_classes: int) -> Tensor:
+    """Turn probabilities, counts or a ``ClassPrior`` into a float64 C vector
+    that sums to 1 (uniform for None)."""
+    if class_prior is None:
+        return torch.full((num_classes, ), 1.0 / num_classes,
+                          dtype=torch.float64)
+    if isinstance(class_prior, nn.Module) and hasattr(class_prior, 'probs'):
+        class_prior = class_prior.probs
+    values = torch.as_tensor(class_prior).detach().to(
+        device='cpu', dtype=torch.float64).flatten()
+    if values.numel() != num_classes:
+        raise ValueError(f'class_prior has {values.numel()} entries but the '
+                         f'queue has num_classes={num_classes}: pass one '
+                         'probability or count per class.')
+    if not torch.isfinite(values).all() or (values < 0).any():
+        raise ValueError('class_prior must be finite and non-negative: '
+                         'pass class counts or probabilities.')
+    if values.sum() <= 0:
+        raise ValueError('class_prior sums to 0: pass class counts with at '
+                         'least one positive entry, or None for uniform.')
+    return values / values.sum()
+
+
+class ClassBalancedQueue(nn.Module):
+    """A queue of K features in which every class owns a FIFO ring of slots.
+
+    Class c owns ``slot_size[c] ~= base_size + (size - C * base_size) *
+    pi_c`` consecutive slots starting at ``slot_start[c]`` (rounded by the
+    largest-remainder method so that the slots sum exactly to ``size``): a
+    head class keeps many keys, a tail class keeps at least ``base_size``.
+    A new feature of class c overwrites the oldest feature of class c.
+
+    All state (features, slot owners, sample ids, slot layout, ring pointers,
+    write counts) is in persistent buffers, so a checkpoint restores the
+    queue exactly, layout included, without the training data.
+
+    The queue stores whatever the caller pushes (in GML: features BEFORE the
+    key projection, which the caller applies to the whole queue each step).
+
+    Args:
+        num_classes (int): Number of classes C.
+        size (int): Total number of slots K.
+        dim (int): Feature size D.
+        base_size (int): Minimum number of slots per class (paper: 2 on
+            CIFAR, 3 on ImageNet-LT). Defaults to 2.
+        class_prior (Sequence[float] | Tensor | ClassPrior, optional): class
+            probabilities or counts, or a ``ClassPrior`` (its ``probs``).
+            Defaults to None (uniform).
+        max_writes_per_class (int, optional): Cap on the features of one
+            class written per push (the newest are kept); the ring size
+            always caps it too. Defaults to None (ring size only).
+        gather_across_ranks (bool): Under data parallelism, gather the
+            pushed features from all ranks (in rank order) before writing,
+            so that every rank holds the same queue. Defaults to True.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 size: int,
+                 dim: int,
+                 base_size: int = 2,
+                 class_prior: PriorLike = None,
+                 max_writes_per_class: Optional[int] = None,
+                 gather_across_ranks: bool = True) -> None:
+        super().__init__()
+        if num_classes < 1 or dim < 1:
+            raise ValueError('num_classes and dim must be >= 1, got '
+                             f'num_classes={num_classes}, dim={dim}')
+        if base_size < 1:
+            raise ValueError(f'base_size must be >= 1, got {base_size}: '
+                             'every class needs at least one slot.')
+        if size < num_classes * base_size:
+            raise ValueError(
+                f'Queue size {size} is smaller than num_classes * base_size '
+                f'= {num_classes} * {base_size} = {num_classes * base_size}: '
+                'increase size or decrease base_size.')
+        if max_writes_per_class is not None and max_writes_per_class < 1:
+            raise ValueError('max_writes_per_class must be >= 1 or None, '
+                             f'got {max_writes_per_class}')
+        self.num_classes = num_classes
+        self.size = size
+        self.dim = dim
+        self.base_size = base_size
+        self.max_writes_per_class = max_writes_per_class
+        self.gather_across_ranks = gather_across_ranks
+
+        self.register_buffer('features', torch.zeros(size, dim))
+        self.register_buffer('labels', torch.zeros(size, dtype=torch.long))
+        self.register_buffer('sample_ids',
+                             torch.full((size, ), -1, dtype=torch.long))
+        self.register_buffer('slot_start',
+                             torch.zeros(num_classes, dtype=torch.long))
+        self.register_buffer('slot_size',
+                             torch.zeros(num_classes, dtype=torch.long))
+        self.register_buffer('pointer',
+                             torch.zeros(num_classes, dtype=torch.long))
+        self.register_buffer('num_pushed',
+                             torch.zeros(num_classes, dtype=torch.long))
+        self.allocate(class_prior)
+
+    @torch.no_grad()
+    def allocate(self, class_prior: PriorLike = None) -> None:
+        """Recompute the slot layout from a class prior and clear the queue.
+
+        Args:
+            class_prior (Sequence[float] | Tensor | ClassPrior, optional):
+                class probabilities or counts. Defaults to None (uniform).
+        """
+        probs = _prior_to_probs(class_prior, self.num_classes)
+        extra = self.size - self.num_classes * self.base_size
+        ideal = extra * probs  # float64, sums to `extra`
+        floor = ideal.floor()
+        shortfall = extra - int(floor.sum().item())
+        # Largest remainder: the `shortfall` classes with the largest
+        # fractional parts get one more slot (stable sort: ties go to the
+        # lower class index, so the layout is deterministic).
+        order = torch.sort(ideal - floor, descending=True, stable=True)[1]
+        bonus = torch.zeros_like(floor)
+        bonus[order[:shortfall]] = 1
+        slot_size = (self.base_size + floor + bonus).long()
+        device = self.slot_size.device
+        self.slot_size.copy_(slot_size.to(device))
+        self.slot_start.copy_(torch.cumsum(self.slot_size, 0) - self.slot_size)
+        self.labels.copy_(
+            torch.repeat_interleave(
+                torch.arange(self.num_classes, device=device),
+                self.slot_size))
+        self.reset()
+
+    @torch.no_grad()
+    def reset(self) -> None:
+        """Empty the queue, keeping the slot layout."""
+        self.features.zero_()
+        self.sample_ids.fill_(-1)
+        self.pointer.zero_()
+        self.num_pushed.zero_()
+
+    def _gather(self, features: Tensor, labels: Tensor,
+                sample_ids: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """All-gather a batch from every rank, in rank order; ranks may hold
+        different batch sizes (padded to the largest, padding dropped)."""
+        local_size = labels.new_tensor([labels.shape[0]])
+        sizes = [int(s.item()) for s in dist.all_gather(local_size)]
+        max_size = max(sizes)
+        pad = max_size - labels.shape[0]
+        if pad > 0:
+            features = torch.cat([features, features.new_zeros(pad, self.dim)])
+            labels = torch.cat([labels, labels.new_zeros(pad)])
+            sample_ids = torch.cat([sample_ids, sample_ids.new_zeros(pad)])
+        gathered = []
+        for tensor in (features, labels, sample_ids):
+            parts = dist.all_gather(tensor)
+            gathered.append(
+                torch.cat([part[:n] for part, n in zip(parts, sizes)]))
+        return gathered[0], gathered[1], gathered[2]
+
+    @torch.no_grad()
+    def push(self,
+             features: Tensor,
+             labels: Tensor,
+             sample_ids: Optional[Tensor] = None) -> None:
+        """Write a batch of features into their classes' rings.
+
+        Per class, the newest ``min(n_c, slot_size_c, max_writes_per_class)``
+        items (by position in the batch, after gathering in rank order) are
+        written in order at the ring pointer, overwriting the oldest keys.
+
+        Args:
+            features (Tensor): B x D features (detached, stored as float32).
+            labels (Tensor): B classes in [0, C); filter ignore_index out
+                before pushing.
+            sample_ids (Tensor, optional): B sample ids (long), used for
+                self-exclusion. Defaults to None (stored as -1, never
+                matching).
+        """
+        if features.dim() != 2 or features.shape[1] != self.dim:
+            raise ValueError(
+                f'features have dim {tuple(features.shape)[1:]} but the queue '
+                f'has dim {self.dim}: push B x {self.dim} features.')
+        labels = labels.reshape(-1).long()
+        if labels.shape[0] != features.shape[0]:
+            raise ValueError(f'{features.shape[0]} features but '
+                             f'{labels.shape[0]} labels.')
+        if sample_ids is None:
+            sample_ids = torch.full_like(labels, -1)
+        sample_ids = sample_ids.reshape(-1).long()
+        if sample_ids.shape[0] != labels.shape[0]:
+            raise ValueError(f'{labels.shape[0]} labels but '
+                             f'{sample_ids.shape[0]} sample_ids.')
+        out_of_range = (labels < 0) | (labels >= self.num_classes)
+        if out_of_range.any():
+            bad = torch.unique(labels[out_of_range]).tolist()
+            raise ValueError(f'labels {bad} are outside [0, '
+                             f'{self.num_classes}): filter ignore_index out '
+                             'before pushing.')
+        device = self.features.device
+        features = features.detach().to(device=device,
+                                        dtype=self.features.dtype)
+        labels = labels.to(device)
+        sample_ids = sample_ids.to(device)
+        if self.gather_across_ranks and dist.get_world_size() > 1:
+            features, labels, sample_ids = self._gather(
+                features, labels, sample_ids)
+        if labels.numel() == 0:
+            return
+
+        # Rank of each item among its class's items, in batch order.
+        order = torch.sort(labels, stable=True)[1]
+        sorted_labels = labels[order]
+        class_count = torch.bincount(labels, minlength=self.num_classes)
+        class_offset = torch.cumsum(class_count, 0) - class_count
+        rank_in_class = (
+            torch.arange(labels.numel(), device=device) -
+            class_offset[sorted_labels])
+        # Keep the newest `num_written` items of each class.
+        num_written = torch.minimum(class_count, self.slot_size)
+        if self.max_writes_per_class is not None:
+            num_written = num_written.clamp_max(self.max_writes_per_class)
+        first_kept = (class_count - num_written)[sorted_labels]
+        kept = rank_in_class >= first_kept
+        kept_labels = sorted_labels[kept]
+        write_rank = (rank_in_class - first_kept)[kept]
+        # num_written <= slot_size, so the slots of one push never collide.
+        ring_size = self.slot_size[kept_labels]
+        slot = self.slot_start[kept_labels] + (
+            self.pointer[kept_labels] + write_rank) % ring_size
+        source = order[kept]
+        self.features[slot] = features[source]
+        self.sample_ids[slot] = sample_ids[source]
+        self.pointer.copy_((self.pointer + num_written) % self.slot_size)
+        self.num_pushed += num_written
+
+    def valid_mask(self) -> Tensor:
+        """Tensor: (K,) bool, True where a slot holds a written feature."""
+        position = torch.arange(self.size, device=self.labels.device)
+        position = position - self.slot_start[self.labels]
+        filled = torch.minimum(self.num_pushed, self.slot_size)
+        return position < filled[self.labels]
+
+    def get(self) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Return the whole queue (fixed shapes, empty slots included).
+
+        Returns:
+            tuple[Tensor, Tensor, Tensor, Tensor]: ``features`` K x D,
+            ``labels`` K, ``sample_ids`` K and ``valid`` K bool (pass it as
+            ``key_mask`` to the contrastive terms).
+        """
+        return self.features, self.labels, self.sample_ids, self.valid_mask()
+
+    def extra_repr(self) -> str:
+        return (f'num_classes={self.num_classes}, size={self.size}, '
+                f'dim={self.dim}, base_size={self.base_size}, '
+                f'max_writes_per_class={self.max_writes_per_class}')

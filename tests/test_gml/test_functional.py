@@ -1,0 +1,377 @@
+"""Tests of mil_seg.gml.functional against naive loop references."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import mil_seg.gml.functional as functional_module
+from mil_seg.gml.functional import (class_log_mean_exp, distillation_kl,
+                                    gml_contrastive_terms,
+                                    logit_adjusted_cross_entropy,
+                                    masked_cross_entropy)
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(params=['one_hot', 'scatter'])
+def sum_path(request, monkeypatch):
+    """Run a test through both ways of summing per class."""
+    if request.param == 'scatter':
+        monkeypatch.setattr(functional_module, 'ONE_HOT_MAX_ELEMENTS', 0)
+    return request.param
+
+
+def reference_class_scores(similarity, key_labels, num_classes, key_mask):
+    """Loop reference in float64: log(mean(exp)) of the used keys per class,
+    None where a class has no used key."""
+    num_queries, num_keys = similarity.shape
+    rows = []
+    for n in range(num_queries):
+        row = []
+        for c in range(num_classes):
+            values = [
+                similarity[n, j] for j in range(num_keys)
+                if key_labels[j] == c and key_mask[n, j]
+            ]
+            if values:
+                stacked = torch.stack(values).double()
+                row.append(
+                    torch.logsumexp(stacked, 0) - math.log(len(values)))
+            else:
+                row.append(None)
+        rows.append(row)
+    return rows
+
+
+def reference_ce(score_row, log_prior, label):
+    """CE over the classes present in the row; None if the target is
+    absent."""
+    if label < 0 or label >= len(score_row) or score_row[label] is None:
+        return None
+    present = [
+        score_row[c] + log_prior[c].double()
+        for c in range(len(score_row)) if score_row[c] is not None
+    ]
+    return torch.logsumexp(torch.stack(present), 0) - (
+        score_row[label] + log_prior[label].double())
+
+
+def reference_contrastive(query, keys, key_labels, labels, log_prior,
+                          log_temperature, query_ids, key_ids, key_mask):
+    num_classes = log_temperature.shape[0]
+    num_queries, num_keys = query.shape[0], keys.shape[0]
+    similarity = torch.stack([
+        torch.stack([(query[n].double() * keys[j].double()).sum()
+                     for j in range(num_keys)]) for n in range(num_queries)
+    ])
+    temperature = log_temperature.double().exp()
+    key_temperature = torch.stack([temperature[c] for c in key_labels])
+    if key_mask is None:
+        key_mask = torch.ones(num_queries, num_keys, dtype=torch.bool)
+    key_mask = key_mask.expand(num_queries, num_keys)
+    con_scores = reference_class_scores(similarity / key_temperature.detach(),
+                                        key_labels, num_classes, key_mask)
+    temp_mask = key_mask.clone()
+    if query_ids is not None:
+        for n in range(num_queries):
+            for j in range(num_keys):
+                if key_ids[j] >= 0 and key_ids[j] == query_ids[n]:
+                    temp_mask[n, j] = False
+    temp_scores = reference_class_scores(similarity.detach() / key_temperature,
+                                         key_labels, num_classes, temp_mask)
+    loss_con = [
+        reference_ce(con_scores[n], log_prior, int(labels[n]))
+        for n in range(num_queries)
+    ]
+    loss_temp = [
+        reference_ce(temp_scores[n], log_prior, int(labels[n]))
+        for n in range(num_queries)
+    ]
+    return loss_con, loss_temp
+
+
+def make_inputs(seed=0, num_queries=7, num_keys=12, dim=5, num_classes=5):
+    generator = torch.Generator().manual_seed(seed)
+    query = F.normalize(torch.randn(num_queries, dim, generator=generator), 1)
+    keys = F.normalize(torch.randn(num_keys, dim, generator=generator), 1)
+    # class 4 has no key at all; class 3 has exactly one key.
+    key_labels = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 0, 1, 3, 2])
+    labels = torch.tensor([0, 1, 2, 3, 4, 0, 2])
+    log_prior = torch.randn(num_classes, generator=generator).log_softmax(0)
+    log_temperature = (torch.rand(num_classes, generator=generator) * 0.5 +
+                       0.1).log()
+    # the query with label 3 owns the only class-3 key: with self-exclusion
+    # its temperature term becomes invalid.
+    query_ids = torch.tensor([0, 1, 2, 3, 4, 5, 6])
+    key_ids = torch.tensor([0, 7, 5, 1, 9, 2, 11, -1, 12, 13, 3, 6])
+    return (query, keys, key_labels, labels, log_prior, log_temperature,
+            query_ids, key_ids)
+
+
+def test_class_log_mean_exp_matches_reference_and_keeps_tail(sum_path):
+    generator = torch.Generator().manual_seed(1)
+    similarity = torch.randn(4, 9, generator=generator) * 3
+    # a class whose similarities are 1000 below the others: a row-max shift
+    # would underflow exp() to 0 and give log(0) = -inf for it.
+    key_labels = torch.tensor([0, 0, 1, 1, 1, 2, 2, 3, 3])
+    similarity[:, 7:] -= 1000.0
+    key_mask = torch.rand(4, 9, generator=generator) > 0.3
+    key_mask[0, 7:] = False  # class 3 empty for query 0
+    scores, has_key = class_log_mean_exp(similarity, key_labels, 5, key_mask)
+    reference = reference_class_scores(similarity, key_labels, 5, key_mask)
+    for n in range(4):
+        for c in range(5):
+            if reference[n][c] is None:
+                assert not has_key[n, c]
+                assert scores[n, c] == 0
+            else:
+                assert has_key[n, c]
+                assert torch.isclose(scores[n, c].double(), reference[n][c],
+                                     rtol=1e-6, atol=1e-5)
+    assert torch.isfinite(scores).all()
+    tail_present = has_key[1:, 3]
+    assert tail_present.any() and (scores[1:, 3][tail_present] < -900).all()
+
+
+def test_class_log_mean_exp_key_mask_shapes_agree(sum_path):
+    generator = torch.Generator().manual_seed(2)
+    similarity = torch.randn(3, 6, generator=generator)
+    key_labels = torch.tensor([0, 1, 1, 2, 2, 2])
+    mask_1d = torch.tensor([True, True, False, True, False, True])
+    scores_1d, has_1d = class_log_mean_exp(similarity, key_labels, 3, mask_1d)
+    scores_2d, has_2d = class_log_mean_exp(similarity, key_labels, 3,
+                                           mask_1d.expand(3, 6))
+    scores_cut, has_cut = class_log_mean_exp(similarity[:, mask_1d],
+                                             key_labels[mask_1d], 3)
+    assert torch.equal(has_1d, has_2d) and torch.equal(has_1d, has_cut)
+    torch.testing.assert_close(scores_1d, scores_2d)
+    torch.testing.assert_close(scores_1d, scores_cut)
+
+
+@pytest.mark.parametrize('with_ids', [True, False])
+@pytest.mark.parametrize('with_mask', [True, False])
+def test_contrastive_terms_match_loop_reference(with_ids, with_mask,
+                                                sum_path):
+    (query, keys, key_labels, labels, log_prior, log_temperature, query_ids,
+     key_ids) = make_inputs()
+    key_mask = None
+    if with_mask:
+        key_mask = torch.ones(12, dtype=torch.bool)
+        key_mask[7] = False  # an empty slot
+    if not with_ids:
+        query_ids = key_ids = None
+    weights_con = torch.linspace(0.5, 1.5, 7)
+    weights_temp = torch.linspace(1.5, 0.3, 7)
+
+    def run(function):
+        q = query.clone().requires_grad_()
+        k = keys.clone().requires_grad_()
+        t = log_temperature.clone().requires_grad_()
+        loss_con, loss_temp, valid_con, valid_temp = function(q, k, t)
+        total = (loss_con * weights_con).sum() + (loss_temp *
+                                                  weights_temp).sum()
+        total.backward()
+        return (loss_con.detach(), loss_temp.detach(), valid_con, valid_temp,
+                q.grad, k.grad, t.grad)
+
+    def ours(q, k, t):
+        terms = gml_contrastive_terms(q, k, key_labels, labels, log_prior, t,
+                                      query_ids, key_ids, key_mask)
+        return (terms['loss_con'], terms['loss_temp'], terms['valid_con'],
+                terms['valid_temp'])
+
+    def naive(q, k, t):
+        mask = None if key_mask is None else key_mask.expand(7, 12)
+        con, temp = reference_contrastive(q, k, key_labels, labels, log_prior,
+                                          t, query_ids, key_ids, mask)
+        valid_con = torch.tensor([v is not None for v in con])
+        valid_temp = torch.tensor([v is not None for v in temp])
+        zero = q.sum().double() * 0 + t.sum().double() * 0
+        con = torch.stack([zero if v is None else v for v in con])
+        temp = torch.stack([zero if v is None else v for v in temp])
+        return con, temp, valid_con, valid_temp
+
+    got = run(ours)
+    expected = run(naive)
+    # label 4 has no key: invalid in both terms
+    assert not got[2][4] and not got[3][4]
+    # with ids, query 3 loses the only key of its class in L_con_T only
+    assert got[2][3]
+    assert bool(got[3][3]) is (not with_ids)
+    for name, a, b in zip(
+        ['loss_con', 'loss_temp', 'valid_con', 'valid_temp', 'grad_query',
+         'grad_keys', 'grad_log_temperature'], got, expected):
+        if a.dtype == torch.bool:
+            assert torch.equal(a, b), name
+        else:
+            torch.testing.assert_close(
+                a.double(), b.double(), rtol=1e-5, atol=1e-6, msg=name)
+    assert (got[0][~got[2]] == 0).all() and (got[1][~got[3]] == 0).all()
+
+
+def test_contrastive_self_exclusion_changes_temperature_term_only():
+    (query, keys, key_labels, labels, log_prior, log_temperature, query_ids,
+     key_ids) = make_inputs()
+    with_ids = gml_contrastive_terms(query, keys, key_labels, labels,
+                                     log_prior, log_temperature, query_ids,
+                                     key_ids)
+    without = gml_contrastive_terms(query, keys, key_labels, labels,
+                                    log_prior, log_temperature)
+    torch.testing.assert_close(with_ids['loss_con'], without['loss_con'])
+    assert not torch.allclose(with_ids['loss_temp'], without['loss_temp'])
+
+
+def test_contrastive_stop_gradients():
+    (query, keys, key_labels, labels, log_prior, log_temperature, query_ids,
+     key_ids) = make_inputs()
+    q = query.clone().requires_grad_()
+    k = keys.clone().requires_grad_()
+    t = log_temperature.clone().requires_grad_()
+    prior = log_prior.clone().requires_grad_()
+    terms = gml_contrastive_terms(q, k, key_labels, labels, prior, t,
+                                  query_ids, key_ids)
+    grads = torch.autograd.grad(
+        terms['loss_con'].sum(), (q, k, t, prior), allow_unused=True)
+    assert grads[0].abs().sum() > 0 and grads[1].abs().sum() > 0
+    assert grads[2] is None or (grads[2] == 0).all()
+    assert grads[3] is None or (grads[3] == 0).all()
+    grads = torch.autograd.grad(
+        terms['loss_temp'].sum(), (q, k, t, prior), allow_unused=True)
+    assert grads[0] is None or (grads[0] == 0).all()
+    assert grads[1] is None or (grads[1] == 0).all()
+    assert grads[2].abs().sum() > 0
+    assert grads[3] is None or (grads[3] == 0).all()
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_contrastive_half_precision_and_extremes_are_finite(dtype):
+    (query, keys, key_labels, labels, log_prior, log_temperature, query_ids,
+     key_ids) = make_inputs()
+    reference = gml_contrastive_terms(query, keys, key_labels, labels,
+                                      log_prior, log_temperature)
+    q = query.to(dtype).requires_grad_()
+    k = keys.to(dtype).requires_grad_()
+    t = log_temperature.clone().requires_grad_()
+    terms = gml_contrastive_terms(q, k, key_labels, labels, log_prior, t,
+                                  query_ids, key_ids)
+    assert terms['loss_con'].dtype == torch.float32
+    # low-precision inputs, float32 maths: close to the float32 result
+    torch.testing.assert_close(
+        terms['loss_con'], reference['loss_con'], rtol=0.05, atol=0.05)
+    (terms['loss_con'].sum() + terms['loss_temp'].sum()).backward()
+    for tensor in (q.grad, k.grad, t.grad):
+        assert torch.isfinite(tensor.float()).all()
+
+    # extreme values: similarities of 1e4 * 1e4 * 5, temperatures at the
+    # clamp, all keys of most classes masked out.
+    q = (query * 1e4).requires_grad_()
+    k = (keys * 1e4).requires_grad_()
+    t = torch.tensor([-50.0, 50.0, -3.0, 0.0, 0.0], requires_grad=True)
+    key_mask = torch.zeros(7, 12, dtype=torch.bool)
+    key_mask[:, :5] = True  # only the keys of classes 0 and 1 are left
+    terms = gml_contrastive_terms(q, k, key_labels, labels, log_prior, t,
+                                  query_ids, key_ids, key_mask)
+    assert torch.equal(terms['valid_con'], labels <= 1)
+    assert (terms['loss_con'][labels <= 1] > 0).any()
+    total = terms['loss_con'].sum() + terms['loss_temp'].sum()
+    total.backward()
+    assert torch.isfinite(total)
+    for tensor in (q.grad, k.grad, t.grad):
+        assert torch.isfinite(tensor).all()
+
+
+def test_contrastive_with_no_keys_at_all_is_invalid_and_finite():
+    query = torch.randn(3, 4, requires_grad=True)
+    terms = gml_contrastive_terms(query, torch.zeros(0, 4),
+                                  torch.zeros(0, dtype=torch.long),
+                                  torch.tensor([0, 1, 2]), torch.zeros(3),
+                                  torch.zeros(3))
+    assert not terms['valid_con'].any() and not terms['valid_temp'].any()
+    assert (terms['loss_con'] == 0).all()
+    terms['loss_con'].sum().backward()
+    assert torch.equal(query.grad, torch.zeros_like(query))
+
+
+def test_masked_cross_entropy_matches_reference():
+    scores = torch.tensor([[1.0, 2.0, 3.0], [0.5, -1.0, 4.0],
+                           [2.0, 0.0, 1.0], [1.0, 1.0, 1.0]],
+                          requires_grad=True)
+    labels = torch.tensor([0, 2, 1, -100])
+    class_mask = torch.tensor([[True, False, True], [True, True, True],
+                               [True, False, True], [True, True, True]])
+    loss, valid = masked_cross_entropy(scores, labels, class_mask)
+    assert valid.tolist() == [True, True, False, False]
+    expected0 = torch.logsumexp(torch.tensor([1.0, 3.0]), 0) - 1.0
+    expected1 = F.cross_entropy(scores[1:2].detach(), labels[1:2])
+    torch.testing.assert_close(loss[0], expected0)
+    torch.testing.assert_close(loss[1], expected1)
+    assert loss[2] == 0 and loss[3] == 0
+    loss.sum().backward()
+    assert scores.grad[0, 1] == 0 and (scores.grad[2:] == 0).all()
+    assert torch.isfinite(scores.grad).all()
+
+
+@pytest.mark.parametrize('spatial', [False, True])
+def test_logit_adjusted_ce_equals_cross_entropy(spatial):
+    generator = torch.Generator().manual_seed(3)
+    shape = (2, 4, 3, 5) if spatial else (6, 4)
+    logits = torch.randn(*shape, generator=generator)
+    labels = torch.randint(0, 4, (shape[0], ) + shape[2:], generator=generator)
+    labels.view(-1)[::3] = 255
+    log_prior = torch.tensor([0.5, 0.3, 0.15, 0.05]).log()
+    prior_shape = (1, 4, 1, 1) if spatial else (1, 4)
+    adjusted = logits + log_prior.view(prior_shape)
+    loss = logit_adjusted_cross_entropy(
+        logits, labels, log_prior, ignore_index=255)
+    torch.testing.assert_close(
+        loss, F.cross_entropy(adjusted, labels, ignore_index=255))
+    per_element = logit_adjusted_cross_entropy(
+        logits, labels, log_prior, ignore_index=255, reduction='none')
+    assert per_element.shape == labels.shape
+    assert (per_element[labels == 255] == 0).all()
+    torch.testing.assert_close(
+        per_element,
+        F.cross_entropy(
+            adjusted, labels, ignore_index=255, reduction='none'))
+    all_elements = logit_adjusted_cross_entropy(
+        logits, labels, log_prior, ignore_index=255, avg_non_ignore=False)
+    torch.testing.assert_close(all_elements,
+                               per_element.sum() / labels.numel())
+    # class weights: weighted sum over the non-ignored count (mmseg rule)
+    weight = torch.tensor([1.0, 2.0, 0.5, 3.0])
+    weighted = logit_adjusted_cross_entropy(
+        logits, labels, log_prior, ignore_index=255, weight=weight)
+    expected = F.cross_entropy(
+        adjusted, labels, weight=weight, ignore_index=255,
+        reduction='sum') / (labels != 255).sum()
+    torch.testing.assert_close(weighted, expected)
+
+
+def test_logit_adjusted_ce_all_ignored_is_zero_with_gradient():
+    logits = torch.randn(2, 3, 4, 4, requires_grad=True)
+    labels = torch.full((2, 4, 4), 255)
+    loss = logit_adjusted_cross_entropy(
+        logits, labels, torch.zeros(3), ignore_index=255)
+    assert loss.item() == 0
+    loss.backward()
+    assert torch.equal(logits.grad, torch.zeros_like(logits))
+
+
+def test_distillation_kl_matches_reference():
+    generator = torch.Generator().manual_seed(4)
+    student = torch.randn(5, 6, generator=generator, requires_grad=True)
+    teacher = torch.randn(5, 6, generator=generator, requires_grad=True)
+    loss = distillation_kl(student, teacher, temperature=4.0)
+    p_teacher = (teacher.detach() / 4).softmax(1)
+    expected = 16 * (p_teacher * (p_teacher.log() -
+                                  (student.detach() / 4).log_softmax(1))
+                     ).sum(1).mean()
+    torch.testing.assert_close(loss, expected)
+    loss.backward()
+    assert teacher.grad is None and student.grad.abs().sum() > 0
+    same = distillation_kl(teacher.detach(), teacher.detach())
+    assert same.abs().item() < 1e-6
+    per_pixel = distillation_kl(
+        torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4), reduction='none')
+    assert per_pixel.shape == (2, 4, 4) and (per_pixel >= -1e-6).all()

@@ -1,0 +1,199 @@
+"""Tests of mil_seg.gml.GMLLoss."""
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mil_seg.gml import GMLLoss, distillation_kl, gml_contrastive_terms
+
+torch.set_num_threads(1)
+
+
+def make_batch(seed=0, num_samples=8, num_classes=4, dim=6, num_keys=10):
+    generator = torch.Generator().manual_seed(seed)
+    logits = torch.randn(num_samples, num_classes, generator=generator) * 5
+    labels = torch.randint(0, num_classes, (num_samples, ),
+                           generator=generator)
+    log_prior = torch.tensor([0.6, 0.25, 0.1, 0.05]).log()
+    query = F.normalize(torch.randn(num_samples, dim, generator=generator), 1)
+    keys = F.normalize(torch.randn(num_keys, dim, generator=generator), 1)
+    key_labels = torch.arange(num_keys) % num_classes
+    return logits, labels, log_prior, query, keys, key_labels
+
+
+def test_no_extra_terms_equals_logit_adjusted_cross_entropy():
+    logits, labels, log_prior, query, keys, key_labels = make_batch()
+    loss = GMLLoss(4, con_weight=0.0, kd_weight=0.0)
+    logits.requires_grad_()
+    losses = loss(
+        logits,
+        labels,
+        log_prior,
+        query=query,
+        keys=keys,
+        key_labels=key_labels,
+        teacher_logits=torch.randn(8, 4))
+    assert set(losses) == {'loss_sup'}
+    expected = F.cross_entropy(logits + log_prior, labels)
+    # bit-identical, not merely close
+    assert torch.equal(losses['loss_sup'], expected)
+    grad, = torch.autograd.grad(losses['loss_sup'], logits)
+    expected_grad, = torch.autograd.grad(expected, logits)
+    torch.testing.assert_close(grad, expected_grad, rtol=0, atol=1e-7)
+
+
+def test_segmentation_shaped_sup_term_respects_ignore_index():
+    generator = torch.Generator().manual_seed(1)
+    logits = torch.randn(2, 4, 5, 5, generator=generator)
+    labels = torch.randint(0, 4, (2, 5, 5), generator=generator)
+    labels[0, :2] = 255
+    log_prior = torch.tensor([0.4, 0.3, 0.2, 0.1]).log()
+    losses = GMLLoss(4, sup_weight=0.5, con_weight=0.0)(
+        logits, labels, log_prior, ignore_index=255)
+    expected = F.cross_entropy(
+        logits + log_prior.view(1, 4, 1, 1), labels, ignore_index=255)
+    assert torch.equal(losses['loss_sup'], 0.5 * expected)
+
+
+def test_weighted_terms_match_functional():
+    logits, labels, log_prior, query, keys, key_labels = make_batch(seed=2)
+    teacher = torch.randn(8, 4)
+    query_ids = torch.arange(8)
+    key_ids = torch.tensor([0, 1, 2, 3, 20, 21, 22, 23, 24, 25])
+    key_mask = torch.ones(10, dtype=torch.bool)
+    key_mask[[3, 7]] = False  # class 3 has no usable key
+    loss = GMLLoss(
+        4, sup_weight=1.5, con_weight=0.7, kd_weight=2.0,
+        init_temperature=0.07)
+    losses = loss(
+        logits,
+        labels,
+        log_prior,
+        query=query,
+        keys=keys,
+        key_labels=key_labels,
+        query_ids=query_ids,
+        key_ids=key_ids,
+        key_mask=key_mask,
+        teacher_logits=teacher)
+    assert set(losses) == {'loss_sup', 'loss_con', 'loss_con_temp', 'loss_kd'}
+    terms = gml_contrastive_terms(
+        query, keys, key_labels, labels, log_prior,
+        torch.full((4, ), math.log(0.07)), query_ids, key_ids, key_mask)
+    assert not terms['valid_con'][labels == 3].any()
+    valid = terms['valid_con']
+    torch.testing.assert_close(losses['loss_con'],
+                               0.7 * terms['loss_con'][valid].mean())
+    valid_temp = terms['valid_temp']
+    torch.testing.assert_close(losses['loss_con_temp'],
+                               0.7 * terms['loss_temp'][valid_temp].mean())
+    torch.testing.assert_close(losses['loss_kd'],
+                               2.0 * distillation_kl(logits, teacher, 4.0))
+    torch.testing.assert_close(
+        losses['loss_sup'], 1.5 * F.cross_entropy(logits + log_prior, labels))
+
+
+def test_temperature_parameter_and_buffer():
+    loss = GMLLoss(3, init_temperature=0.1)
+    assert isinstance(loss.log_temperature, nn.Parameter)
+    torch.testing.assert_close(loss.temperature, torch.full((3, ), 0.1))
+    assert [name for name, _ in loss.named_parameters()] == ['log_temperature']
+    fixed = GMLLoss(3, init_temperature=0.07, learn_temperature=False)
+    assert not isinstance(fixed.log_temperature, nn.Parameter)
+    assert 'log_temperature' in fixed.state_dict()
+    assert list(fixed.parameters()) == []
+    logits, labels, log_prior, query, keys, key_labels = make_batch()
+    losses = fixed(logits[:, :3], labels % 3, log_prior[:3], query, keys,
+                   key_labels % 3)
+    assert 'loss_con' in losses and 'loss_con_temp' not in losses
+
+
+def test_temperature_learns_only_from_temperature_term():
+    logits, labels, log_prior, query, keys, key_labels = make_batch(seed=3)
+    loss = GMLLoss(4)
+    q = query.clone().requires_grad_()
+    losses = loss(logits, labels, log_prior, q, keys, key_labels)
+    grad_t, grad_q = torch.autograd.grad(
+        losses['loss_con'], (loss.log_temperature, q), allow_unused=True)
+    assert grad_t is None or (grad_t == 0).all()
+    assert grad_q.abs().sum() > 0
+    grad_t, grad_q = torch.autograd.grad(
+        losses['loss_con_temp'], (loss.log_temperature, q),
+        allow_unused=True)
+    assert grad_t.abs().sum() > 0
+    assert grad_q is None or (grad_q == 0).all()
+
+
+def test_query_labels_and_ignore_index_for_anchors():
+    generator = torch.Generator().manual_seed(5)
+    logits = torch.randn(2, 4, 3, 3, generator=generator)
+    labels = torch.randint(0, 4, (2, 3, 3), generator=generator)
+    query = F.normalize(torch.randn(5, 6, generator=generator), 1)
+    keys = F.normalize(torch.randn(8, 6, generator=generator), 1)
+    key_labels = torch.arange(8) % 4
+    log_prior = torch.full((4, ), 0.25).log()
+    loss = GMLLoss(4)
+    with pytest.raises(ValueError, match='query_labels'):
+        loss(logits, labels, log_prior, query, keys, key_labels)
+    query_labels = torch.tensor([0, 1, 255, 3, 2])
+    losses = loss(
+        logits,
+        labels,
+        log_prior,
+        query,
+        keys,
+        key_labels,
+        ignore_index=255,
+        query_labels=query_labels)
+    keep = query_labels != 255
+    terms = gml_contrastive_terms(query[keep], keys, key_labels,
+                                  query_labels[keep], log_prior,
+                                  loss.log_temperature)
+    torch.testing.assert_close(losses['loss_con'], terms['loss_con'].mean())
+
+
+def test_all_ignored_and_no_valid_queries_give_zero_with_gradient():
+    logits = torch.randn(2, 3, 4, 4, requires_grad=True)
+    labels = torch.full((2, 4, 4), 255)
+    query = torch.randn(4, 5, requires_grad=True)
+    keys = torch.randn(6, 5)
+    loss = GMLLoss(3, kd_weight=1.0)
+    losses = loss(
+        logits,
+        labels,
+        torch.zeros(3),
+        query=query,
+        keys=keys,
+        key_labels=torch.zeros(6, dtype=torch.long),
+        key_mask=torch.zeros(6, dtype=torch.bool),  # empty queue
+        teacher_logits=torch.randn(2, 3, 4, 4),
+        ignore_index=255,
+        query_labels=torch.tensor([0, 1, 2, 255]))
+    assert set(losses) == {'loss_sup', 'loss_con', 'loss_con_temp', 'loss_kd'}
+    for value in losses.values():
+        assert value.item() == 0
+    total = sum(losses.values())
+    total.backward()
+    assert torch.equal(logits.grad, torch.zeros_like(logits))
+    assert torch.equal(query.grad, torch.zeros_like(query))
+    assert torch.equal(loss.log_temperature.grad,
+                       torch.zeros_like(loss.log_temperature))
+
+
+def test_half_precision_and_extreme_logits_are_finite():
+    logits, labels, log_prior, query, keys, key_labels = make_batch(seed=6)
+    loss = GMLLoss(4, kd_weight=1.0)
+    extreme = (logits.sign() * 1e4).half().requires_grad_()
+    q = query.half().requires_grad_()
+    k = (keys * 1e3).half().requires_grad_()
+    teacher = (torch.randn(8, 4) * 1e4).half()
+    losses = loss(extreme, labels, log_prior, q, k, key_labels,
+                  teacher_logits=teacher)
+    total = sum(losses.values())
+    assert torch.isfinite(total)
+    total.backward()
+    for tensor in (extreme.grad, q.grad, k.grad, loss.log_temperature.grad):
+        assert torch.isfinite(tensor.float()).all()
+    assert extreme.grad.abs().sum() > 0

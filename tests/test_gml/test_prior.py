@@ -1,0 +1,165 @@
+"""Tests of mil_seg.gml.ClassPrior."""
+import io
+import json
+import math
+import os.path as osp
+
+import pytest
+import torch
+
+import mil_seg.gml.prior as prior_module
+from mil_seg.gml import ClassPrior
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize('scale', [1.0, 1e8])
+def test_probs_positive_normalised_and_scale_free(scale):
+    counts = torch.tensor([30.0, 10.0, 0.0, 5.0]) * scale
+    prior = ClassPrior(4, counts=counts)
+    probs = prior.probs
+    assert probs.dtype == torch.float32 and probs.shape == (4, )
+    torch.testing.assert_close(probs.sum(), torch.tensor(1.0))
+    assert (probs > 0).all()
+    # pseudo-count = 1e-3 * mean count: (c + a) / (total + C * a)
+    total = counts.double().sum()
+    pseudo = 1e-3 * total / 4
+    expected = (counts.double() + pseudo) / (total + 4 * pseudo)
+    torch.testing.assert_close(probs, expected.float())
+    # the same relative counts give the same prior for images or pixels
+    torch.testing.assert_close(
+        probs, ClassPrior(4, counts=[30, 10, 0, 5]).probs)
+    # billions of pixels in float64 counts: exact
+    assert prior.counts.dtype == torch.float64
+
+
+def test_no_smoothing_gives_raw_frequencies():
+    prior = ClassPrior(3, counts=[6, 3, 1], smoothing=0.0)
+    torch.testing.assert_close(prior.probs, torch.tensor([0.6, 0.3, 0.1]))
+    zero = ClassPrior(3, counts=[6, 4, 0], smoothing=0.0)
+    assert torch.isfinite(zero.log_prior).all()
+
+
+def test_log_prior_scales_with_tau():
+    prior = ClassPrior(3, counts=[50, 30, 20])
+    base = prior.probs.double().log().float()
+    torch.testing.assert_close(prior.log_prior, base)
+    prior.tau = 0.5
+    torch.testing.assert_close(prior.log_prior, 0.5 * base)
+    prior.tau = 0.0
+    assert torch.equal(prior.log_prior, torch.zeros(3))
+    assert ClassPrior(3, counts=[50, 30, 20], tau=2.0).log_prior.allclose(
+        2 * base)
+
+
+def test_file_round_trip(tmp_path):
+    path = str(tmp_path / 'sub' / 'data.json')
+    counts = [123456789012, 5, 0, 77]
+    ClassPrior.write_file(
+        path, torch.tensor(counts, dtype=torch.float64),
+        classes=['a', 'b', 'c', 'd'], count_type='image', num_samples=10)
+    content = ClassPrior.read_file(path)
+    assert content == dict(classes=['a', 'b', 'c', 'd'],
+                           counts=[float(c) for c in counts],
+                           count_type='image', num_samples=10)
+    with open(path) as f:
+        assert json.load(f)['counts'] == counts  # integers stay integers
+    prior = ClassPrior(4, file=path, class_names=['a', 'b', 'c', 'd'])
+    assert torch.equal(prior.counts,
+                       torch.tensor(counts, dtype=torch.float64))
+    assert prior.count_type == 'image' and prior.num_samples == 10
+    assert prior.class_names == ['a', 'b', 'c', 'd']
+    torch.testing.assert_close(prior.probs, ClassPrior(4, counts=counts).probs)
+
+
+def test_shipped_name_lookup(tmp_path, monkeypatch):
+    monkeypatch.setattr(prior_module, 'PACKAGE_PRIOR_DIR', str(tmp_path))
+    ClassPrior.write_file(str(tmp_path / 'toy.json'), [3, 1])
+    assert ClassPrior.resolve_file('toy') == str(tmp_path / 'toy.json')
+    assert ClassPrior(2, file='toy.json').counts.tolist() == [3.0, 1.0]
+    with pytest.raises(FileNotFoundError, match=r"ships \['toy'\]"):
+        ClassPrior(2, file='missing')
+
+
+def test_package_prior_dir_is_inside_the_package():
+    import mil_seg
+    assert prior_module.PACKAGE_PRIOR_DIR == osp.join(
+        osp.dirname(osp.abspath(mil_seg.__file__)), 'priors')
+
+
+def test_file_errors(tmp_path):
+    good = str(tmp_path / 'good.json')
+    ClassPrior.write_file(good, [1, 2, 3], classes=['x', 'y', 'z'])
+    with pytest.raises(ValueError, match='has 3 classes but num_classes=4'):
+        ClassPrior(4, file=good)
+    with pytest.raises(ValueError, match='class_names has 2'):
+        ClassPrior(3, file=good, class_names=['x', 'y'])
+    with pytest.raises(FileNotFoundError, match='not found'):
+        ClassPrior(3, file=str(tmp_path / 'nope.json'))
+    corrupt = {
+        'not_json.json': '{"counts": [1, 2',
+        'no_counts.json': '{"classes": ["a"]}',
+        'negative.json': '{"counts": [1, -2, 3]}',
+        'nan.json': '{"counts": [1, NaN, 3]}',
+        'strings.json': '{"counts": ["1", "2", "3"]}',
+        'zero.json': '{"counts": [0, 0, 0]}',
+        'type.json': '{"counts": [1, 2, 3], "count_type": "box"}',
+    }
+    for name, text in corrupt.items():
+        path = tmp_path / name
+        path.write_text(text)
+        with pytest.raises(ValueError, match='write_file') as error:
+            ClassPrior(3, file=str(path))
+        assert '\n' not in str(error.value), name
+
+
+def test_constructor_errors():
+    with pytest.raises(ValueError, match='has 2 classes but num_classes=3'):
+        ClassPrior(3, counts=[1, 2])
+    with pytest.raises(ValueError, match="mode='online'"):
+        ClassPrior(3)
+    with pytest.raises(ValueError, match='non-negative'):
+        ClassPrior(2, counts=[1, -1])
+    with pytest.raises(ValueError, match='not both'):
+        ClassPrior(2, counts=[1, 1], file='x.json')
+    with pytest.raises(ValueError, match='mode'):
+        ClassPrior(2, counts=[1, 1], mode='learned')
+
+
+def test_online_update_equals_bincount():
+    prior = ClassPrior(5, mode='online')
+    torch.testing.assert_close(prior.probs, torch.full((5, ), 0.2))
+    generator = torch.Generator().manual_seed(0)
+    expected = torch.zeros(5, dtype=torch.float64)
+    for _ in range(3):
+        labels = torch.randint(0, 5, (2, 6, 7), generator=generator)
+        labels[0, 0] = 255
+        prior.update(labels, ignore_index=255)
+        kept = labels[labels != 255]
+        expected += torch.bincount(kept, minlength=5).double()
+    assert torch.equal(prior.counts, expected)
+    assert int(prior.num_updates) == 3
+    with pytest.raises(ValueError, match=r'\[7\]'):
+        prior.update(torch.tensor([1, 7, 255]))
+    with pytest.raises(RuntimeError, match="mode='online'"):
+        ClassPrior(2, counts=[1, 1]).update(torch.tensor([0]))
+
+
+def test_state_dict_round_trip_keeps_config_tau():
+    prior = ClassPrior(3, mode='online')
+    prior.update(torch.tensor([0, 0, 1, 2, 2, 2]))
+    buffer = io.BytesIO()
+    torch.save(prior.state_dict(), buffer)
+    buffer.seek(0)
+    fresh = ClassPrior(3, mode='online', tau=0.5)
+    fresh.load_state_dict(torch.load(buffer))
+    assert torch.equal(fresh.counts, prior.counts)
+    assert torch.equal(fresh.num_updates, prior.num_updates)
+    assert fresh.tau == 0.5  # a config value, not restored from checkpoint
+    assert set(prior.state_dict()) == {'counts', 'num_updates'}
+
+
+def test_sorted_classes():
+    prior = ClassPrior(4, counts=[5, 50, 5, 500])
+    assert prior.sorted_classes().tolist() == [3, 1, 0, 2]
+    assert math.isclose(float(prior.probs[3]), 500.14 / 560.56, rel_tol=1e-6)
