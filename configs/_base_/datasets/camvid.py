@@ -1,0 +1,55 @@
+# CamVid, 11 classes, SegNet split (train 367 / val 101 / test 233), in the
+# mmseg layout written by
+#   python tools/dataset_converters/camvid.py SEGNET_CAMVID data/camvid
+# Full resolution 480x360; see camvid_240x180.py for the 2x-downsampled copy.
+dataset_type = 'CamVidDataset'
+data_root = 'data/camvid'
+img_scale = (480, 360)
+crop_size = (360, 480)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(
+        type='RandomResize',
+        scale=img_scale,
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(
+            img_path='img_dir/train', seg_map_path='ann_dir/train'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+# head / body / tail from the shipped CamVid train pixel prior
+# (mil_seg/priors/camvid.json, computed with
+# tools/analysis/compute_class_prior.py)
+val_evaluator = dict(type='LongTailIoUMetric', prior='camvid')
+test_evaluator = val_evaluator

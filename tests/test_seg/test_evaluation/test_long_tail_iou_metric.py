@@ -1,0 +1,155 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import mil_seg  # noqa: F401
+from mil_seg.gml import ClassPrior
+from mil_seg.seg.evaluation import LongTailIoUMetric, class_groups
+from mil_seg.seg.hooks import PriorToMetricHook
+from mmseg.registry import HOOKS, METRICS
+
+CLASSES = ('a', 'b', 'c', 'd')
+# shares 0.6 / 0.25 / 0.1 / 0.05: head {a}, body {b, c}, tail {d}
+PRIOR = [60, 25, 10, 5]
+
+
+def _sample(pred, gt):
+    return dict(
+        pred_sem_seg=dict(data=torch.tensor(pred)[None]),
+        gt_sem_seg=dict(data=torch.tensor(gt)[None]))
+
+
+def _evaluate(metric, samples):
+    metric.dataset_meta = dict(classes=CLASSES)
+    metric.process({}, samples)
+    return metric.evaluate(len(samples))
+
+
+def _hand_example():
+    # one 2x4 image and one 1x4 image; 255 is ignored
+    gt1 = [[0, 0, 0, 1], [1, 2, 3, 255]]
+    pred1 = [[0, 0, 1, 1], [1, 2, 0, 3]]
+    gt2 = [[0, 0, 2, 2]]
+    pred2 = [[0, 0, 2, 1]]
+    # class 0: I = 2 + 2 = 4, gt = 5, pred = 5 (4 + pred 0 at gt 3) -> 4/6
+    # class 1: I = 2, gt = 2, pred = 3 + 1 = 4 -> 2/4
+    # class 2: I = 1 + 1 = 2, gt = 3, pred = 2 -> 2/3
+    # class 3: I = 0, gt = 1, pred = 0 (255 pixel ignored) -> 0
+    return [_sample(pred1, gt1), _sample(pred2, gt2)]
+
+
+def test_class_groups_share_rank_count():
+    assert class_groups(PRIOR).tolist() == [0, 1, 1, 2]
+    # unsorted input, ties kept by index; a zero count is always tail
+    assert class_groups([5, 60, 0, 25, 10]).tolist() == [2, 0, 2, 1, 1]
+    # exact boundary: classes before 'b' hold exactly 0.5 -> 'b' is body
+    assert class_groups([50, 30, 20], 'share', (0.5, 0.8)).tolist() == [
+        0, 1, 2
+    ]
+    assert class_groups(PRIOR, 'rank', (0.25, 0.75)).tolist() == [0, 1, 1, 2]
+    assert class_groups([150, 100, 50, 19], 'count',
+                        (100, 20)).tolist() == [0, 1, 1, 2]
+    with pytest.raises(ValueError):
+        class_groups(PRIOR, 'count', (20, 100))
+    with pytest.raises(ValueError):
+        class_groups(PRIOR, 'share', (0.9, 0.5))
+    with pytest.raises(ValueError):
+        class_groups(PRIOR, 'frequency')
+
+
+def test_metric_hand_checked(tmp_path):
+    out = tmp_path / 'res' / 'class_iou.json'
+    metric = METRICS.build(
+        dict(
+            type='LongTailIoUMetric',
+            prior=dict(type='ClassPrior', counts=PRIOR),
+            output_file=str(out)))
+    res = _evaluate(metric, _hand_example())
+    iou = np.array([4 / 6, 2 / 4, 2 / 3, 0.0])
+    acc = np.array([4 / 5, 2 / 2, 2 / 3, 0.0])
+    assert res['aAcc'] == pytest.approx(100 * 8 / 11, abs=0.01)
+    assert res['mIoU'] == pytest.approx(100 * iou.mean(), abs=0.01)
+    assert res['mAcc'] == pytest.approx(100 * acc.mean(), abs=0.01)
+    assert res['mIoU_head'] == pytest.approx(100 * iou[0], abs=0.01)
+    assert res['mIoU_body'] == pytest.approx(100 * iou[1:3].mean(), abs=0.01)
+    assert res['mIoU_tail'] == pytest.approx(0.0, abs=0.01)
+    content = json.loads(out.read_text())
+    assert content['classes'] == list(CLASSES)
+    assert content['groups'] == ['head', 'body', 'body', 'tail']
+    assert content['prior_counts'] == PRIOR
+    assert content['gt_pixels'] == [5, 2, 3, 1]
+    np.testing.assert_allclose(content['per_class']['IoU'], 100 * iou,
+                               atol=0.01)
+    assert content['metrics'] == res
+
+
+def test_metric_nan_semantics_and_empty_group():
+    # class 3 ('d', the only tail class) is absent from gt and predictions
+    samples = [_sample([[0, 1, 2, 2]], [[0, 1, 2, 1]])]
+    metric = LongTailIoUMetric(prior=ClassPrior(4, counts=PRIOR))
+    res = _evaluate(metric, samples)
+    iou = np.array([1.0, 0.5, 0.5])  # class 'd' has no IoU (NaN)
+    assert res['mIoU'] == pytest.approx(100 * iou.mean(), abs=0.01)
+    assert 'mIoU_tail' not in res  # no class with a value: not reported
+    assert all(np.isfinite(v) for v in res.values())
+    # an empty group (head and body take every class)
+    metric = LongTailIoUMetric(
+        prior=ClassPrior(4, counts=PRIOR), group_by='rank',
+        group_split=(0.5, 1.0))
+    res = _evaluate(metric, _hand_example())
+    assert set(res) == {'aAcc', 'mIoU', 'mAcc', 'mIoU_head', 'mIoU_body'}
+
+
+def test_metric_prior_from_file_and_fallback(tmp_path):
+    path = tmp_path / 'prior.json'
+    # reversed counts: 'd' is now the head
+    ClassPrior.write_file(str(path), PRIOR[::-1], classes=list(CLASSES))
+    res = _evaluate(LongTailIoUMetric(prior=str(path)), _hand_example())
+    assert res['mIoU_head'] == pytest.approx(0.0, abs=0.01)
+    assert res['mIoU_tail'] == pytest.approx(100 * 4 / 6, abs=0.01)
+    # no prior: groups from the evaluated ground truth (5, 2, 3, 1 pixels)
+    res = _evaluate(LongTailIoUMetric(), _hand_example())
+    assert res['mIoU_head'] == pytest.approx(100 * 4 / 6, abs=0.01)
+    # prior with the wrong number of classes
+    ClassPrior.write_file(str(path), [1, 2, 3])
+    with pytest.raises(ValueError, match='3 classes'):
+        _evaluate(LongTailIoUMetric(prior=str(path)), _hand_example())
+
+
+class _Model(torch.nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.head = torch.nn.Module()
+        self.head.prior = ClassPrior(4, mode='online')
+
+
+class _Runner:
+
+    def __init__(self, metric):
+        self.model = _Model()
+        evaluator = type('Evaluator', (), {'metrics': [metric]})()
+        self.val_loop = type('Loop', (), {'evaluator': evaluator})()
+        self.test_loop = self.val_loop
+
+
+def test_prior_to_metric_hook_online_prior():
+    metric = LongTailIoUMetric()
+    runner = _Runner(metric)
+    # the online prior has seen labels: class 3 most, then 2, 1, 0
+    labels = torch.tensor([3] * 60 + [2] * 25 + [1] * 10 + [0] * 5)
+    runner.model.head.prior.update(labels)
+    hook = HOOKS.build(dict(type='PriorToMetricHook'))
+    hook.before_val(runner)
+    res = _evaluate(metric, _hand_example())
+    assert res['mIoU_head'] == pytest.approx(0.0, abs=0.01)  # class 'd'
+    assert res['mIoU_tail'] == pytest.approx(100 * 4 / 6, abs=0.01)
+    # a metric with its own prior is kept unless overwrite=True
+    own = LongTailIoUMetric(prior=dict(type='ClassPrior', counts=PRIOR))
+    PriorToMetricHook().before_test(_Runner(own))
+    assert own._prior_counts is None
+    PriorToMetricHook(prior_name='head.prior',
+                      overwrite=True).before_test(_Runner(own))
+    assert own._prior_counts is not None

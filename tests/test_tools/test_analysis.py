@@ -1,0 +1,172 @@
+import csv
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import mil_seg  # noqa: F401
+from mil_seg.gml import ClassPrior
+from mil_seg.seg.datasets import (ade20k_prior_from_csv,
+                                  annotation_only_dataset_cfg,
+                                  generate_synthetic_lt_dataset)
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+CONFIG = """
+custom_imports = dict(imports=['mil_seg'], allow_failed_imports=False)
+default_scope = 'mmseg'
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomCrop', crop_size=(8, 8)),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=2,
+    dataset=dict(
+        type='RepeatDataset',
+        times=3,
+        dataset=dict(
+            type='SyntheticLTDataset',
+            data_root={root!r},
+            reduce_zero_label={rzl},
+            data_prefix=dict(
+                img_path='img_dir/train', seg_map_path='ann_dir/train'),
+            pipeline=train_pipeline)))
+"""
+
+
+def _run(*args):
+    proc = subprocess.run([sys.executable, *args],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return proc
+
+
+def _direct_counts(root, num, num_classes, reduce_zero_label):
+    pixels = np.zeros(num_classes, dtype=np.int64)
+    images = np.zeros(num_classes, dtype=np.int64)
+    for i in range(num):
+        label = np.array(Image.open(
+            osp.join(root, f'ann_dir/train/{i:05d}.png'))).astype(np.int64)
+        if reduce_zero_label:
+            label = np.where(label == 0, 255, label - 1)
+        label = label[label != 255]
+        hist = np.bincount(label, minlength=num_classes)[:num_classes]
+        pixels += hist
+        images += hist > 0
+    return pixels, images
+
+
+@pytest.mark.parametrize('reduce_zero_label', [False, True])
+def test_compute_class_prior_tool(tmp_path, reduce_zero_label):
+    root = str(tmp_path / 'data')
+    generate_synthetic_lt_dataset(
+        root, num_train=7, num_val=1, image_size=(16, 20), num_classes=5)
+    # some ignored pixels
+    ann = osp.join(root, 'ann_dir/train/00000.png')
+    label = np.array(Image.open(ann))
+    label[:2] = 255
+    Image.fromarray(label).save(ann)
+    cfg_file = tmp_path / 'cfg.py'
+    cfg_file.write_text(CONFIG.format(root=root, rzl=reduce_zero_label))
+    out = tmp_path / 'prior.json'
+    _run('tools/analysis/compute_class_prior.py', str(cfg_file), '--out',
+         str(out), '--workers', '2')
+    pixels, images = _direct_counts(root, 7, 5, reduce_zero_label)
+    prior = ClassPrior.read_file(str(out))
+    assert prior['counts'] == pixels.tolist()
+    assert prior['count_type'] == 'pixel'
+    assert prior['num_samples'] == 7  # RepeatDataset unwrapped
+    assert len(prior['classes']) == 5
+    out_img = tmp_path / 'prior_image.json'
+    _run('tools/analysis/compute_class_prior.py', str(cfg_file), '--out',
+         str(out_img), '--count-type', 'image')
+    prior = ClassPrior.read_file(str(out_img))
+    assert prior['counts'] == images.tolist()
+    assert prior['count_type'] == 'image'
+
+
+def test_annotation_only_dataset_cfg():
+    cfg = dict(
+        type='RepeatDataset',
+        times=2,
+        dataset=dict(
+            type='X',
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations', reduce_zero_label=True),
+                dict(type='RandomFlip', prob=0.5)
+            ]))
+    out = annotation_only_dataset_cfg(cfg)
+    assert out['type'] == 'X'
+    assert out['pipeline'] == [
+        dict(type='LoadAnnotations', reduce_zero_label=True)
+    ]
+    assert len(cfg['dataset']['pipeline']) == 3  # input untouched
+
+
+def test_ade20k_prior_from_csv(tmp_path):
+    from mmseg.datasets import ADE20KDataset
+    names = ADE20KDataset.METAINFO['classes']
+    path = tmp_path / 'objectInfo150.csv'
+    with open(path, 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['Idx', 'Ratio', 'Train', 'Val', 'Stuff', 'Name'])
+        for i, name in enumerate(names):
+            writer.writerow([
+                i + 1, f'{0.1 / (i + 1):.4f}', 1000 - i, 10, 0,
+                name.strip().replace(' ', ';') + ';synonym'
+            ])
+    prior = ade20k_prior_from_csv(str(path))
+    assert prior['classes'] == list(names)
+    assert prior['count_type'] == 'pixel'
+    ratios = np.array([float(f'{0.1 / (i + 1):.4f}') for i in range(150)])
+    np.testing.assert_allclose(prior['counts'] / prior['counts'].sum(),
+                               ratios / ratios.sum(), rtol=1e-6)
+    prior = ade20k_prior_from_csv(str(path), count_type='image')
+    assert prior['counts'].tolist() == [1000 - i for i in range(150)]
+
+
+def test_shipped_priors():
+    for name, num in (('ade20k', 150), ('camvid', 11)):
+        prior = ClassPrior.read_file(ClassPrior.resolve_file(name))
+        assert len(prior['counts']) == num
+        assert len(prior['classes']) == num
+        assert prior['count_type'] == 'pixel'
+        assert min(prior['counts']) > 0
+
+
+def _result(path, iou, groups):
+    content = dict(
+        classes=['a', 'b', 'c'],
+        per_class=dict(IoU=iou, Acc=iou),
+        groups=groups,
+        prior_counts=[70, 25, 5],
+        metrics=dict(mIoU=50.0))
+    path.write_text(json.dumps(content))
+    return str(path)
+
+
+def test_plot_class_iou_tool(tmp_path):
+    r1 = _result(tmp_path / 'ce.json', [90.0, 40.0, 0.0],
+                 ['head', 'body', 'tail'])
+    r2 = _result(tmp_path / 'gml.json', [88.0, 50.0, None],
+                 ['head', 'body', 'tail'])
+    prior = tmp_path / 'prior.json'
+    ClassPrior.write_file(str(prior), [70, 25, 5], classes=['a', 'b', 'c'])
+    out = tmp_path / 'plots' / 'class_iou.png'
+    _run('tools/analysis/plot_class_iou.py', r1, r2, '--prior', str(prior),
+         '--labels', 'CE', 'GML', '--out', str(out))
+    assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    # one result, prior taken from the result file
+    out1 = tmp_path / 'one.png'
+    _run('tools/analysis/plot_class_iou.py', r1, '--out', str(out1))
+    assert out1.stat().st_size > 1000
