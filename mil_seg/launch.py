@@ -131,6 +131,8 @@ def missing_data_paths(cfg: Config, loaders: List[str]) -> List[str]:
         if not loader:
             continue
         for dataset in _dataset_configs(loader.get('dataset', {})):
+            if dataset.get('auto_generate'):
+                continue  # generated on first use
             root = dataset.get('data_root') or ''
             paths = [root] if root else []
             ann_file = dataset.get('ann_file')

@@ -1,0 +1,25 @@
+# Cross-entropy baseline of the SegFormer MiT-B0 pair: mmseg's recipe unchanged
+# (AdamW schedule (160k iterations, 8 GPUs x 2 images)), evaluated with the long-tail metric. The GML config inherits
+# this file, so both share every setting but the decode head.
+_base_ = [
+    'mmseg::segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py'
+]
+custom_imports = dict(imports=['mil_seg'], allow_failed_imports=False)
+
+# ADE20K pixel prior shipped with mil_seg (used by the GML head and the
+# metric's head / body / tail groups).
+prior = dict(type='ClassPrior', num_classes=150, file='ade20k')
+
+# GML's per-class temperature must not be weight-decayed (the longest
+# matching key wins, so this also beats the recipe's 'head' / 'norm' keys).
+optim_wrapper = dict(
+    paramwise_cfg=dict(
+        custom_keys={'log_temperature': dict(decay_mult=0.0)}))
+
+val_evaluator = dict(
+    _delete_=True,
+    type='LongTailIoUMetric',
+    iou_metrics=['mIoU'],
+    prior=prior,
+    group_split=(0.5, 0.9))
+test_evaluator = val_evaluator

@@ -1,0 +1,18 @@
+# GML on UperNet Swin-T: the baseline's decode head wrapped by GMLHead
+# (cosine classifier + logit-adjusted CE + pixel contrastive term with a
+# class-balanced queue). Everything else is the baseline's.
+_base_ = ['./upernet-ce_swin-t_8xb2-160k_ade20k-512x512.py']
+
+model = dict(
+    decode_head=dict(
+        _delete_=True,
+        type='GMLHead',
+        decoder={{_base_.model.decode_head}},
+        prior={{_base_.prior}},
+        classifier_scale=30.0,
+        embed_dim=128,
+        queue_size=16384,
+        queue_base_size=2,
+        anchor_sampler=dict(
+            type='ClassBalancedAnchorSampler', max_anchors_per_image=256),
+        loss_gml=dict(sup_weight=1.0, con_weight=1.0, init_temperature=0.1)))

@@ -1,0 +1,84 @@
+"""GML head for the last stage of a ``CascadeEncoderDecoder``."""
+from typing import Dict, List
+
+from mmseg.models.decode_heads.cascade_decode_head import \
+    BaseCascadeDecodeHead
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, SampleList
+from torch import Tensor
+
+from .gml_head import GMLHead
+
+
+@MODELS.register_module()
+class GMLCascadeHead(GMLHead):
+    """:class:`GMLHead` wrapping a cascade decode head (e.g. ``OCRHead``).
+
+    ``CascadeEncoderDecoder`` passes every stage after the first the previous
+    stage's logits (``prev_output``); this head forwards them to the wrapped
+    decoder and is otherwise identical to :class:`GMLHead` (same arguments).
+    The earlier stages stay ordinary heads with their own losses; OCR's
+    spatial gather keeps using the first stage's plain logits.
+
+    Example:
+        >>> decode_head = [
+        ...     dict(type='FCNHead', ...),
+        ...     dict(type='GMLCascadeHead',
+        ...          decoder=dict(type='OCRHead', ...),
+        ...          prior=dict(type='ClassPrior', file='ade20k'))]
+    """
+
+    def _check_cascade(self, decoder: BaseDecodeHead) -> None:
+        """Require a cascade decoder (one that takes ``prev_output``)."""
+        if not isinstance(decoder, BaseCascadeDecodeHead):
+            raise TypeError(f'{type(decoder).__name__} is not a cascade '
+                            'decode head: wrap it with GMLHead.')
+
+    def forward(self, inputs: List[Tensor], prev_output: Tensor) -> Tensor:
+        """Prior-free logits (post-hoc adjusted in eval mode if set).
+
+        Args:
+            inputs (list[Tensor]): Multi-level backbone features.
+            prev_output (Tensor): Logits of the previous stage.
+
+        Returns:
+            Tensor: Logits, B x C x h x w.
+        """
+        features = self._decode_features(inputs, prev_output)
+        return self._adjust_for_inference(self.cls_seg(features))
+
+    def loss(self, inputs: List[Tensor], prev_output: Tensor,
+             batch_data_samples: SampleList,
+             train_cfg: ConfigType) -> Dict[str, Tensor]:
+        """Compute the GML losses of a training batch.
+
+        Args:
+            inputs (list[Tensor]): Multi-level backbone features.
+            prev_output (Tensor): Logits of the previous stage.
+            batch_data_samples (list[SegDataSample]): Data samples with
+                ``gt_sem_seg``.
+            train_cfg (dict): The training config (unused).
+
+        Returns:
+            dict[str, Tensor]: Loss terms and ``acc_seg``.
+        """
+        features = self._decode_features(inputs, prev_output)
+        return self.loss_by_feat(
+            self.cls_seg(features), batch_data_samples, features=features)
+
+    def predict(self, inputs: List[Tensor], prev_output: Tensor,
+                batch_img_metas: List[dict], test_cfg: ConfigType) -> Tensor:
+        """Logits resized to the input image size.
+
+        Args:
+            inputs (list[Tensor]): Multi-level backbone features.
+            prev_output (Tensor): Logits of the previous stage.
+            batch_img_metas (list[dict]): Image meta information.
+            test_cfg (dict): The testing config (unused).
+
+        Returns:
+            Tensor: Segmentation logits.
+        """
+        return self.predict_by_feat(
+            self.forward(inputs, prev_output), batch_img_metas)

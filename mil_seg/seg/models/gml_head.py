@@ -1,0 +1,408 @@
+"""GML decode head: adds the GML loss to any MMSegmentation decode head."""
+import copy
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.dist import get_dist_info
+from mmseg.models.decode_heads.cascade_decode_head import \
+    BaseCascadeDecodeHead
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.losses import accuracy
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS, TASK_UTILS
+from mmseg.utils import ConfigType, OptConfigType, SampleList
+from torch import Tensor
+
+from mil_seg.gml.loss import GMLLoss
+from mil_seg.gml.queue import ClassBalancedQueue
+from .cosine_classifier import CosineClassifier2d
+
+# Sample ids of anchor pixels: ``image_id * PIXELS_PER_IMAGE + pixel`` with
+# ``image_id = (step * world_size + rank) * IMAGES_PER_RANK_STEP + index in
+# batch``. Unique across pixels, images, ranks and steps as long as a feature
+# map has fewer than 2**22 pixels (2048 x 2048), a rank sees fewer than 1024
+# images per step and step * world_size < 2**31.
+PIXELS_PER_IMAGE = 2**22
+IMAGES_PER_RANK_STEP = 1024
+
+
+@MODELS.register_module()
+class GMLHead(BaseDecodeHead):
+    """Wraps any mmseg decode head and trains it with the GML loss.
+
+    The wrapped ``decoder`` computes its pixel features as usual, but its own
+    1x1 classifier is removed (its ``conv_seg`` becomes ``nn.Identity`` and
+    its dropout is disabled, so its ``forward`` returns the features that fed
+    ``cls_seg``). This works for every head that ends in
+    ``self.cls_seg(features)``, which is the mmseg 1.x convention (ASPP,
+    DepthwiseSeparableASPP, UPer, Segformer, FCN, PSP, OCR, ...). Its
+    ``loss_decode`` and ``sampler`` are not used. On the features (shape
+    ``B x F x h x w`` with ``F = decoder.channels``) this head adds:
+
+    - a cosine 1x1 classifier (``conv_seg``, :class:`CosineClassifier2d`)
+      with fixed scale ``1 / T_s = classifier_scale``, after the decoder's
+      dropout ratio. Its logits are the head's output at inference.
+    - ``L_sup``: cross-entropy on ``logits + tau * log pi`` at label
+      resolution (logit adjustment), with the prior ``pi`` of ``prior``.
+    - ``L_con`` + ``L_con_T``: per image, at most ``max_anchors_per_image``
+      anchor pixels are drawn at feature resolution, class-balanced, from the
+      labels downsampled by nearest neighbour (ignored pixels are never
+      drawn; see :class:`ClassBalancedAnchorSampler`). Their detached
+      features are pushed into a :class:`ClassBalancedQueue` of
+      ``queue_size`` slots (gathered across ranks, before the loss). A
+      two-layer MLP projector (``Linear-ReLU-Linear``, the same as 1x1 convs
+      but applied only to the anchors and the queue, never to the whole map)
+      maps anchors (queries) and the whole queue (keys) to ``embed_dim`` and
+      both are L2-normalised; the queue stores pre-projection features, so
+      keys never go stale with respect to the projector. Sample ids encode
+      (image, pixel) uniquely across steps and ranks for the self-exclusion
+      of ``L_con_T``.
+
+    At inference the prior is dropped (the balanced posterior). With
+    ``posthoc_tau`` set, the output is ``logits - posthoc_tau * log pi``
+    (``log pi`` without the prior's own tau) to trade head for tail classes.
+
+    With an ``'online'`` prior, the pixel counts are updated from every
+    training batch (its full-resolution labels) before the loss; the queue
+    slots are allocated from the estimate after the first training batch
+    and kept afterwards (a buffer records it, so resuming does not
+    re-allocate). A ``'fixed'`` prior allocates the slots at construction.
+
+    Cost (defaults): with B images per GPU, N = 256 * B anchors, K = 16384
+    slots, F feature channels, D = 128: the similarity is N x K x D
+    multiply-adds (2.1 G for B = 4), projecting the queue K x (F * H_p + H_p
+    * D) with hidden size ``H_p = F`` (5.4 G for F = 512), a few N x K
+    float32 buffers in the class-wise log-mean-exp (~0.5 GB for B = 4), and
+    ``K x F`` floats for the queue (32 MB). DeepLabV3+ R-50 at 512 x 512
+    costs ~180 GMAC per image, so the extra compute is ~1 % of a step.
+    Anchor sampling is vectorised over the batch and the queue is projected
+    whole, so the head adds no per-image host synchronisation. Measured on
+    one H200 (fp32, 512 x 512, synthetic long-tailed labels, 20 steps): step
+    time x0.98-1.25 and peak memory x1.05-1.20 over the plain head for
+    DeepLabV3+ R-50 (batch 4), UperNet Swin-T and SegFormer-B0 (batch 2);
+    the GPU kernel time of UperNet Swin-T grew by 5 %, the rest is Python
+    and kernel-launch time, which matters only when a step is launch-bound.
+
+    Auxiliary heads are separate modules in ``EncoderDecoder`` and keep their
+    own losses. For ``CascadeEncoderDecoder`` (e.g. OCRNet), wrap the last
+    head with :class:`GMLCascadeHead`.
+
+    Args:
+        decoder (dict): Config of the wrapped mmseg decode head (its
+            ``num_classes``, ``channels``, ``in_channels``, ``in_index``,
+            ``input_transform``, ``dropout_ratio``, ``align_corners`` and
+            ``ignore_index`` are taken over by this head).
+        prior (dict): Config of a ``ClassPrior``, e.g.
+            ``dict(type='ClassPrior', file='ade20k')``; ``num_classes`` is
+            filled in from the decoder when missing.
+        classifier_scale (float): ``1 / T_s`` of the cosine classifier.
+            Defaults to 30.0, the paper's value: logits span 60 nats, enough
+            for the spread of a long-tailed log prior (about 9 nats on
+            ADE20K) plus a confident margin, while the cosine bound keeps
+            the pixel logits from growing with training.
+        embed_dim (int): Size D of the contrastive embedding.
+            Defaults to 128.
+        projector_hidden_channels (int, optional): Hidden size of the
+            projector MLP. Defaults to None (the feature channels F).
+        queue_size (int): Number of pixel features K in the queue.
+            Defaults to 16384.
+        queue_base_size (int): Minimum slots per class. Defaults to 2.
+        max_queue_writes_per_class (int, optional): Cap on the features of
+            one class written per step (after gathering across ranks).
+            Defaults to None (the class's ring size).
+        anchor_sampler (dict): Config of the anchor sampler (``TASK_UTILS``,
+            with a ``sample_batch`` method).
+            Defaults to ``dict(type='ClassBalancedAnchorSampler',
+            max_anchors_per_image=256)``; its ``ignore_index`` is set to the
+            head's.
+        loss_gml (dict): Keyword arguments of :class:`mil_seg.gml.GMLLoss`
+            (``sup_weight``, ``con_weight``, ``init_temperature``,
+            ``learn_temperature``; ``num_classes`` is filled in). Defaults to
+            ``dict(sup_weight=1.0, con_weight=1.0, init_temperature=0.1)``.
+            ``con_weight=0`` reduces the head to logit-adjusted cosine CE
+            (no queue work at all).
+        avg_non_ignore (bool): Average ``L_sup`` over non-ignored pixels
+            only. Defaults to True.
+        posthoc_tau (float, optional): Strength of the post-hoc adjustment at
+            inference. Defaults to None (no prior at inference).
+        self_exclusion (str): What ``L_con_T`` excludes for a query: keys of
+            the same ``'pixel'`` (the method's (image id, pixel id)) or of
+            the same ``'image'`` (stricter; neighbouring pixels are nearly
+            duplicates). Defaults to 'pixel'.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+            Defaults to a ``Normal(std=0.01)`` init of ``conv_seg``.
+    """
+
+    def __init__(self,
+                 decoder: ConfigType,
+                 prior: ConfigType,
+                 classifier_scale: float = 30.0,
+                 embed_dim: int = 128,
+                 projector_hidden_channels: Optional[int] = None,
+                 queue_size: int = 16384,
+                 queue_base_size: int = 2,
+                 max_queue_writes_per_class: Optional[int] = None,
+                 anchor_sampler: ConfigType = dict(
+                     type='ClassBalancedAnchorSampler',
+                     max_anchors_per_image=256),
+                 loss_gml: ConfigType = dict(
+                     sup_weight=1.0, con_weight=1.0, init_temperature=0.1),
+                 avg_non_ignore: bool = True,
+                 posthoc_tau: Optional[float] = None,
+                 self_exclusion: str = 'pixel',
+                 init_cfg: OptConfigType = dict(
+                     type='Normal', std=0.01,
+                     override=dict(name='conv_seg'))) -> None:
+        decoder = MODELS.build(decoder)
+        if not isinstance(decoder, BaseDecodeHead):
+            raise TypeError('decoder must build a BaseDecodeHead, got '
+                            f'{type(decoder).__name__}')
+        self._check_cascade(decoder)
+        if decoder.out_channels != decoder.num_classes:
+            raise ValueError('GMLHead needs one logit per class; binary '
+                             'heads with out_channels=1 are not supported.')
+        if self_exclusion not in ('pixel', 'image'):
+            raise ValueError("self_exclusion must be 'pixel' or 'image', "
+                             f'got {self_exclusion!r}')
+        in_channels, in_index = decoder.in_channels, decoder.in_index
+        if decoder.input_transform == 'resize_concat':
+            # _init_inputs sums them again: hand over one entry per input.
+            in_channels = [in_channels] + [0] * (len(in_index) - 1)
+        super().__init__(
+            in_channels,
+            decoder.channels,
+            num_classes=decoder.num_classes,
+            dropout_ratio=decoder.dropout_ratio,
+            in_index=in_index,
+            input_transform=decoder.input_transform,
+            loss_decode=[],
+            ignore_index=decoder.ignore_index,
+            align_corners=decoder.align_corners,
+            init_cfg=init_cfg)
+        # The decoder's forward now returns the features that fed cls_seg.
+        # Its own loss_decode is replaced by loss_gml (dropped: no stray
+        # settings in the model's repr).
+        decoder.conv_seg = nn.Identity()
+        decoder.dropout = None
+        decoder.loss_decode = nn.ModuleList()
+        self.decoder = decoder
+        self.conv_seg = CosineClassifier2d(
+            self.channels, self.num_classes, scale=classifier_scale)
+
+        prior = copy.deepcopy(prior)
+        if isinstance(prior, dict):
+            prior.setdefault('num_classes', self.num_classes)
+            prior = MODELS.build(prior)
+        if prior.probs.numel() != self.num_classes:
+            raise ValueError(f'the prior has {prior.probs.numel()} classes, '
+                             f'the decoder {self.num_classes}')
+        self.prior = prior
+        self.posthoc_tau = posthoc_tau
+        self.avg_non_ignore = avg_non_ignore
+        self.self_exclusion = self_exclusion
+
+        loss_gml = dict(loss_gml)
+        loss_gml.pop('type', None)
+        loss_gml.setdefault('num_classes', self.num_classes)
+        self.loss_gml = GMLLoss(**loss_gml)
+        self.with_contrastive = self.loss_gml.con_weight > 0
+
+        if self.with_contrastive:
+            hidden = projector_hidden_channels or self.channels
+            self.projector = nn.Sequential(
+                nn.Linear(self.channels, hidden), nn.ReLU(inplace=True),
+                nn.Linear(hidden, embed_dim))
+            sampler_cfg = dict(anchor_sampler)
+            sampler_cfg['ignore_index'] = self.ignore_index
+            self.anchor_sampler = TASK_UTILS.build(sampler_cfg)
+            online = self._prior_is_online()
+            self.queue = self._build_queue(queue_size, queue_base_size,
+                                           max_queue_writes_per_class,
+                                           None if online else self.prior)
+            self.register_buffer('queue_allocated',
+                                 torch.tensor(not online))
+        else:
+            self.projector = None
+            self.anchor_sampler = None
+            self.queue = None
+        self.register_buffer('num_train_steps',
+                             torch.zeros((), dtype=torch.long))
+
+    def _check_cascade(self, decoder: BaseDecodeHead) -> None:
+        """Refuse cascade decoders; :class:`GMLCascadeHead` takes them."""
+        if isinstance(decoder, BaseCascadeDecodeHead):
+            raise TypeError(
+                f'{type(decoder).__name__} needs the previous stage\'s '
+                'output: wrap it with GMLCascadeHead.')
+
+    def _build_queue(self, size: int, base_size: int,
+                     max_writes_per_class: Optional[int],
+                     class_prior: Optional[nn.Module]) -> nn.Module:
+        """Build the pixel queue of pre-projection features."""
+        return ClassBalancedQueue(
+            self.num_classes,
+            size,
+            self.channels,
+            base_size=base_size,
+            class_prior=class_prior,
+            max_writes_per_class=max_writes_per_class)
+
+    def _prior_is_online(self) -> bool:
+        return getattr(self.prior, 'mode', 'fixed') == 'online'
+
+    def _decode_features(self,
+                         inputs: List[Tensor],
+                         prev_output: Optional[Tensor] = None) -> Tensor:
+        """Pixel features of the wrapped decoder, B x F x h x w."""
+        if prev_output is None:
+            return self.decoder(inputs)
+        return self.decoder(inputs, prev_output)
+
+    def _adjust_for_inference(self, seg_logits: Tensor) -> Tensor:
+        """Apply the optional post-hoc prior adjustment (eval mode only)."""
+        if self.training or not self.posthoc_tau:
+            return seg_logits
+        log_probs = self.prior.probs.to(seg_logits).log()
+        return seg_logits - self.posthoc_tau * log_probs.view(1, -1, 1, 1)
+
+    def forward(self, inputs: List[Tensor]) -> Tensor:
+        """Prior-free logits (post-hoc adjusted in eval mode if set).
+
+        Args:
+            inputs (list[Tensor]): Multi-level backbone features.
+
+        Returns:
+            Tensor: Logits, B x C x h x w.
+        """
+        features = self._decode_features(inputs)
+        return self._adjust_for_inference(self.cls_seg(features))
+
+    def loss(self, inputs: Tuple[Tensor], batch_data_samples: SampleList,
+             train_cfg: ConfigType) -> Dict[str, Tensor]:
+        """Compute the GML losses of a training batch.
+
+        Args:
+            inputs (tuple[Tensor]): Multi-level backbone features.
+            batch_data_samples (list[SegDataSample]): Data samples with
+                ``gt_sem_seg``.
+            train_cfg (dict): The training config (unused).
+
+        Returns:
+            dict[str, Tensor]: ``loss_sup``, ``loss_con``, ``loss_con_temp``
+            (when the contrastive term is on) and ``acc_seg``.
+        """
+        features = self._decode_features(inputs)
+        return self.loss_by_feat(
+            self.cls_seg(features), batch_data_samples, features=features)
+
+    def loss_by_feat(self,
+                     seg_logits: Tensor,
+                     batch_data_samples: SampleList,
+                     features: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Compute the losses from the head's logits and features.
+
+        Args:
+            seg_logits (Tensor): Cosine logits, B x C x h x w.
+            batch_data_samples (list[SegDataSample]): Data samples with
+                ``gt_sem_seg``.
+            features (Tensor, optional): The decoder's pixel features,
+                B x F x h x w; without them only ``L_sup`` is computed.
+                Defaults to None.
+
+        Returns:
+            dict[str, Tensor]: Loss terms and ``acc_seg``.
+        """
+        seg_label = self._stack_batch_gt(batch_data_samples)  # B x 1 x H x W
+        if self.training:
+            self._update_prior(seg_label)
+        log_prior = self.prior.log_prior.to(seg_logits.device)
+
+        contrastive = dict()
+        if self.with_contrastive and features is not None:
+            contrastive = self._contrastive_inputs(features, seg_label)
+
+        seg_logits = resize(
+            input=seg_logits,
+            size=seg_label.shape[2:],
+            mode='bilinear',
+            align_corners=self.align_corners)
+        seg_label = seg_label.squeeze(1)
+        losses = self.loss_gml(
+            seg_logits,
+            seg_label,
+            log_prior,
+            ignore_index=self.ignore_index,
+            avg_non_ignore=self.avg_non_ignore,
+            **contrastive)
+        losses['acc_seg'] = accuracy(
+            seg_logits, seg_label, ignore_index=self.ignore_index)
+        if self.training:
+            self.num_train_steps += 1
+        return losses
+
+    @torch.no_grad()
+    def _update_prior(self, seg_label: Tensor) -> None:
+        """Online prior: count the batch's pixels; allocate the queue once."""
+        if not self._prior_is_online():
+            return
+        self.prior.update(seg_label, ignore_index=self.ignore_index)
+        if self.queue is not None and not bool(self.queue_allocated):
+            self.queue.allocate(self.prior)
+            self.queue_allocated.fill_(True)
+
+    def _sample_ids(self, image_index: Tensor, pixel_index: Tensor) -> Tensor:
+        """Ids unique over (step, rank, image, pixel) for self-exclusion."""
+        rank, world_size = get_dist_info()
+        image_id = (self.num_train_steps * world_size +
+                    rank) * IMAGES_PER_RANK_STEP + image_index
+        if self.self_exclusion == 'image':
+            return image_id
+        return image_id * PIXELS_PER_IMAGE + pixel_index
+
+    def _contrastive_inputs(self, features: Tensor,
+                            seg_label: Tensor) -> Dict[str, Tensor]:
+        """Sample anchors, update the queue and embed queries and keys.
+
+        Args:
+            features (Tensor): B x F x h x w decoder features.
+            seg_label (Tensor): B x 1 x H x W labels.
+
+        Returns:
+            dict[str, Tensor]: Keyword arguments of the contrastive part of
+            :class:`GMLLoss` (query, keys, their labels, ids and key mask).
+        """
+        batch_size, _, height, width = features.shape
+        if batch_size > IMAGES_PER_RANK_STEP or (height * width >
+                                                  PIXELS_PER_IMAGE):
+            raise ValueError('batch or feature map too large for unique '
+                             'anchor ids')
+        # Labels at feature resolution (nearest: no invented classes).
+        small_label = F.interpolate(
+            seg_label.float(), size=(height, width),
+            mode='nearest').long().squeeze(1)  # B x h x w
+        image_index, pixel_index, anchor_labels = \
+            self.anchor_sampler.sample_batch(small_label, self.num_classes)
+        # N x F
+        anchor_features = features.flatten(2)[image_index, :, pixel_index]
+        anchor_ids = self._sample_ids(image_index, pixel_index)  # N
+
+        # Written before the loss, gathered across ranks (every rank calls
+        # push, even with no anchors, so the collective never hangs).
+        self.queue.push(anchor_features.detach(), anchor_labels, anchor_ids)
+        queue_features, key_labels, key_ids, key_valid = self.queue.get()
+        # The whole queue is projected (empty slots are masked in the loss):
+        # fixed shapes, no host synchronisation, keys never stale.
+        query = F.normalize(self.projector(anchor_features), dim=1)  # N x D
+        keys = F.normalize(
+            self.projector(queue_features.to(anchor_features.dtype)),
+            dim=1)  # K x D
+        return dict(
+            query=query,
+            keys=keys,
+            key_labels=key_labels,
+            query_labels=anchor_labels,
+            query_ids=anchor_ids,
+            key_ids=key_ids,
+            key_mask=key_valid)

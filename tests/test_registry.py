@@ -1,0 +1,27 @@
+"""`import mil_seg` registers the package into both toolboxes' registries."""
+import mil_seg  # noqa: F401
+
+
+def test_segmentation_registries_hold_the_package():
+    from mmseg.registry import DATASETS, HOOKS, METRICS, MODELS
+    for name in ('GMLHead', 'ClassPrior', 'ClassBalancedQueue', 'GMLLoss'):
+        assert MODELS.get(name) is not None, name
+        assert MODELS.get(name).__module__.startswith('mil_seg.'), name
+    assert DATASETS.get('CamVidDataset').__module__.startswith('mil_seg.')
+    assert DATASETS.get('SyntheticLTDataset').__module__.startswith(
+        'mil_seg.')
+    assert METRICS.get('LongTailIoUMetric').__module__.startswith('mil_seg.')
+    assert HOOKS.get('PriorToMetricHook').__module__.startswith('mil_seg.')
+
+
+def test_classification_registries_hold_the_package():
+    from mmpretrain.registry import MODELS
+    for name in ('ClassPrior', 'ClassBalancedQueue', 'GMLLoss'):
+        assert MODELS.get(name).__module__.startswith('mil_seg.'), name
+
+
+def test_core_is_the_same_class_in_both_toolboxes():
+    from mmpretrain.registry import MODELS as CLS_MODELS
+    from mmseg.registry import MODELS as SEG_MODELS
+    assert SEG_MODELS.get('GMLLoss') is CLS_MODELS.get('GMLLoss')
+    assert SEG_MODELS.get('ClassPrior') is CLS_MODELS.get('ClassPrior')
