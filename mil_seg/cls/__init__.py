@@ -9,3 +9,5 @@ from ..gml import ClassBalancedQueue, ClassPrior, GMLLoss
 # build from.
 for _core_module in (ClassPrior, ClassBalancedQueue, GMLLoss):
     MODELS.register_module(module=_core_module)
+
+from . import datasets, engine, evaluation, models  # noqa: F401,E402

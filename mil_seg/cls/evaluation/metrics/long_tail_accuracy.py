@@ -1,0 +1,173 @@
+"""Top-1 accuracy with many / medium / few-shot groups."""
+import json
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.fileio import get_text
+from mmpretrain.registry import DATASETS, METRICS
+
+
+def load_class_counts(file: str) -> List[int]:
+    """Read per-class counts from a file.
+
+    Accepted: a JSON list, a JSON dict with ``class_counts`` or ``counts``,
+    or a text file with one count per line (``count`` or ``name count``).
+
+    Args:
+        file (str): Path of the counts file.
+
+    Returns:
+        list[int]: The counts, in class order.
+    """
+    text = get_text(file)
+    if osp.splitext(file)[1] == '.json':
+        data = json.loads(text)
+        if isinstance(data, dict):
+            data = data.get('class_counts', data.get('counts'))
+        return [int(n) for n in data]
+    return [
+        int(float(line.split()[-1])) for line in text.splitlines()
+        if line.strip()
+    ]
+
+
+@METRICS.register_module()
+class LongTailAccuracy(BaseMetric):
+    """Top-1 accuracy and many / medium / few-shot accuracy.
+
+    The groups follow the long-tail literature (Liu et al., 2019): classes
+    with more than ``many_thr`` training images (many-shot), from
+    ``few_thr`` to ``many_thr`` (medium-shot), fewer than ``few_thr``
+    (few-shot). A group's accuracy is the mean per-class accuracy over its
+    classes present in the evaluation set (on a balanced test set, the
+    sample accuracy of the group); an empty group reports ``nan``.
+
+    The training class counts come from, in order: ``class_counts``,
+    ``counts_file``, ``train_dataset`` (a dataset config built on first
+    use), or :meth:`set_class_counts` (``ClassCountsHook`` calls it with the
+    runner's training dataset). They are never a hand-written list in our
+    configs.
+
+    Reported keys (with the ``lt`` prefix): ``top1`` (sample accuracy, %),
+    ``mean_class`` (mean per-class accuracy, %), ``many``, ``medium``,
+    ``few`` (%).
+
+    Args:
+        class_counts (Sequence[int], optional): Training images per class.
+            Defaults to None.
+        counts_file (str, optional): File with the counts, see
+            :func:`load_class_counts`. Defaults to None.
+        train_dataset (dict, optional): Config of the training dataset whose
+            ``get_class_counts()`` (or labels) give the counts. Defaults to
+            None.
+        many_thr (int): Many-shot classes have more than this many images.
+            Defaults to 100.
+        few_thr (int): Few-shot classes have fewer than this many images.
+            Defaults to 20.
+        collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
+        prefix (str, optional): Metric name prefix. Defaults to 'lt'.
+    """
+    default_prefix: Optional[str] = 'lt'
+
+    def __init__(self,
+                 class_counts: Optional[Sequence[int]] = None,
+                 counts_file: Optional[str] = None,
+                 train_dataset: Optional[dict] = None,
+                 many_thr: int = 100,
+                 few_thr: int = 20,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if few_thr > many_thr:
+            raise ValueError(f'few_thr ({few_thr}) must not exceed many_thr '
+                             f'({many_thr})')
+        self.many_thr = many_thr
+        self.few_thr = few_thr
+        self.train_dataset = train_dataset
+        self.class_counts = None
+        if class_counts is not None:
+            self.set_class_counts(class_counts)
+        elif counts_file is not None:
+            self.set_class_counts(load_class_counts(counts_file))
+
+    @property
+    def requires_class_counts(self) -> bool:
+        """bool: True while no counts are known (``ClassCountsHook``
+        fills them)."""
+        return self.class_counts is None and self.train_dataset is None
+
+    def set_class_counts(self, counts: Union[Sequence[int],
+                                             np.ndarray]) -> None:
+        """Set the training images per class.
+
+        Args:
+            counts (Sequence[int] | np.ndarray): C counts.
+        """
+        self.class_counts = np.asarray(counts, dtype=np.int64).reshape(-1)
+
+    def _get_class_counts(self) -> np.ndarray:
+        if self.class_counts is None and self.train_dataset is not None:
+            from mil_seg.cls.datasets import get_class_counts
+            dataset = self.train_dataset
+            if isinstance(dataset, dict):
+                dataset = DATASETS.build(dataset)
+            self.set_class_counts(get_class_counts(dataset))
+        if self.class_counts is None:
+            raise RuntimeError(
+                'LongTailAccuracy has no training class counts: pass '
+                'class_counts, counts_file or train_dataset, or add '
+                "dict(type='ClassCountsHook') to custom_hooks.")
+        return self.class_counts
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        """Store the predicted and true label of every sample.
+
+        Args:
+            data_batch: A batch from the dataloader (unused).
+            data_samples (Sequence[dict]): Model outputs.
+        """
+        for data_sample in data_samples:
+            if 'pred_label' in data_sample:
+                pred = int(data_sample['pred_label'].reshape(-1)[0])
+            else:
+                pred = int(data_sample['pred_score'].argmax())
+            gt = int(data_sample['gt_label'].reshape(-1)[0])
+            self.results.append((pred, gt))
+
+    def compute_metrics(self, results: List) -> Dict[str, float]:
+        """Compute the accuracies (%) from ``(pred, gt)`` pairs.
+
+        Args:
+            results (list): Pairs gathered by :meth:`process`.
+
+        Returns:
+            dict[str, float]: ``top1``, ``mean_class``, ``many``,
+            ``medium``, ``few``.
+        """
+        counts = self._get_class_counts()
+        num_classes = len(counts)
+        pred, gt = np.asarray(results, dtype=np.int64).reshape(-1, 2).T
+        if gt.size and gt.max() >= num_classes:
+            raise ValueError(f'label {gt.max()} but only {num_classes} '
+                             'class counts')
+        correct = (pred == gt).astype(np.float64)
+        total = np.bincount(gt, minlength=num_classes)
+        hits = np.bincount(gt, weights=correct, minlength=num_classes)
+        present = total > 0
+        class_acc = np.divide(
+            hits, total, out=np.zeros(num_classes), where=present)
+
+        def group_mean(mask: np.ndarray) -> float:
+            mask = mask & present
+            return float(class_acc[mask].mean() * 100) if mask.any() \
+                else float('nan')
+
+        return dict(
+            top1=float(correct.mean() * 100) if correct.size else 0.0,
+            mean_class=group_mean(np.ones(num_classes, dtype=bool)),
+            many=group_mean(counts > self.many_thr),
+            medium=group_mean((counts >= self.few_thr)
+                              & (counts <= self.many_thr)),
+            few=group_mean(counts < self.few_thr))

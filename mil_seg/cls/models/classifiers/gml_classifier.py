@@ -1,0 +1,287 @@
+"""GML image classifier: query encoder plus momentum or frozen-teacher keys."""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.logging import print_log
+from mmengine.model import ExponentialMovingAverage
+from mmengine.runner.checkpoint import CheckpointLoader
+from mmpretrain.models.classifiers import ImageClassifier
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from torch import Tensor
+
+
+class _KeyEncoder(nn.Module):
+    """Backbone, neck and projector seen as one module, so that one
+    ``ExponentialMovingAverage`` follows all three. ``forward`` returns the
+    features BEFORE the projector (what the queue stores)."""
+
+    def __init__(self, backbone: nn.Module, neck: Optional[nn.Module],
+                 projector: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.neck = neck
+        self.projector = projector
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        feats = self.backbone(inputs)
+        if self.neck is not None:
+            feats = self.neck(feats)
+        return feats[-1]
+
+
+def _split(feats: Tuple[Tensor], sizes: Sequence[int]) -> List[Tuple[Tensor]]:
+    """Split every tensor of a feature tuple along the batch."""
+    parts = [torch.split(f, list(sizes)) for f in feats]
+    return [tuple(p[i] for p in parts) for i in range(len(sizes))]
+
+
+@MODELS.register_module()
+class GMLClassifier(ImageClassifier):
+    """Image classifier trained with GML (Suh & Seo, ICML 2023).
+
+    Each training image comes as a list of views from the data pipeline
+    (mmpretrain's ``MultiView`` transform; the data preprocessor defaults to
+    :class:`MultiViewClsDataPreprocessor`): ``[classification, query, key]``
+    or ``[query, key]`` (the query view then also feeds the classifier).
+    The classification and query views go through the backbone together;
+    the key view goes through the key encoder, whose features (before the
+    key projection) are pushed into the head's class-balanced queue before
+    the loss; the key projector then embeds the whole queue.
+
+    The key encoder is either
+
+    - a momentum copy (mmengine ``ExponentialMovingAverage``) of backbone,
+      neck and the head's projector (single stage, ``teacher=None``). Note:
+      mmengine's ``momentum`` is the weight of the NEW parameters, so
+      ``momentum=0.001`` is MoCo's ``m = 0.999``; or
+    - a frozen teacher (stage 2): a classifier built from ``teacher`` and
+      loaded from ``teacher['checkpoint']`` (a stage-1 checkpoint) when the
+      weights are initialised; keys/shapes that do not match the teacher's
+      config raise a ``ValueError``. The head then needs
+      ``trainable_key_projector=True``; with ``loss.kd_weight > 0`` the
+      teacher's logits of the classification view are distilled.
+
+    Prediction (``head.predict``) returns the balanced posterior.
+
+    Args:
+        backbone (dict): Backbone config.
+        neck (dict, optional): Neck config. Defaults to None.
+        head (dict, optional): Head config, normally ``GMLHead``.
+            Defaults to None.
+        momentum (float): Weight of the new parameters in the momentum
+            update (``1 - m`` of MoCo). Defaults to 0.001.
+        teacher (dict, optional): Teacher classifier config (``type``
+            defaults to ``'ImageClassifier'``) with a ``checkpoint`` key.
+            Defaults to None (momentum key encoder).
+        pretrained (str, optional): Checkpoint of the student. Defaults to
+            None.
+        train_cfg (dict, optional): As in ``ImageClassifier``. Defaults to
+            None.
+        data_preprocessor (dict, optional): Defaults to None
+            (``MultiViewClsDataPreprocessor``).
+        init_cfg (dict, optional): Defaults to None.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: Optional[dict] = None,
+                 head: Optional[dict] = None,
+                 momentum: float = 0.001,
+                 teacher: Optional[dict] = None,
+                 pretrained: Optional[str] = None,
+                 train_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None or isinstance(data_preprocessor, dict):
+            data_preprocessor = dict(data_preprocessor or {})
+            data_preprocessor.setdefault('type',
+                                         'MultiViewClsDataPreprocessor')
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            pretrained=pretrained,
+            train_cfg=train_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        self.momentum = momentum
+        with_contrast = getattr(self.head, 'with_contrast', False)
+        trainable_key_projector = getattr(self.head,
+                                          'trainable_key_projector', False)
+        kd_weight = getattr(self.head.loss_module, 'kd_weight', 0.0)
+
+        self.teacher = None
+        self.key_encoder = None
+        self.teacher_checkpoint = None
+        if teacher is not None:
+            teacher = dict(teacher)
+            self.teacher_checkpoint = teacher.pop('checkpoint', None)
+            teacher.setdefault('type', 'ImageClassifier')
+            if with_contrast and not trainable_key_projector:
+                raise ValueError(
+                    'With a teacher the key projector must be trainable: set '
+                    'head.trainable_key_projector=True and '
+                    "head.key_in_channels to the teacher's feature size.")
+            self.teacher = MODELS.build(teacher)
+            self.teacher.requires_grad_(False)
+            self.teacher.eval()
+        else:
+            if kd_weight > 0:
+                raise ValueError('loss.kd_weight > 0 needs a teacher: set '
+                                 'teacher=dict(..., checkpoint=...) or '
+                                 'kd_weight=0.')
+            if with_contrast:
+                if trainable_key_projector:
+                    raise ValueError(
+                        'The momentum key encoder carries its own key '
+                        'projector: set head.trainable_key_projector=False '
+                        '(or give a teacher).')
+                self.key_encoder = ExponentialMovingAverage(
+                    self._key_source(), momentum=momentum)
+        self.with_kd = self.teacher is not None and kd_weight > 0
+
+    def _key_source(self) -> _KeyEncoder:
+        return _KeyEncoder(self.backbone, self.neck, self.head.projector)
+
+    # ------------------------------------------------------------------
+    # Teacher
+    # ------------------------------------------------------------------
+    def init_weights(self) -> None:
+        """Initialise the student, then load the teacher's checkpoint."""
+        super().init_weights()
+        if self.teacher is not None:
+            if self.teacher_checkpoint is None:
+                raise ValueError('teacher.checkpoint is not set: give the '
+                                 'stage-1 checkpoint of the teacher.')
+            self.load_teacher(self.teacher_checkpoint)
+
+    def load_teacher(self, checkpoint: str) -> None:
+        """Load the teacher's weights, strictly.
+
+        Every parameter and buffer of the teacher must be in the checkpoint
+        with the same shape, and the checkpoint may hold no other backbone
+        or neck weight; other head entries (a stage-1 queue) are ignored.
+
+        Args:
+            checkpoint (str): Path or URL of the stage-1 checkpoint.
+
+        Raises:
+            ValueError: If keys or shapes do not match the teacher config.
+        """
+        ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) \
+            else ckpt
+        state = {
+            (k[len('module.'):] if k.startswith('module.') else k): v
+            for k, v in state.items()
+        }
+        own = self.teacher.state_dict()
+        missing = [k for k in own if k not in state]
+        mismatched = [
+            f'{k}: checkpoint {tuple(state[k].shape)} vs teacher '
+            f'{tuple(own[k].shape)}' for k in own
+            if k in state and tuple(state[k].shape) != tuple(own[k].shape)
+        ]
+        unexpected = [
+            k for k in state
+            if k.startswith(('backbone.', 'neck.')) and k not in own
+        ]
+        if missing or mismatched or unexpected:
+
+            def show(items: List[str]) -> str:
+                more = f' ... ({len(items)} in all)' if len(items) > 5 else ''
+                return ', '.join(items[:5]) + more
+
+            problems = []
+            if missing:
+                problems.append(f'missing from the checkpoint: '
+                                f'{show(missing)}')
+            if mismatched:
+                problems.append(f'shape mismatch: {show(mismatched)}')
+            if unexpected:
+                problems.append('in the checkpoint but not in the teacher: '
+                                f'{show(unexpected)}')
+            raise ValueError(
+                f'The teacher checkpoint {checkpoint} does not match '
+                'model.teacher (' + '; '.join(problems) + '). Make '
+                "model.teacher's backbone, neck and head the stage-1 "
+                "config's.")
+        self.teacher.load_state_dict({k: state[k] for k in own}, strict=True)
+        print_log(
+            f'Loaded the frozen teacher from {checkpoint}', logger='current')
+
+    def train(self, mode: bool = True) -> 'GMLClassifier':
+        """Set the training mode; the teacher always stays in eval mode."""
+        super().train(mode)
+        if self.teacher is not None:
+            self.teacher.eval()
+        return self
+
+    # ------------------------------------------------------------------
+    # Training
+    # ------------------------------------------------------------------
+    def loss(self, inputs: Union[Tensor, List[Tensor]],
+             data_samples: List[DataSample]) -> Dict[str, Tensor]:
+        """GML losses of a batch of views.
+
+        Args:
+            inputs (Tensor | list[Tensor]): One view (N x C x H x W), or the
+                views ``[cls, query, key]`` / ``[query, key]``.
+            data_samples (list[DataSample]): With ``gt_label`` and
+                ``sample_idx``.
+
+        Returns:
+            dict[str, Tensor]: The loss terms of :class:`GMLHead`.
+        """
+        views = list(inputs) if isinstance(inputs, (list, tuple)) \
+            else [inputs]
+        with_contrast = getattr(self.head, 'with_contrast', False)
+        if len(views) == 1 or not with_contrast:
+            img = views[0]
+            teacher_logits = None
+            if self.with_kd:
+                with torch.no_grad():
+                    teacher_logits = self.teacher.head(
+                        self.teacher.extract_feat(img))
+            return self.head.loss(
+                self.extract_feat(img),
+                data_samples,
+                teacher_logits=teacher_logits)
+        if len(views) == 2:
+            img_cls, img_key = views
+            feats = query_feats = self.extract_feat(img_cls)
+        elif len(views) == 3:
+            img_cls, img_query, img_key = views
+            num = img_cls.shape[0]
+            feats, query_feats = _split(
+                self.extract_feat(torch.cat([img_cls, img_query])),
+                [num, num])
+        else:
+            raise ValueError(f'GMLClassifier takes 1 to 3 views, got '
+                             f'{len(views)}: check the MultiView transform.')
+
+        teacher_logits, key_projector = None, None
+        with torch.no_grad():
+            if self.teacher is not None:
+                num = img_key.shape[0]
+                batch = torch.cat([img_key, img_cls]) if self.with_kd \
+                    else img_key
+                teacher_feats = self.teacher.extract_feat(batch)
+                key_feats = self.teacher.head.pre_logits(teacher_feats)[:num]
+                if self.with_kd:
+                    teacher_logits = self.teacher.head(
+                        _split(teacher_feats, [num, num])[1])
+            else:
+                # Update the momentum encoder, then embed the key view.
+                self.key_encoder.update_parameters(self._key_source())
+                key_feats = self.key_encoder(img_key)
+                key_projector = self.key_encoder.module.projector
+        return self.head.loss(
+            feats,
+            data_samples,
+            query_feats=query_feats,
+            key_feats=key_feats,
+            key_projector=key_projector,
+            teacher_logits=teacher_logits)

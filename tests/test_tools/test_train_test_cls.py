@@ -1,0 +1,83 @@
+"""The launchers on a classification (mmpretrain) config: train a GML
+classifier on generated image folders, evaluate and resume it."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import mil_seg  # noqa: F401  (weights_only allow-list for torch.load)
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(ROOT, 'configs', 'gml_cls',
+                  'gml-ema_resnet32_1xb128-200e_cifar10lt-r100.py')
+
+
+def run_tool(*args):
+    env = dict(os.environ, PYTHONWARNINGS='ignore')
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope='module')
+def image_folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp('cifar10_folders')
+    rng = np.random.default_rng(0)
+    for split, per_class in (('train', 8), ('val', 2)):
+        for k in range(10):
+            folder = root / split / f'class{k}'
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                image = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+                cv2.imwrite(str(folder / f'{i:03d}.jpg'), image)
+    return str(root)
+
+
+def options(data_root, max_epochs):
+    return ['--cfg-options',
+            f'train_dataloader.dataset.dataset.data_root={data_root}',
+            f'val_dataloader.dataset.data_root={data_root}',
+            f'test_dataloader.dataset.data_root={data_root}',
+            'train_dataloader.batch_size=8', 'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False',
+            'val_dataloader.batch_size=8', 'val_dataloader.num_workers=0',
+            'test_dataloader.batch_size=8', 'test_dataloader.num_workers=0',
+            f'train_cfg.max_epochs={max_epochs}', 'train_cfg.val_interval=1',
+            'default_hooks.checkpoint.interval=1',
+            'default_hooks.logger.interval=1']
+
+
+@pytest.fixture(scope='module')
+def trained(image_folders, tmp_path_factory):
+    work_dir = str(tmp_path_factory.mktemp('cls_work'))
+    result = run_tool('tools/train.py', CONFIG, '--work-dir', work_dir,
+                      *options(image_folders, 1))
+    assert result.returncode == 0, result.stderr[-4000:]
+    return work_dir
+
+
+def test_classification_train_and_test(trained, image_folders, tmp_path):
+    checkpoint = osp.join(trained, 'epoch_1.pth')
+    state = torch.load(checkpoint, map_location='cpu')  # weights_only
+    assert any('queue' in key for key in state['state_dict'])
+    out = tmp_path / 'metrics.json'
+    result = run_tool('tools/test.py', CONFIG, checkpoint, '--work-dir',
+                      str(tmp_path), '--out', str(out),
+                      *options(image_folders, 1))
+    assert result.returncode == 0, result.stderr[-4000:]
+    metrics = json.loads(out.read_text())
+    assert 0.0 <= metrics['lt/top1'] <= 100.0
+
+
+def test_classification_resume(trained, image_folders):
+    result = run_tool('tools/train.py', CONFIG, '--work-dir', trained,
+                      '--resume', *options(image_folders, 2))
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert 'resumed' in (result.stdout + result.stderr).lower()
+    state = torch.load(osp.join(trained, 'epoch_2.pth'), map_location='cpu')
+    assert state['meta']['epoch'] == 2
