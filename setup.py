@@ -21,8 +21,8 @@ setup(
     include_package_data=True,
     python_requires='>=3.9',
     install_requires=[
-        'torch>=2.1',
-        'torchvision',
+        'torch>=2.1,<2.15',
+        'torchvision>=0.16,<0.30',
         'mmengine==0.10.7',
         # mmcv-lite or full mmcv 2.1.x: mmsegmentation 1.2.x accepts mmcv<2.2.
         # Neither is listed here so that a full mmcv build is never replaced

@@ -12,14 +12,21 @@ class _CIFARLTMixin:
     """Long-tail selection shared by :class:`CIFAR10LT` and
     :class:`CIFAR100LT`; see their docstrings."""
 
-    def _init_long_tail(self, imbalance_factor: float, profile: str,
-                        seed: int, max_count: Optional[int],
-                        check_md5: bool) -> None:
+    def __init__(self,
+                 data_root: str = '',
+                 split: str = 'train',
+                 imbalance_factor: float = 100.,
+                 profile: str = 'exp',
+                 seed: int = 0,
+                 max_count: Optional[int] = None,
+                 check_md5: bool = True,
+                 **kwargs) -> None:
         self.imbalance_factor = float(imbalance_factor)
         self.profile = profile
         self.seed = seed
         self.max_count = max_count
         self.check_md5 = check_md5
+        super().__init__(data_root=data_root, split=split, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         """Load the split; on ``split='train'`` keep the long-tailed subset
@@ -98,33 +105,7 @@ _ARGS_DOC = """
 class CIFAR10LT(_CIFARLTMixin, CIFAR10):
     __doc__ = 'CIFAR-10-LT: long-tailed CIFAR-10.\n' + _ARGS_DOC
 
-    def __init__(self,
-                 data_root: str = '',
-                 split: str = 'train',
-                 imbalance_factor: float = 100.,
-                 profile: str = 'exp',
-                 seed: int = 0,
-                 max_count: Optional[int] = None,
-                 check_md5: bool = True,
-                 **kwargs) -> None:
-        self._init_long_tail(imbalance_factor, profile, seed, max_count,
-                             check_md5)
-        super().__init__(data_root=data_root, split=split, **kwargs)
-
 
 @DATASETS.register_module()
 class CIFAR100LT(_CIFARLTMixin, CIFAR100):
     __doc__ = 'CIFAR-100-LT: long-tailed CIFAR-100.\n' + _ARGS_DOC
-
-    def __init__(self,
-                 data_root: str = '',
-                 split: str = 'train',
-                 imbalance_factor: float = 100.,
-                 profile: str = 'exp',
-                 seed: int = 0,
-                 max_count: Optional[int] = None,
-                 check_md5: bool = True,
-                 **kwargs) -> None:
-        self._init_long_tail(imbalance_factor, profile, seed, max_count,
-                             check_md5)
-        super().__init__(data_root=data_root, split=split, **kwargs)
