@@ -102,6 +102,46 @@ def _use_gloo_without_cuda(cfg: Config) -> None:
         cfg.model_wrapper_cfg = wrapper_cfg
 
 
+def enable_amp(cfg: Config) -> None:
+    """Switch the config to mmengine's mixed-precision optimizer wrapper.
+
+    Args:
+        cfg (Config): The training config, changed in place.
+
+    Raises:
+        UserConfigError: Without an accelerator: mmengine's
+            ``AmpOptimWrapper`` needs a GPU (or NPU, MLU, MUSA).
+    """
+    from mmengine.device import get_device
+    if get_device() == 'cpu':
+        raise UserConfigError(
+            '--amp needs a GPU (mmengine\'s AmpOptimWrapper runs on gpu, '
+            'npu, mlu or musa) and none is visible: train without --amp on '
+            'the CPU')
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def add_random_state_hook(cfg: Config) -> None:
+    """Add :class:`~mil_seg.engine.RandomStateHook` to ``custom_hooks``.
+
+    A resumed run then continues the random streams of the interrupted run
+    (see the hook). Nothing is added where the config lists the hook already
+    or sets ``resume_random_state=False``.
+
+    Args:
+        cfg (Config): The training config, changed in place.
+    """
+    if not cfg.get('resume_random_state', True):
+        return
+    hooks = list(cfg.get('custom_hooks') or [])
+    if any(hook.get('type') in ('RandomStateHook', 'mmengine.RandomStateHook')
+           for hook in hooks if isinstance(hook, dict)):
+        return
+    hooks.append(dict(type='RandomStateHook'))
+    cfg.custom_hooks = hooks
+
+
 def _dataset_configs(node: Any) -> Iterator[dict]:
     """Every dict under ``node`` that has a ``data_root`` or ``data_prefix``."""
     if isinstance(node, dict):
@@ -165,7 +205,8 @@ def _registry_error(error: KeyError) -> Optional[str]:
 def run_guarded(main: Callable[[], Any]) -> Any:
     """Run a launcher's ``main``; user errors end with one line on stderr.
 
-    Errors a user can fix (missing data, unknown module type, bad config)
+    Errors a user can fix (missing data or files, unknown module type, bad
+    config)
     are printed as ``error: ...`` and the process exits with status 2.
     Anything else is a bug and keeps its traceback. Set
     ``MIL_SEG_TRACEBACK=1`` to see tracebacks for user errors too.
@@ -181,5 +222,11 @@ def run_guarded(main: Callable[[], Any]) -> Any:
         message = _registry_error(error)
         if message is None or show_traceback:
             raise
+    except FileNotFoundError as error:
+        # Files named by the config or the command line (checkpoints,
+        # teacher weights, annotation lists) that are not there.
+        if show_traceback:
+            raise
+        message = str(error)
     print(f'error: {message}', file=sys.stderr)
     sys.exit(2)

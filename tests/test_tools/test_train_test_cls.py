@@ -81,3 +81,19 @@ def test_classification_resume(trained, image_folders):
     assert 'resumed' in (result.stdout + result.stderr).lower()
     state = torch.load(osp.join(trained, 'epoch_2.pth'), map_location='cpu')
     assert state['meta']['epoch'] == 2
+
+
+def test_student_without_teacher_checkpoint_is_one_clear_line(
+        image_folders, tmp_path):
+    student = osp.join(ROOT, 'configs', 'gml_cls',
+                       'gml_resnet32-resnet56_1xb128-200e_cifar10lt-r100.py')
+    result = run_tool('tools/train.py', student, '--work-dir', str(tmp_path),
+                      *options(image_folders, 1),
+                      f'model.teacher.checkpoint={tmp_path}/missing.pth')
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert 'Traceback' not in result.stderr
+    errors = [line for line in result.stderr.splitlines()
+              if line.startswith('error:')]
+    assert len(errors) == 1
+    assert 'teacher checkpoint' in errors[0]
+    assert 'missing.pth' in errors[0]

@@ -1,4 +1,5 @@
 """GML image classifier: query encoder plus momentum or frozen-teacher keys."""
+import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -170,6 +171,11 @@ class GMLClassifier(ImageClassifier):
         Raises:
             ValueError: If keys or shapes do not match the teacher config.
         """
+        if '://' not in checkpoint and not osp.isfile(checkpoint):
+            raise FileNotFoundError(
+                f'teacher checkpoint {checkpoint} not found: train the '
+                'stage-1 (gml-teacher_*) config first, or set '
+                'model.teacher.checkpoint=PATH')
         ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
         state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) \
             else ckpt
