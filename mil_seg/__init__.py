@@ -9,8 +9,9 @@ from . import compat
 
 compat.apply()
 
+from . import engine  # noqa: E402
 from . import gml  # noqa: E402
 from . import seg  # noqa: E402
 from . import cls  # noqa: E402
 
-__all__ = ['__version__', 'compat', 'gml', 'seg', 'cls']
+__all__ = ['__version__', 'compat', 'engine', 'gml', 'seg', 'cls']

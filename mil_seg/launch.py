@@ -135,8 +135,9 @@ def add_random_state_hook(cfg: Config) -> None:
     if not cfg.get('resume_random_state', True):
         return
     hooks = list(cfg.get('custom_hooks') or [])
-    if any(hook.get('type') in ('RandomStateHook', 'mmengine.RandomStateHook')
-           for hook in hooks if isinstance(hook, dict)):
+    names = ('RandomStateHook', 'mmengine.RandomStateHook')
+    if any(hook.get('type') in names for hook in hooks
+           if isinstance(hook, dict)):
         return
     hooks.append(dict(type='RandomStateHook'))
     cfg.custom_hooks = hooks

@@ -9,8 +9,8 @@ from mmengine.runner import Runner
 
 import mil_seg  # noqa: F401  (compat layer and registration)
 from mil_seg import compat
-from mil_seg.launch import (add_common_arguments, check_data, load_config,
-                            run_guarded)
+from mil_seg.launch import (add_common_arguments, add_random_state_hook,
+                            check_data, enable_amp, load_config, run_guarded)
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,14 +32,16 @@ def main() -> None:
     args = parse_args()
     cfg = load_config(args)
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        enable_amp(cfg)
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+    # --resume continues the random streams too (resume_random_state=False
+    # in the config keeps mmengine's re-seeding only).
+    add_random_state_hook(cfg)
     check_data(cfg, ['train_dataloader', 'val_dataloader'])
     runner = Runner.from_cfg(cfg)
     for shim in compat.active_shims():

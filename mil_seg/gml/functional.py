@@ -169,6 +169,28 @@ def _prior_shape(log_prior: Tensor, logits: Tensor) -> Tensor:
     return log_prior.view(shape)
 
 
+def check_labels(labels: Tensor, num_classes: int, ignore_index: int) -> None:
+    """Raise a clear error for labels outside ``[0, num_classes)`` that are
+    not ``ignore_index`` (PyTorch's cross-entropy fails on them with an
+    index error on the CPU and a device-side assert on GPUs).
+
+    One host synchronisation per call.
+
+    Args:
+        labels (Tensor): Class indices, any shape.
+        num_classes (int): Number of classes C.
+        ignore_index (int): The ignored label value.
+    """
+    bad = (labels != ignore_index) & ((labels < 0) | (labels >= num_classes))
+    if bool(bad.any()):
+        values = torch.unique(labels[bad])[:8].tolist()
+        raise ValueError(
+            f'labels {values} are outside [0, {num_classes}) and are not '
+            f'ignore_index={ignore_index}: fix the label maps (e.g. '
+            'reduce_zero_label, a label map in the dataset) or the '
+            'num_classes / ignore_index of the model.')
+
+
 def logit_adjusted_cross_entropy(logits: Tensor,
                                  labels: Tensor,
                                  log_prior: Tensor,
@@ -204,6 +226,7 @@ def logit_adjusted_cross_entropy(logits: Tensor,
     if reduction not in ('mean', 'sum', 'none'):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', "
                          f'got {reduction!r}')
+    check_labels(labels, logits.shape[1], ignore_index)
     with _float32_no_autocast(logits):
         adjusted = logits.float() + _prior_shape(
             log_prior.detach().float().to(logits.device), logits)

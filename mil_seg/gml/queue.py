@@ -258,6 +258,40 @@ class ClassBalancedQueue(nn.Module):
         """
         return self.features, self.labels, self.sample_ids, self.valid_mask()
 
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        """Load the queue whole or not at all.
+
+        A checkpoint whose queue has another shape (queue size, feature
+        dim or number of classes) is not loaded: a partly loaded queue
+        (mmengine skips only the mismatched tensors) would mark slots as
+        filled that hold no feature. The queue is emptied instead (its slot
+        layout kept) and the reason goes to ``error_msgs``, which torch
+        raises for a strict load and mmengine logs for a non-strict one.
+        """
+        mismatched = [
+            name for name, buffer in self._buffers.items()
+            if prefix + name in state_dict
+            and tuple(state_dict[prefix + name].shape) != tuple(buffer.shape)
+        ]
+        if not mismatched:
+            super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                          strict, missing_keys,
+                                          unexpected_keys, error_msgs)
+            return
+        theirs = state_dict.get(prefix + 'features')
+        their_shape = 'x'.join(map(str, theirs.shape)) if hasattr(
+            theirs, 'shape') else '?'
+        error_msgs.append(
+            f'{prefix.rstrip(".") or "queue"}: the checkpoint\'s queue has '
+            f'{", ".join(mismatched)} of other shapes (features '
+            f'{their_shape}, this queue {self.size}x{self.dim} for '
+            f'{self.num_classes} classes), so the queue starts empty; to '
+            'keep it, build the head with the checkpoint\'s queue_size, '
+            'feature channels and num_classes.')
+        self.reset()
+
     def extra_repr(self) -> str:
         return (f'num_classes={self.num_classes}, size={self.size}, '
                 f'dim={self.dim}, base_size={self.base_size}, '
