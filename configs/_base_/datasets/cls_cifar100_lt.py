@@ -15,7 +15,7 @@ data_preprocessor = dict(
 view_pipeline = [
     dict(type='RandomCrop', crop_size=32, padding=4),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='TorchAutoAugment', policy='cifar10'),
+    dict(type='TorchAutoAugment', policy='cifar10', channel_order='rgb'),
     dict(type='Cutout', shape=16, prob=1.0),
 ]
 train_pipeline = view_pipeline + [dict(type='PackInputs')]

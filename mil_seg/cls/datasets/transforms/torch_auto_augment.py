@@ -12,10 +12,10 @@ class TorchAutoAugment(BaseTransform):
 
     mmpretrain's own ``AutoAugment`` ships only ImageNet presets; the GML
     CIFAR recipe uses the CIFAR-10 policy (Cubuk et al., 2019), which
-    torchvision provides. The image is an H x W x 3 uint8 array; colour
-    operations assume RGB order (CIFAR batches are RGB; images loaded with
-    ``LoadImageFromFile`` are BGR, which only swaps the weights of the
-    saturation operation).
+    torchvision provides. The image is an H x W x 3 uint8 array; the policy's
+    colour operations (colour, contrast, ...) weight channels as RGB, so a
+    BGR image (what ``LoadImageFromFile`` gives) is reversed before and after
+    the policy.
 
     Required Keys: ``img``. Modified Keys: ``img``.
 
@@ -24,11 +24,20 @@ class TorchAutoAugment(BaseTransform):
             Defaults to 'cifar10'.
         fill (int, optional): Fill value of geometric operations.
             Defaults to None (0).
+        channel_order (str): ``'bgr'`` (images from ``LoadImageFromFile``)
+            or ``'rgb'`` (CIFAR python batches). Defaults to 'bgr'.
     """
 
-    def __init__(self, policy: str = 'cifar10', fill=None) -> None:
+    def __init__(self,
+                 policy: str = 'cifar10',
+                 fill=None,
+                 channel_order: str = 'bgr') -> None:
+        if channel_order not in ('bgr', 'rgb'):
+            raise ValueError("channel_order must be 'bgr' or 'rgb', got "
+                             f'{channel_order!r}')
         self.policy = policy
         self.fill = fill
+        self.channel_order = channel_order
         self._augment = AutoAugment(AutoAugmentPolicy(policy), fill=fill)
 
     def transform(self, results: dict) -> dict:
@@ -36,9 +45,15 @@ class TorchAutoAugment(BaseTransform):
         if img.ndim != 3 or img.dtype != np.uint8:
             raise ValueError('TorchAutoAugment expects an H x W x C uint8 '
                              f'image, got {img.shape} {img.dtype}')
+        if self.channel_order == 'bgr':
+            img = img[..., ::-1]
         tensor = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)
-        results['img'] = self._augment(tensor).permute(1, 2, 0).numpy()
+        augmented = self._augment(tensor).permute(1, 2, 0).numpy()
+        if self.channel_order == 'bgr':
+            augmented = np.ascontiguousarray(augmented[..., ::-1])
+        results['img'] = augmented
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(policy={self.policy!r})'
+        return (f'{self.__class__.__name__}(policy={self.policy!r}, '
+                f'channel_order={self.channel_order!r})')
