@@ -9,6 +9,7 @@ import argparse
 import os
 import os.path as osp
 import sys
+import traceback
 from typing import Any, Callable, Iterator, List, Optional
 
 from mmengine.config import Config, DictAction
@@ -203,11 +204,26 @@ def _registry_error(error: KeyError) -> Optional[str]:
     return None
 
 
+def _raised_by_this_package(error: BaseException) -> bool:
+    """Whether ``error`` (or one it was raised from, as mmengine's registry
+    re-raises build errors) comes from a check in this package."""
+    package_dir = osp.dirname(osp.abspath(__file__))
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        frames = traceback.extract_tb(error.__traceback__)
+        if frames and osp.abspath(frames[-1].filename).startswith(
+                package_dir + osp.sep):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def run_guarded(main: Callable[[], Any]) -> Any:
     """Run a launcher's ``main``; user errors end with one line on stderr.
 
     Errors a user can fix (missing data or files, unknown module type, bad
-    config)
+    config, and the package's own checks of configs and data)
     are printed as ``error: ...`` and the process exits with status 2.
     Anything else is a bug and keeps its traceback. Set
     ``MIL_SEG_TRACEBACK=1`` to see tracebacks for user errors too.
@@ -229,5 +245,12 @@ def run_guarded(main: Callable[[], Any]) -> Any:
         if show_traceback:
             raise
         message = str(error)
+    except ValueError as error:
+        # The package's own checks of configs and data (prior length, label
+        # range, queue size, ...) name the fix; errors from elsewhere may be
+        # bugs and keep their traceback.
+        if show_traceback or not _raised_by_this_package(error):
+            raise
+        message = ' '.join(str(error).split())
     print(f'error: {message}', file=sys.stderr)
     sys.exit(2)
