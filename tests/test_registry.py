@@ -15,9 +15,30 @@ def test_segmentation_registries_hold_the_package():
 
 
 def test_classification_registries_hold_the_package():
-    from mmpretrain.registry import MODELS
-    for name in ('ClassPrior', 'ClassBalancedQueue', 'GMLLoss'):
+    from mmpretrain.registry import DATASETS, METRICS, MODELS
+    for name in ('ClassPrior', 'ClassBalancedQueue', 'GMLLoss',
+                 'GMLClassifier', 'GMLClsHead', 'LogitAdjustedLoss'):
         assert MODELS.get(name).__module__.startswith('mil_seg.'), name
+    for name in ('CIFAR10LT', 'CIFAR100LT', 'LongTailSubset', 'ImageNetLT'):
+        assert DATASETS.get(name).__module__.startswith('mil_seg.'), name
+    assert METRICS.get('LongTailAccuracy').__module__.startswith('mil_seg.')
+
+
+def test_no_name_means_two_different_things():
+    """mmengine resolves a type in the current default scope first, so a
+    name registered with different classes in the two toolboxes would build
+    the wrong one after the scope switched (e.g. tests or notebooks that use
+    both)."""
+    from mmpretrain.registry import MODELS as CLS_MODELS
+    from mmseg.registry import MODELS as SEG_MODELS
+    ours = {
+        name: cls
+        for name, cls in SEG_MODELS.module_dict.items()
+        if cls.__module__.startswith('mil_seg.')
+    }
+    for name, cls in CLS_MODELS.module_dict.items():
+        if cls.__module__.startswith('mil_seg.') and name in ours:
+            assert ours[name] is cls, name
 
 
 def test_core_is_the_same_class_in_both_toolboxes():

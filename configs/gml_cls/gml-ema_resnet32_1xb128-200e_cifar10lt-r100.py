@@ -12,7 +12,7 @@ model = dict(
     backbone=dict(type='CIFARResNet', depth=32),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
-        type='GMLHead',
+        type='GMLClsHead',
         num_classes=10,
         in_channels=64,
         scale=30.0,  # 1 / T_s

@@ -13,7 +13,7 @@ model = dict(
     backbone=dict(type='ResNet', depth=50),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
-        type='GMLHead',
+        type='GMLClsHead',
         num_classes=8142,
         in_channels=2048,
         scale=30.0,  # 1 / T_s

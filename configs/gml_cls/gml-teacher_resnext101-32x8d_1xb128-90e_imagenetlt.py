@@ -11,7 +11,7 @@ model = dict(
     backbone=dict(type='ResNeXt', depth=101, groups=32, width_per_group=8),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
-        type='GMLHead',
+        type='GMLClsHead',
         num_classes=1000,
         in_channels=2048,
         scale=30.0,  # 1 / T_s

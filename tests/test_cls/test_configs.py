@@ -76,7 +76,7 @@ def _shrink(node):
         node['crop_size'] = 32
     elif kind == 'ResNeXt' and node.get('depth') == 101:
         node['depth'] = 50  # ResNeXt-101 teachers: same family, fewer blocks
-    elif kind == 'GMLHead' and 'queue' in node:
+    elif kind == 'GMLClsHead' and 'queue' in node:
         node['queue']['size'] = node['num_classes'] * node['queue'].get(
             'base_size', 2) + 32
 

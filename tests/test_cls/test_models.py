@@ -24,7 +24,7 @@ def _backbone(depth=20):
 
 def _head(**kwargs):
     cfg = dict(
-        type='GMLHead',
+        type='GMLClsHead',
         num_classes=4,
         in_channels=64,
         proj_dim=8,

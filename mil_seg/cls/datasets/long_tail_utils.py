@@ -84,8 +84,11 @@ def select_long_tail(labels: Sequence[int],
         if order_keys is not None:
             idx = idx[np.argsort([order_keys[i] for i in idx], kind='stable')]
         if len(idx) < wanted:
-            raise ValueError(f'class {cls} has {len(idx)} samples, fewer '
-                             f'than the {wanted} the profile asks for')
+            raise ValueError(
+                f'class {cls} has {len(idx)} samples, fewer than the {wanted} '
+                'the long-tail profile asks for: give it more images, lower '
+                'max_count, or (a dataset that is long-tailed already, '
+                'empty classes included) train on it without LongTailSubset')
         rng.shuffle(idx)
         chosen.append(idx[:wanted])
     if not chosen:

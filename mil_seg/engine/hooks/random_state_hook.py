@@ -99,7 +99,9 @@ class RandomStateHook(Hook):
     Validation and testing during training do not move the training
     generators: their states are saved before each validation and put back
     after it, so a run's random numbers do not depend on how often (or
-    whether) it validates.
+    whether) it validates. A checkpoint saved during a validation
+    (``CheckpointHook(save_best=...)`` re-saves the last checkpoint after a
+    new best score) holds those saved states, not the validation's.
 
     With several processes, the states of all ranks are gathered when a
     :class:`~mmengine.hooks.CheckpointHook` is about to save; resuming with
@@ -121,6 +123,7 @@ class RandomStateHook(Hook):
         self._gathered: Optional[List[Dict[str, Any]]] = None
         self._loaded: Optional[Dict[str, Any]] = None
         self._before_val: Optional[Dict[str, Any]] = None
+        self._val_states: Optional[List[Dict[str, Any]]] = None
 
     # ------------------------------------------------------------ saving
     def _checkpoint_due(self, runner, by_epoch: bool) -> bool:
@@ -158,12 +161,17 @@ class RandomStateHook(Hook):
         self._gather_if_due(runner, by_epoch=True)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        if dist.get_world_size() > 1 and self._gathered is not None:
+        if self._val_states is not None:
+            # Saved during a validation (CheckpointHook with ``save_best``
+            # re-saves the last checkpoint in ``after_val_epoch``): the
+            # training continues from the states put back after it.
+            states = self._val_states
+        elif dist.get_world_size() > 1 and self._gathered is not None:
             states = self._gathered
+            self._gathered = None
         else:
             states = [get_random_states()]
         checkpoint[CHECKPOINT_KEY] = states
-        self._gathered = None
 
     # --------------------------------------------------------- restoring
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -201,8 +209,12 @@ class RandomStateHook(Hook):
     def before_val(self, runner) -> None:
         if self.restore_after_val:
             self._before_val = get_random_states()
+            # what a checkpoint saved during this validation holds
+            self._val_states = dist.all_gather_object(self._before_val) \
+                if dist.get_world_size() > 1 else [self._before_val]
 
     def after_val(self, runner) -> None:
         if self._before_val is not None:
             set_random_states(self._before_val)
             self._before_val = None
+        self._val_states = None

@@ -149,9 +149,13 @@ class LongTailAccuracy(BaseMetric):
         counts = self._get_class_counts()
         num_classes = len(counts)
         pred, gt = np.asarray(results, dtype=np.int64).reshape(-1, 2).T
-        if gt.size and gt.max() >= num_classes:
-            raise ValueError(f'label {gt.max()} but only {num_classes} '
-                             'class counts')
+        outside = (gt < 0) | (gt >= num_classes)
+        if outside.any():
+            raise ValueError(
+                f'evaluation labels {sorted(set(gt[outside].tolist()))} '
+                f'outside [0, {num_classes}) (one class count per training '
+                'class): evaluate on a labelled set with the training set\'s '
+                'classes, or fix the class counts.')
         correct = (pred == gt).astype(np.float64)
         total = np.bincount(gt, minlength=num_classes)
         hits = np.bincount(gt, weights=correct, minlength=num_classes)

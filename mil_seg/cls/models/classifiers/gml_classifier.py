@@ -69,7 +69,7 @@ class GMLClassifier(ImageClassifier):
     Args:
         backbone (dict): Backbone config.
         neck (dict, optional): Neck config. Defaults to None.
-        head (dict, optional): Head config, normally ``GMLHead``.
+        head (dict, optional): Head config, normally ``GMLClsHead``.
             Defaults to None.
         momentum (float): Weight of the new parameters in the momentum
             update (``1 - m`` of MoCo). Defaults to 0.001.
@@ -128,6 +128,15 @@ class GMLClassifier(ImageClassifier):
             self.teacher = MODELS.build(teacher)
             self.teacher.requires_grad_(False)
             self.teacher.eval()
+            teacher_channels = getattr(self.teacher.head, 'in_channels',
+                                       None)
+            key_channels = getattr(self.head, 'key_in_channels', None)
+            if with_contrast and isinstance(teacher_channels, int) and \
+                    key_channels != teacher_channels:
+                raise ValueError(
+                    f"The teacher's features have {teacher_channels} "
+                    f'channels but head.key_in_channels={key_channels}: set '
+                    f'model.head.key_in_channels={teacher_channels}.')
         else:
             if kd_weight > 0:
                 raise ValueError('loss.kd_weight > 0 needs a teacher: set '
@@ -239,7 +248,7 @@ class GMLClassifier(ImageClassifier):
                 ``sample_idx``.
 
         Returns:
-            dict[str, Tensor]: The loss terms of :class:`GMLHead`.
+            dict[str, Tensor]: The loss terms of :class:`GMLClsHead`.
         """
         views = list(inputs) if isinstance(inputs, (list, tuple)) \
             else [inputs]

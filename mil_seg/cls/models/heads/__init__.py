@@ -1,4 +1,4 @@
 """Heads of the classification adapter."""
-from .gml_head import GMLHead, build_projector
+from .gml_cls_head import GMLClsHead, build_projector
 
-__all__ = ['GMLHead', 'build_projector']
+__all__ = ['GMLClsHead', 'build_projector']

@@ -35,7 +35,7 @@ def build_projector(in_channels: int, hidden_channels: int,
 
 
 @MODELS.register_module()
-class GMLHead(ClsHead):
+class GMLClsHead(ClsHead):
     """Head of GML (Suh & Seo, ICML 2023) for image classification.
 
     - Cosine classifier: ``logits = cos(f, W) / T_s`` with the fixed scale
@@ -207,18 +207,26 @@ class GMLHead(ClsHead):
         cls_logits = self(feats)
         labels = torch.cat([s.gt_label for s in data_samples]).to(
             cls_logits.device).long()
+        self._check_labels(labels)
         log_prior = self.prior.log_prior.to(cls_logits.device)
 
         contrast = dict()
         if self.with_contrast and query_feats is not None \
                 and key_feats is not None:
+            if key_feats.dim() != 2 or \
+                    key_feats.shape[1] != self.key_in_channels:
+                raise ValueError(
+                    f'key features of shape {tuple(key_feats.shape)} for a '
+                    f'queue of {self.key_in_channels}-channel features: set '
+                    'model.head.key_in_channels to the key encoder\'s (the '
+                    'teacher\'s) feature size.')
             sample_ids = self._sample_ids(data_samples, labels)
             self.queue.push(key_feats.detach(), labels, sample_ids)
             queue_feats, queue_labels, queue_ids, valid = self.queue.get()
             projector = key_projector or self.key_projector
             if projector is None:
                 raise RuntimeError(
-                    'GMLHead has no key projector: pass the momentum copy or '
+                    'GMLClsHead has no key projector: pass the momentum copy or '
                     'set trainable_key_projector=True.')
             contrast = dict(
                 query=self.embed(query_feats),
@@ -245,6 +253,16 @@ class GMLHead(ClsHead):
                 {f'accuracy_top-{k}': a
                  for k, a in zip(self.topk, acc)})
         return losses
+
+    def _check_labels(self, labels: Tensor) -> None:
+        """Raise a ValueError naming the fix for labels outside [0, C)."""
+        bad = (labels < 0) | (labels >= self.num_classes)
+        if bad.any():
+            values = torch.unique(labels[bad]).tolist()
+            raise ValueError(
+                f'gt_label {values} outside [0, {self.num_classes}): set '
+                'model.head.num_classes (and the teacher\'s) to the '
+                'dataset\'s number of classes, or fix the dataset\'s labels.')
 
     @staticmethod
     def _sample_ids(data_samples: List[DataSample],
