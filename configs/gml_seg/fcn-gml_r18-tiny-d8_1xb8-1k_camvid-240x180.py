@@ -1,6 +1,12 @@
 # CamVid, GML: the CE baseline's FCN head wrapped by GMLHead. Cost choices
 # for CPU training: 64 anchors per image and a 2048-slot queue (11 classes)
 # keep the contrastive term at ~10 % of a step (256 / 4096 cost ~40 % here).
+# Queue depth for the tail: 32 base slots per class (rings of 37-53 slots
+# for the six tail classes instead of 8-96) and at most 16 writes per class
+# and step, so a tail ring keeps keys from >= 2 earlier batches. Without
+# this, the ~70 anchors a class gets per batch overwrite its whole ring every
+# step, and a tail class seen in one image has no key from another image
+# (its own image's keys are masked, GMLHead.exclude_own_image_keys).
 _base_ = ['./fcn-ce_r18-tiny-d8_1xb8-1k_camvid-240x180.py']
 
 model = dict(
@@ -12,7 +18,8 @@ model = dict(
         classifier_scale=30.0,
         embed_dim=64,
         queue_size=2048,
-        queue_base_size=2,
+        queue_base_size=32,
+        max_queue_writes_per_class=16,
         anchor_sampler=dict(
             type='ClassBalancedAnchorSampler', max_anchors_per_image=64),
         loss_gml=dict(sup_weight=1.0, con_weight=1.0, init_temperature=0.1)))

@@ -131,6 +131,14 @@ class GMLHead(BaseDecodeHead):
             the same ``'pixel'`` (the method's (image id, pixel id)) or of
             the same ``'image'`` (stricter; neighbouring pixels are nearly
             duplicates). Defaults to 'pixel'.
+        exclude_own_image_keys (bool): Mask, for every anchor, the queue
+            keys of its own image in ``L_con`` and ``L_con_T`` (an N x K key
+            mask). The queue is written before the loss, so without it an
+            anchor meets its own detached feature (similarity 1, no second
+            view as in classification) and its image's near-duplicate
+            pixels; for classes with few slots these dominate the positive
+            term and leave no contrastive signal. Keys of the batch's other
+            images stay. Defaults to True.
         init_cfg (dict | list[dict], optional): Initialisation config.
             Defaults to a ``Normal(std=0.01)`` init of ``conv_seg``.
     """
@@ -152,6 +160,7 @@ class GMLHead(BaseDecodeHead):
                  avg_non_ignore: bool = True,
                  posthoc_tau: Optional[float] = None,
                  self_exclusion: str = 'pixel',
+                 exclude_own_image_keys: bool = True,
                  init_cfg: OptConfigType = dict(
                      type='Normal', std=0.01,
                      override=dict(name='conv_seg'))) -> None:
@@ -202,6 +211,7 @@ class GMLHead(BaseDecodeHead):
         self.posthoc_tau = posthoc_tau
         self.avg_non_ignore = avg_non_ignore
         self.self_exclusion = self_exclusion
+        self.exclude_own_image_keys = exclude_own_image_keys
 
         loss_gml = dict(loss_gml)
         loss_gml.pop('type', None)
@@ -352,14 +362,24 @@ class GMLHead(BaseDecodeHead):
             self.queue.allocate(self.prior)
             self.queue_allocated.fill_(True)
 
+    def _image_ids(self, image_index: Tensor) -> Tensor:
+        """Image ids unique over (step, rank, image in batch)."""
+        rank, world_size = get_dist_info()
+        return (self.num_train_steps * world_size +
+                rank) * IMAGES_PER_RANK_STEP + image_index
+
     def _sample_ids(self, image_index: Tensor, pixel_index: Tensor) -> Tensor:
         """Ids unique over (step, rank, image, pixel) for self-exclusion."""
-        rank, world_size = get_dist_info()
-        image_id = (self.num_train_steps * world_size +
-                    rank) * IMAGES_PER_RANK_STEP + image_index
+        image_id = self._image_ids(image_index)
         if self.self_exclusion == 'image':
             return image_id
         return image_id * PIXELS_PER_IMAGE + pixel_index
+
+    def _key_image_ids(self, key_ids: Tensor) -> Tensor:
+        """Image ids of queue keys from their sample ids (-1: empty)."""
+        if self.self_exclusion == 'image':
+            return key_ids
+        return torch.div(key_ids, PIXELS_PER_IMAGE, rounding_mode='floor')
 
     def _contrastive_inputs(self, features: Tensor,
                             seg_label: Tensor) -> Dict[str, Tensor]:
@@ -392,6 +412,15 @@ class GMLHead(BaseDecodeHead):
         # push, even with no anchors, so the collective never hangs).
         self.queue.push(anchor_features.detach(), anchor_labels, anchor_ids)
         queue_features, key_labels, key_ids, key_valid = self.queue.get()
+        if self.exclude_own_image_keys:
+            # N x K: a query never meets keys of its own image, in L_con as
+            # in L_con_T. Its own key is its exact (detached) copy and its
+            # neighbours near-copies: with them in L_con, the positive term
+            # of a class with few slots (the tail, whose rings hold little
+            # more than the current batch) is saturated by the self match.
+            key_valid = key_valid[None, :] & (
+                self._key_image_ids(key_ids)[None, :] !=
+                self._image_ids(image_index)[:, None])
         # The whole queue is projected (empty slots are masked in the loss):
         # fixed shapes, no host synchronisation, keys never stale.
         query = F.normalize(self.projector(anchor_features), dim=1)  # N x D

@@ -262,3 +262,27 @@ def test_decoder_classifier_is_removed(builders):
     assert not any(name.startswith('decoder.conv_seg') for name in names)
     assert 'loss_gml.log_temperature' in names
     head.init_weights()  # the decoder's conv_seg init override still works
+
+
+@pytest.mark.parametrize('exclude', [True, False])
+def test_anchors_never_meet_keys_of_their_own_image(builders, labels, exclude):
+    """The queue is written before the loss: without the mask every anchor
+    meets its own detached copy (similarity 1) in L_con."""
+    head = build_head(builders, exclude_own_image_keys=exclude)
+    head.train()
+    features = torch.randn(2, 16, 8, 8)
+    for _ in range(2):  # second step: the queue also holds older images
+        head.num_train_steps += 1
+        inputs = head._contrastive_inputs(features, labels[:, None])
+    shape = (len(inputs['query']), len(inputs['keys']))
+    mask = inputs['key_mask'].expand(shape)
+    query_image = inputs['query_ids'] // 2**22
+    key_image = inputs['key_ids'] // 2**22
+    filled = inputs['key_ids'] >= 0
+    same_image = query_image[:, None] == key_image[None, :]
+    if exclude:
+        assert not (mask & same_image).any()
+        # keys of the other images (this step's and older ones) stay usable
+        assert (mask == (filled[None, :] & ~same_image)).all()
+    else:
+        assert (mask & same_image).any()

@@ -1,0 +1,272 @@
+"""CPU-sized benchmark of the segmentation losses on CamVid (240x180).
+
+Trains, with one budget, the package's three CamVid configs
+(``configs/gml_seg/fcn-{ce,lace,gml}_r18-tiny-d8_1xb8-1k_camvid-240x180.py``,
+the same tiny FCN segmentor, data and schedule) through the real
+``tools/train.py``, evaluates each final checkpoint on the val split with
+``tools/test.py --out`` and prints one markdown table:
+
+- mIoU and the mIoU of the head / body / tail groups (by share of the
+  training pixel prior ``mil_seg/priors/camvid.json``, split (0.5, 0.9));
+- the IoU of the five rarest classes of that prior;
+- training wall time and peak memory (max RSS of the training process tree,
+  from ``os.wait4``, so each variant is measured on its own).
+
+Only the schedule is changed by ``--iters``: ``train_cfg.max_iters``, the
+end of the poly decay, the validation and checkpoint intervals. It then
+prints the step cost of GML vs cross-entropy for the same segmentor with
+``tools/benchmarks/seg_step_cost.py`` (crop 180x240, batch 8, no data
+loading).
+
+Example::
+
+    python tools/benchmarks/camvid.py --src /work/shared/data/camvid-half \\
+        --iters 1000 --threads 2
+    # one variant, smoke run
+    python tools/benchmarks/camvid.py --variants gml --iters 5
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG_DIR = osp.join(REPO, 'configs', 'gml_seg')
+SUFFIX = 'r18-tiny-d8_1xb8-1k_camvid-240x180'
+VARIANTS = ('ce', 'lace', 'gml')
+LABELS = {
+    'ce': 'CE',
+    'lace': 'LA-CE',
+    'gml': 'GML',
+}
+PRIOR_FILE = osp.join(REPO, 'mil_seg', 'priors', 'camvid.json')
+
+
+def parse_args() -> argparse.Namespace:
+    """Parse the command line.
+
+    Returns:
+        argparse.Namespace: The arguments.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument(
+        '--src',
+        default='/work/shared/data/camvid-half',
+        help='CamVid in the SegNet layout (converted if --data-root lacks '
+        'it)')
+    parser.add_argument(
+        '--data-root', default='data/camvid', help='mmseg-layout CamVid')
+    parser.add_argument(
+        '--work-dir',
+        default='work_dirs/benchmarks/camvid',
+        help='one sub-directory per variant')
+    parser.add_argument('--iters', type=int, default=1000)
+    parser.add_argument(
+        '--variants', nargs='+', default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=1,
+        help='OMP_NUM_THREADS of every child (1 when the CPU is shared)')
+    parser.add_argument(
+        '--step-cost-iters',
+        type=int,
+        default=20,
+        help='measured steps of seg_step_cost.py (0 skips it)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        help='extra KEY=VALUE overrides applied to every variant')
+    return parser.parse_args()
+
+
+def config_path(variant: str) -> str:
+    """Path of a variant's config."""
+    return osp.join(CONFIG_DIR, f'fcn-{variant}_{SUFFIX}.py')
+
+
+def child_env(threads: int) -> dict:
+    """Environment of the child processes (thread count pinned)."""
+    env = dict(os.environ)
+    env['OMP_NUM_THREADS'] = str(threads)
+    env['MKL_NUM_THREADS'] = str(threads)
+    return env
+
+
+def run_measured(command: list, env: dict, log_file: str) -> tuple:
+    """Run a command, logging its output; return wall time and peak RSS.
+
+    Args:
+        command (list): The command.
+        env (dict): Its environment.
+        log_file (str): Where its stdout and stderr go.
+
+    Returns:
+        tuple: (seconds, peak RSS in MB of the process and its waited-for
+        descendants).
+    """
+    start = time.perf_counter()
+    with open(log_file, 'w', encoding='utf-8') as log:
+        proc = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    proc.returncode = code
+    if code != 0:
+        with open(log_file, encoding='utf-8') as log:
+            tail = log.read()[-3000:]
+        sys.exit(f'failed ({code}): {" ".join(command)}\n{tail}')
+    return seconds, usage.ru_maxrss / 1024
+
+
+def ensure_data(src: str, data_root: str) -> None:
+    """Convert CamVid to the mmseg layout unless it is there already."""
+    if all(
+            osp.isdir(osp.join(data_root, kind, split))
+            for kind in ('img_dir', 'ann_dir') for split in ('train', 'val')):
+        return
+    subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'dataset_converters', 'camvid.py'), src,
+        data_root, '--splits', 'train', 'val'
+    ],
+                   check=True)
+
+
+def schedule_options(iters: int, seed: int, data_root: str) -> list:
+    """``--cfg-options`` that set the budget (the schedule's shape kept)."""
+    warmup = min(50, max(1, iters // 20))
+    return [
+        f'train_cfg.max_iters={iters}',
+        f'train_cfg.val_interval={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        f'param_scheduler.0.end={warmup}',
+        f'param_scheduler.1.begin={warmup}',
+        f'param_scheduler.1.end={iters}',
+        f'randomness.seed={seed}',
+        f'train_dataloader.dataset.data_root={data_root}',
+        f'val_dataloader.dataset.data_root={data_root}',
+        f'test_dataloader.dataset.data_root={data_root}',
+    ]
+
+
+def train_and_test(variant: str, args: argparse.Namespace) -> dict:
+    """Train one variant, test its final checkpoint, collect the numbers.
+
+    Args:
+        variant (str): One of :data:`VARIANTS`.
+        args (argparse.Namespace): The benchmark's arguments.
+
+    Returns:
+        dict: Metrics, per-class IoU, wall time and peak memory.
+    """
+    work_dir = osp.abspath(osp.join(args.work_dir, variant))
+    os.makedirs(work_dir, exist_ok=True)
+    config = config_path(variant)
+    data_root = osp.abspath(args.data_root)
+    options = schedule_options(args.iters, args.seed,
+                               data_root) + list(args.cfg_options)
+    env = child_env(args.threads)
+    print(f'[{variant}] training {args.iters} iterations ...', flush=True)
+    seconds, peak_mb = run_measured([
+        sys.executable,
+        osp.join(REPO, 'tools', 'train.py'), config, '--work-dir', work_dir,
+        '--cfg-options', *options
+    ], env, osp.join(work_dir, 'train.out'))
+    checkpoint = osp.join(work_dir, f'iter_{args.iters}.pth')
+    metrics_file = osp.join(work_dir, 'test_metrics.json')
+    per_class_file = osp.join(work_dir, 'test_per_class.json')
+    print(f'[{variant}] testing {checkpoint} ...', flush=True)
+    run_measured([
+        sys.executable,
+        osp.join(REPO, 'tools', 'test.py'), config, checkpoint, '--work-dir',
+        osp.join(work_dir, 'test'), '--out', metrics_file, '--cfg-options',
+        *options, f'test_evaluator.output_file={per_class_file}'
+    ], env, osp.join(work_dir, 'test.out'))
+    with open(metrics_file, encoding='utf-8') as f:
+        metrics = json.load(f)
+    with open(per_class_file, encoding='utf-8') as f:
+        per_class = json.load(f)
+    result = dict(
+        variant=variant,
+        metrics=metrics,
+        classes=per_class['classes'],
+        iou=per_class['per_class']['IoU'],
+        groups=per_class['groups'],
+        train_seconds=seconds,
+        peak_mb=peak_mb)
+    with open(osp.join(work_dir, 'result.json'), 'w', encoding='utf-8') as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
+def rarest_classes(count: int = 5) -> list:
+    """Indices of the ``count`` rarest classes of the training prior."""
+    with open(PRIOR_FILE, encoding='utf-8') as f:
+        counts = json.load(f)['counts']
+    return sorted(range(len(counts)), key=lambda c: counts[c])[:count]
+
+
+def print_table(results: list, iters: int, threads: int) -> None:
+    """Print the benchmark's markdown table."""
+
+    def fmt(value):
+        return 'n/a' if value is None else f'{value:.2f}'
+
+    rare = rarest_classes()
+    classes = results[0]['classes']
+    tail = [c for c, g in zip(classes, results[0]['groups']) if g == 'tail']
+    print(f'\nCamVid 240x180 val, {iters} iterations x 8 images, '
+          f'{threads} thread(s); tail group: {", ".join(tail)}')
+    header = (['loss', 'mIoU', 'head', 'body', 'tail'] +
+              [f'IoU {classes[c]}' for c in rare] +
+              ['train min', 'peak RSS MB'])
+    print('| ' + ' | '.join(header) + ' |')
+    print('|' + '---|' * len(header))
+    for result in results:
+        metrics = result['metrics']
+        row = [LABELS[result['variant']]]
+        row += [
+            fmt(metrics.get(key))
+            for key in ('mIoU', 'mIoU_head', 'mIoU_body', 'mIoU_tail')
+        ]
+        row += [fmt(result['iou'][c]) for c in rare]
+        row += [f"{result['train_seconds'] / 60:.1f}",
+                f"{result['peak_mb']:.0f}"]
+        print('| ' + ' | '.join(row) + ' |')
+
+
+def step_cost(args: argparse.Namespace) -> None:
+    """Print seg_step_cost.py's table for CE vs GML (same segmentor)."""
+    command = [
+        sys.executable,
+        osp.join(REPO, 'tools', 'benchmarks', 'seg_step_cost.py'),
+        config_path('ce'),
+        config_path('gml'), '--crop', '180', '240', '--batch', '8',
+        '--iters',
+        str(args.step_cost_iters), '--warmup', '3', '--seed',
+        str(args.seed)
+    ]
+    print('\nStep cost, GML vs CE (generated batches, no data loading):',
+          flush=True)
+    subprocess.run(command, cwd=REPO, env=child_env(args.threads), check=True)
+
+
+def main() -> None:
+    """Run the benchmark."""
+    args = parse_args()
+    ensure_data(args.src, args.data_root)
+    results = [train_and_test(variant, args) for variant in args.variants]
+    print_table(results, args.iters, args.threads)
+    if args.step_cost_iters > 0:
+        step_cost(args)
+
+
+if __name__ == '__main__':
+    main()
