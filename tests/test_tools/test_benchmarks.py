@@ -1,0 +1,39 @@
+"""The benchmark scripts run and print their tables (tiny settings)."""
+import os.path as osp
+import subprocess
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def test_loss_scaling_prints_one_row_per_grid_point():
+    result = subprocess.run(
+        [sys.executable, 'tools/benchmarks/gml_loss_scaling.py',
+         '--anchors', '8', '16', '--queue', '64', '--dims', '4',
+         '--classes', '5', '--repeats', '1'],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines()
+            if line.startswith('| 8 |') or line.startswith('| 16 |')]
+    assert len(rows) == 2
+    for row in rows:
+        gml_ms, product_ms = map(float, row.split('|')[4:6])
+        assert gml_ms > 0 and product_ms > 0
+
+
+def test_seg_step_cost_compares_two_configs():
+    config = osp.join('configs', 'gml_seg',
+                      'demo_gml_tiny_1xb8-1k_synthetic-lt-64x64.py')
+    baseline = osp.join('configs', 'gml_seg',
+                        'demo_ce_tiny_1xb8-1k_synthetic-lt-64x64.py')
+    result = subprocess.run(
+        [sys.executable, 'tools/benchmarks/seg_step_cost.py', baseline,
+         config, '--crop', '32', '32', '--batch', '2', '--iters', '2',
+         '--warmup', '1'],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines()
+            if line.startswith('| demo_')]
+    assert len(rows) == 2
+    assert rows[0].split('|')[4].strip() == '1.000'  # baseline ratio
+    assert rows[1].split('|')[6].strip() == 'True'  # finite loss
