@@ -37,3 +37,36 @@ def test_seg_step_cost_compares_two_configs():
     assert len(rows) == 2
     assert rows[0].split('|')[4].strip() == '1.000'  # baseline ratio
     assert rows[1].split('|')[6].strip() == 'True'  # finite loss
+
+
+def test_camvid_benchmark_runs_all_variants_on_tiny_segnet_data(tmp_path):
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    src = tmp_path / 'segnet'
+    for split, num in (('train', 4), ('val', 2)):
+        (src / split).mkdir(parents=True)
+        (src / f'{split}annot').mkdir()
+        for i in range(num):
+            name = f'0001TP_{split}{i:03d}.png'
+            image = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+            label = rng.integers(0, 12, (48, 64), dtype=np.uint8)
+            Image.fromarray(image).save(src / split / name)
+            Image.fromarray(label).save(src / f'{split}annot' / name)
+    result = subprocess.run(
+        [sys.executable, 'tools/benchmarks/camvid.py', '--src', str(src),
+         '--data-root', str(tmp_path / 'camvid'), '--work-dir',
+         str(tmp_path / 'work'), '--iters', '2', '--step-cost-iters', '0',
+         '--cfg-options', 'train_dataloader.batch_size=2',
+         'train_dataloader.num_workers=0',
+         'train_dataloader.persistent_workers=False',
+         'val_dataloader.num_workers=0',
+         'val_dataloader.persistent_workers=False',
+         'test_dataloader.num_workers=0',
+         'test_dataloader.persistent_workers=False'],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, (result.stdout[-2000:] +
+                                    result.stderr[-3000:])
+    rows = [line for line in result.stdout.splitlines()
+            if line.startswith(('| CE |', '| LA-CE |', '| GML |'))]
+    assert len(rows) == 3, result.stdout[-2000:]
