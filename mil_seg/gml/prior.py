@@ -15,6 +15,8 @@ from mmengine import dist
 from mmengine.logging import print_log
 from torch import Tensor
 
+from .functional import check_labels
+
 #: Folder of the prior files shipped with the package (``mil_seg/priors``).
 PACKAGE_PRIOR_DIR = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'priors')
@@ -185,14 +187,8 @@ class ClassPrior(nn.Module):
             raise RuntimeError("ClassPrior.update() needs mode='online'; "
                                "this prior is 'fixed'.")
         labels = labels.reshape(-1).long().to(self.counts.device)
+        check_labels(labels, self.num_classes, ignore_index)
         labels = labels[labels != ignore_index]
-        out_of_range = (labels < 0) | (labels >= self.num_classes)
-        if out_of_range.any():
-            bad = torch.unique(labels[out_of_range]).tolist()
-            raise ValueError(f'labels {bad} are outside [0, '
-                             f'{self.num_classes}) and are not '
-                             f'ignore_index={ignore_index}: fix the labels or '
-                             'ignore_index.')
         batch_counts = torch.bincount(labels, minlength=self.num_classes)
         if self.reduce_across_ranks and dist.get_world_size() > 1:
             dist.all_reduce(batch_counts, op='sum')
