@@ -68,5 +68,11 @@ def test_camvid_benchmark_runs_all_variants_on_tiny_segnet_data(tmp_path):
     assert result.returncode == 0, (result.stdout[-2000:] +
                                     result.stderr[-3000:])
     rows = [line for line in result.stdout.splitlines()
-            if line.startswith(('| CE |', '| LA-CE |', '| GML |'))]
-    assert len(rows) == 3, result.stdout[-2000:]
+            if line.startswith(('| CE |', '| LA-CE |', '| GML |',
+                                '| GML stage 1 (teacher) |',
+                                '| GML two stages (student'))]
+    assert len(rows) == 5, result.stdout[-2000:]
+    # The student was trained with the teacher's checkpoint of this run.
+    student_log = (tmp_path / 'work' / 'gml-student' / 'train.out').read_text()
+    teacher_ckpt = tmp_path / 'work' / 'gml-teacher' / 'iter_2.pth'
+    assert f'Loaded the frozen teacher from {teacher_ckpt}' in student_log

@@ -1,8 +1,11 @@
 """CPU-sized benchmark of the segmentation losses on CamVid (240x180).
 
-Trains, with one budget, the package's three CamVid configs
+Trains, with one budget, the package's CamVid configs
 (``configs/gml_seg/fcn-{ce,lace,gml}_r18-tiny-d8_1xb8-1k_camvid-240x180.py``,
-the same tiny FCN segmentor, data and schedule) through the real
+the same tiny FCN segmentor, data and schedule; ``gml-2stage`` trains
+``fcn-gml-teacher_*`` and then ``fcn-gml-student_*`` with that teacher,
+each with the budget, and reports the student with the time of both)
+through the real
 ``tools/train.py``, evaluates each final checkpoint on the val split with
 ``tools/test.py --out`` and prints one markdown table:
 
@@ -36,11 +39,13 @@ import time
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO, 'configs', 'gml_seg')
 SUFFIX = 'r18-tiny-d8_1xb8-1k_camvid-240x180'
-VARIANTS = ('ce', 'lace', 'gml')
+VARIANTS = ('ce', 'lace', 'gml', 'gml-2stage')
 LABELS = {
     'ce': 'CE',
     'lace': 'LA-CE',
     'gml': 'GML',
+    'gml-teacher': 'GML stage 1 (teacher)',
+    'gml-student': 'GML two stages (student; time of both)',
 }
 PRIOR_FILE = osp.join(REPO, 'mil_seg', 'priors', 'camvid.json')
 
@@ -156,12 +161,15 @@ def schedule_options(iters: int, seed: int, data_root: str) -> list:
     ]
 
 
-def train_and_test(variant: str, args: argparse.Namespace) -> dict:
+def train_and_test(variant: str,
+                   args: argparse.Namespace,
+                   extra_options: tuple = ()) -> dict:
     """Train one variant, test its final checkpoint, collect the numbers.
 
     Args:
-        variant (str): One of :data:`VARIANTS`.
+        variant (str): A config name of :func:`config_path`.
         args (argparse.Namespace): The benchmark's arguments.
+        extra_options (tuple): More ``--cfg-options``. Defaults to ().
 
     Returns:
         dict: Metrics, per-class IoU, wall time and peak memory.
@@ -170,8 +178,8 @@ def train_and_test(variant: str, args: argparse.Namespace) -> dict:
     os.makedirs(work_dir, exist_ok=True)
     config = config_path(variant)
     data_root = osp.abspath(args.data_root)
-    options = schedule_options(args.iters, args.seed,
-                               data_root) + list(args.cfg_options)
+    options = schedule_options(args.iters, args.seed, data_root) + list(
+        args.cfg_options) + list(extra_options)
     env = child_env(args.threads)
     print(f'[{variant}] training {args.iters} iterations ...', flush=True)
     seconds, peak_mb = run_measured([
@@ -200,7 +208,8 @@ def train_and_test(variant: str, args: argparse.Namespace) -> dict:
         iou=per_class['per_class']['IoU'],
         groups=per_class['groups'],
         train_seconds=seconds,
-        peak_mb=peak_mb)
+        peak_mb=peak_mb,
+        checkpoint=checkpoint)
     with open(osp.join(work_dir, 'result.json'), 'w', encoding='utf-8') as f:
         json.dump(result, f, indent=1)
     return result
@@ -262,7 +271,18 @@ def main() -> None:
     """Run the benchmark."""
     args = parse_args()
     ensure_data(args.src, args.data_root)
-    results = [train_and_test(variant, args) for variant in args.variants]
+    results = []
+    for variant in args.variants:
+        if variant != 'gml-2stage':
+            results.append(train_and_test(variant, args))
+            continue
+        teacher = train_and_test('gml-teacher', args)
+        student = train_and_test(
+            'gml-student', args,
+            (f"model.teacher.checkpoint={teacher['checkpoint']}", ))
+        student['train_seconds'] += teacher['train_seconds']
+        student['peak_mb'] = max(student['peak_mb'], teacher['peak_mb'])
+        results += [teacher, student]
     print_table(results, args.iters, args.threads)
     if args.step_cost_iters > 0:
         step_cost(args)

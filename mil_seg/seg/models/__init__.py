@@ -1,18 +1,20 @@
 """MMSegmentation models of GML: decode heads, pixel loss, anchor sampler.
 
 Importing this package registers ``GMLHead``, ``GMLCascadeHead``,
-``CosineClassifier2d`` and ``LogitAdjustedCELoss`` in mmseg's ``MODELS`` and
-``ClassBalancedAnchorSampler`` in mmseg's ``TASK_UTILS``.
+``GMLEncoderDecoder``, ``CosineClassifier2d`` and ``LogitAdjustedCELoss`` in
+mmseg's ``MODELS`` and ``ClassBalancedAnchorSampler`` in mmseg's
+``TASK_UTILS``.
 """
 from .anchor_sampler import ClassBalancedAnchorSampler, balanced_quotas
 from .cosine_classifier import CosineClassifier2d
 from .gml_cascade_head import GMLCascadeHead
+from .gml_encoder_decoder import GMLEncoderDecoder
 from .gml_head import GMLHead
 from .logit_adjusted_ce_loss import (LogitAdjustedCELoss,
                                      pixel_logit_adjusted_cross_entropy)
 
 __all__ = [
     'ClassBalancedAnchorSampler', 'balanced_quotas', 'CosineClassifier2d',
-    'GMLHead', 'GMLCascadeHead', 'LogitAdjustedCELoss',
+    'GMLHead', 'GMLCascadeHead', 'GMLEncoderDecoder', 'LogitAdjustedCELoss',
     'pixel_logit_adjusted_cross_entropy'
 ]

@@ -60,6 +60,16 @@ class GMLHead(BaseDecodeHead):
       (image, pixel) uniquely across steps and ranks for the self-exclusion
       of ``L_con_T``.
 
+    Two stages: with ``key_in_channels`` set, the queue holds a frozen
+    teacher's pixel features instead of the head's own (given to
+    :meth:`loss` as ``teacher_features`` by :class:`GMLEncoderDecoder`, at
+    the same anchor pixels; resized bilinearly to the head's feature size
+    when the teacher's stride differs) and a separate, trainable key
+    projector (``key_in_channels -> hidden -> embed_dim``) embeds them; the
+    queries keep the head's projector. With ``loss_gml.kd_weight > 0`` the
+    teacher's prior-free logits are distilled pixel-wise (non-ignored
+    pixels, at label resolution).
+
     At inference the prior is dropped (the balanced posterior). With
     ``posthoc_tau`` set, the output is ``logits - posthoc_tau * log pi``
     (``log pi`` without the prior's own tau) to trade head for tail classes.
@@ -131,6 +141,10 @@ class GMLHead(BaseDecodeHead):
             the same ``'pixel'`` (the method's (image id, pixel id)) or of
             the same ``'image'`` (stricter; neighbouring pixels are nearly
             duplicates). Defaults to 'pixel'.
+        key_in_channels (int, optional): Channels of a frozen teacher's
+            pixel features when they fill the queue (two stages); the
+            teacher comes from :class:`GMLEncoderDecoder`. Defaults to None
+            (single stage: the head's own detached features).
         exclude_own_image_keys (bool): Mask, for every anchor, the queue
             keys of its own image in ``L_con`` and ``L_con_T`` (an N x K key
             mask). The queue is written before the loss, so without it an
@@ -161,6 +175,7 @@ class GMLHead(BaseDecodeHead):
                  posthoc_tau: Optional[float] = None,
                  self_exclusion: str = 'pixel',
                  exclude_own_image_keys: bool = True,
+                 key_in_channels: Optional[int] = None,
                  init_cfg: OptConfigType = dict(
                      type='Normal', std=0.01,
                      override=dict(name='conv_seg'))) -> None:
@@ -219,11 +234,17 @@ class GMLHead(BaseDecodeHead):
         self.loss_gml = GMLLoss(**loss_gml)
         self.with_contrastive = self.loss_gml.con_weight > 0
 
+        self.key_in_channels = key_in_channels
+        self.key_projector = None
         if self.with_contrastive:
             hidden = projector_hidden_channels or self.channels
             self.projector = nn.Sequential(
                 nn.Linear(self.channels, hidden), nn.ReLU(inplace=True),
                 nn.Linear(hidden, embed_dim))
+            if key_in_channels is not None:
+                self.key_projector = nn.Sequential(
+                    nn.Linear(key_in_channels, hidden),
+                    nn.ReLU(inplace=True), nn.Linear(hidden, embed_dim))
             sampler_cfg = dict(anchor_sampler)
             sampler_cfg['ignore_index'] = self.ignore_index
             self.anchor_sampler = TASK_UTILS.build(sampler_cfg)
@@ -254,7 +275,7 @@ class GMLHead(BaseDecodeHead):
         return ClassBalancedQueue(
             self.num_classes,
             size,
-            self.channels,
+            self.key_in_channels or self.channels,
             base_size=base_size,
             class_prior=class_prior,
             max_writes_per_class=max_writes_per_class)
@@ -289,8 +310,12 @@ class GMLHead(BaseDecodeHead):
         features = self._decode_features(inputs)
         return self._adjust_for_inference(self.cls_seg(features))
 
-    def loss(self, inputs: Tuple[Tensor], batch_data_samples: SampleList,
-             train_cfg: ConfigType) -> Dict[str, Tensor]:
+    def loss(self,
+             inputs: Tuple[Tensor],
+             batch_data_samples: SampleList,
+             train_cfg: ConfigType,
+             teacher_features: Optional[Tensor] = None,
+             teacher_logits: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Compute the GML losses of a training batch.
 
         Args:
@@ -298,19 +323,32 @@ class GMLHead(BaseDecodeHead):
             batch_data_samples (list[SegDataSample]): Data samples with
                 ``gt_sem_seg``.
             train_cfg (dict): The training config (unused).
+            teacher_features (Tensor, optional): A frozen teacher's pixel
+                features, B x key_in_channels x h' x w' (two stages).
+                Defaults to None.
+            teacher_logits (Tensor, optional): The teacher's prior-free
+                logits, B x C x h' x w', for distillation. Defaults to None.
 
         Returns:
             dict[str, Tensor]: ``loss_sup``, ``loss_con``, ``loss_con_temp``
-            (when the contrastive term is on) and ``acc_seg``.
+            (when the contrastive term is on), ``loss_kd`` (with teacher
+            logits and ``kd_weight > 0``) and ``acc_seg``.
         """
         features = self._decode_features(inputs)
         return self.loss_by_feat(
-            self.cls_seg(features), batch_data_samples, features=features)
+            self.cls_seg(features),
+            batch_data_samples,
+            features=features,
+            teacher_features=teacher_features,
+            teacher_logits=teacher_logits)
 
-    def loss_by_feat(self,
-                     seg_logits: Tensor,
-                     batch_data_samples: SampleList,
-                     features: Optional[Tensor] = None) -> Dict[str, Tensor]:
+    def loss_by_feat(
+            self,
+            seg_logits: Tensor,
+            batch_data_samples: SampleList,
+            features: Optional[Tensor] = None,
+            teacher_features: Optional[Tensor] = None,
+            teacher_logits: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Compute the losses from the head's logits and features.
 
         Args:
@@ -319,6 +357,10 @@ class GMLHead(BaseDecodeHead):
                 ``gt_sem_seg``.
             features (Tensor, optional): The decoder's pixel features,
                 B x F x h x w; without them only ``L_sup`` is computed.
+                Defaults to None.
+            teacher_features (Tensor, optional): See :meth:`loss`.
+                Defaults to None.
+            teacher_logits (Tensor, optional): See :meth:`loss`.
                 Defaults to None.
 
         Returns:
@@ -331,13 +373,26 @@ class GMLHead(BaseDecodeHead):
 
         contrastive = dict()
         if self.with_contrastive and features is not None:
-            contrastive = self._contrastive_inputs(features, seg_label)
+            contrastive = self._contrastive_inputs(features, seg_label,
+                                                   teacher_features)
 
         seg_logits = resize(
             input=seg_logits,
             size=seg_label.shape[2:],
             mode='bilinear',
             align_corners=self.align_corners)
+        if teacher_logits is not None:
+            contrastive['teacher_logits'] = resize(
+                input=teacher_logits.detach(),
+                size=seg_label.shape[2:],
+                mode='bilinear',
+                align_corners=self.align_corners)
+        elif self.training and self.loss_gml.kd_weight > 0:
+            raise ValueError(
+                'loss_gml.kd_weight > 0 distils a teacher: use '
+                "model.type='GMLEncoderDecoder' with "
+                'model.teacher=dict(..., checkpoint=...), or set '
+                'model.decode_head.loss_gml.kd_weight=0.')
         seg_label = seg_label.squeeze(1)
         losses = self.loss_gml(
             seg_logits,
@@ -381,13 +436,51 @@ class GMLHead(BaseDecodeHead):
             return key_ids
         return torch.div(key_ids, PIXELS_PER_IMAGE, rounding_mode='floor')
 
-    def _contrastive_inputs(self, features: Tensor,
-                            seg_label: Tensor) -> Dict[str, Tensor]:
+    def _key_source(self, features: Tensor,
+                    teacher_features: Optional[Tensor]) -> Tensor:
+        """The features whose anchors fill the queue (checked)."""
+        if self.key_projector is None:
+            if teacher_features is not None:
+                raise ValueError(
+                    'teacher features were given but the head has no key '
+                    'projector for them: set model.decode_head.'
+                    f'key_in_channels={teacher_features.shape[1]}.')
+            return features.detach()
+        if teacher_features is None:
+            raise ValueError(
+                f'model.decode_head.key_in_channels={self.key_in_channels} '
+                "fills the queue with a teacher's features, but none came: "
+                "use model.type='GMLEncoderDecoder' with "
+                'model.teacher=dict(..., checkpoint=...), or remove '
+                'key_in_channels (single stage).')
+        if teacher_features.shape[1] != self.key_in_channels:
+            raise ValueError(
+                f"the teacher's pixel features have "
+                f'{teacher_features.shape[1]} channels, '
+                f'model.decode_head.key_in_channels={self.key_in_channels}: '
+                'set it to the teacher decoder\'s channels.')
+        teacher_features = teacher_features.detach()
+        if teacher_features.shape[2:] != features.shape[2:]:
+            teacher_features = resize(
+                teacher_features,
+                size=features.shape[2:],
+                mode='bilinear',
+                align_corners=self.align_corners)
+        return teacher_features
+
+    def _contrastive_inputs(
+            self,
+            features: Tensor,
+            seg_label: Tensor,
+            teacher_features: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Sample anchors, update the queue and embed queries and keys.
 
         Args:
             features (Tensor): B x F x h x w decoder features.
             seg_label (Tensor): B x 1 x H x W labels.
+            teacher_features (Tensor, optional): A frozen teacher's
+                features (two stages), pushed into the queue instead of
+                ``features``. Defaults to None.
 
         Returns:
             dict[str, Tensor]: Keyword arguments of the contrastive part of
@@ -406,11 +499,13 @@ class GMLHead(BaseDecodeHead):
             self.anchor_sampler.sample_batch(small_label, self.num_classes)
         # N x F
         anchor_features = features.flatten(2)[image_index, :, pixel_index]
+        key_source = self._key_source(features, teacher_features)
+        anchor_keys = key_source.flatten(2)[image_index, :, pixel_index]
         anchor_ids = self._sample_ids(image_index, pixel_index)  # N
 
         # Written before the loss, gathered across ranks (every rank calls
         # push, even with no anchors, so the collective never hangs).
-        self.queue.push(anchor_features.detach(), anchor_labels, anchor_ids)
+        self.queue.push(anchor_keys, anchor_labels, anchor_ids)
         queue_features, key_labels, key_ids, key_valid = self.queue.get()
         if self.exclude_own_image_keys:
             # N x K: a query never meets keys of its own image, in L_con as
@@ -424,8 +519,9 @@ class GMLHead(BaseDecodeHead):
         # The whole queue is projected (empty slots are masked in the loss):
         # fixed shapes, no host synchronisation, keys never stale.
         query = F.normalize(self.projector(anchor_features), dim=1)  # N x D
+        key_projector = self.key_projector or self.projector
         keys = F.normalize(
-            self.projector(queue_features.to(anchor_features.dtype)),
+            key_projector(queue_features.to(anchor_features.dtype)),
             dim=1)  # K x D
         return dict(
             query=query,

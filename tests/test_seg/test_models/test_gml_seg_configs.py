@@ -65,7 +65,8 @@ def test_configs_are_found():
     for algorithm in ('deeplabv3plus', 'upernet', 'segformer'):
         assert any(n.startswith(f'{algorithm}-gml_') for n in names)
         assert any(n.startswith(f'{algorithm}-ce_') for n in names)
-    assert len(CAMVID_CONFIGS) == 3
+    # ce, lace, gml, and the two stages gml-teacher / gml-student
+    assert len(CAMVID_CONFIGS) == 5
 
 
 @pytest.mark.parametrize(
@@ -136,3 +137,28 @@ def test_camvid_model_runs_a_training_step(path, builders):
     total = sum(value for key, value in losses.items() if 'loss' in key)
     assert math.isfinite(total.item())
     total.backward()
+
+
+def test_camvid_student_teacher_is_the_stage1_model(tmp_path):
+    """The student's ``model.teacher`` rebuilds exactly the stage-1 config's
+    model, whose default checkpoint path it names, so it loads strictly."""
+    from mmseg.registry import MODELS
+    suffix = 'r18-tiny-d8_1xb8-1k_camvid-240x180'
+    stage1 = load(osp.join(CONFIG_DIR, f'fcn-gml-teacher_{suffix}.py'))
+    stage2 = load(osp.join(CONFIG_DIR, f'fcn-gml-student_{suffix}.py'))
+    teacher_cfg = stage2.model.teacher.to_dict()
+    checkpoint = teacher_cfg.pop('checkpoint')
+    assert checkpoint == (f'work_dirs/fcn-gml-teacher_{suffix}/'
+                          f'iter_{stage1.train_cfg.max_iters}.pth')
+    torch.manual_seed(0)
+    trained = MODELS.build(stage1.model.to_dict())
+    path = tmp_path / 'stage1.pth'
+    torch.save(dict(state_dict=trained.state_dict()), path)
+    student_cfg = stage2.model.to_dict()
+    student_cfg['teacher']['checkpoint'] = str(path)
+    student = MODELS.build(student_cfg)
+    student.init_weights()
+    for key, value in trained.state_dict().items():
+        torch.testing.assert_close(student.teacher.state_dict()[key], value)
+    assert student.decode_head.key_in_channels == \
+        trained.decode_head.channels

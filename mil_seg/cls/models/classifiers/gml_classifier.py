@@ -1,16 +1,15 @@
 """GML image classifier: query encoder plus momentum or frozen-teacher keys."""
-import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import print_log
 from mmengine.model import ExponentialMovingAverage
-from mmengine.runner.checkpoint import CheckpointLoader
 from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
+
+from mil_seg.gml.teacher import load_frozen_teacher
 
 
 class _KeyEncoder(nn.Module):
@@ -168,11 +167,9 @@ class GMLClassifier(ImageClassifier):
             self.load_teacher(self.teacher_checkpoint)
 
     def load_teacher(self, checkpoint: str) -> None:
-        """Load the teacher's weights, strictly.
-
-        Every parameter and buffer of the teacher must be in the checkpoint
-        with the same shape, and the checkpoint may hold no other backbone
-        or neck weight; other head entries (a stage-1 queue) are ignored.
+        """Load the teacher's weights strictly (see
+        :func:`mil_seg.gml.teacher.load_frozen_teacher`); other head entries
+        of the checkpoint (a stage-1 queue) are ignored.
 
         Args:
             checkpoint (str): Path or URL of the stage-1 checkpoint.
@@ -180,52 +177,7 @@ class GMLClassifier(ImageClassifier):
         Raises:
             ValueError: If keys or shapes do not match the teacher config.
         """
-        if '://' not in checkpoint and not osp.isfile(checkpoint):
-            raise FileNotFoundError(
-                f'teacher checkpoint {checkpoint} not found: train the '
-                'stage-1 (gml-teacher_*) config first, or set '
-                'model.teacher.checkpoint=PATH')
-        ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) \
-            else ckpt
-        state = {
-            (k[len('module.'):] if k.startswith('module.') else k): v
-            for k, v in state.items()
-        }
-        own = self.teacher.state_dict()
-        missing = [k for k in own if k not in state]
-        mismatched = [
-            f'{k}: checkpoint {tuple(state[k].shape)} vs teacher '
-            f'{tuple(own[k].shape)}' for k in own
-            if k in state and tuple(state[k].shape) != tuple(own[k].shape)
-        ]
-        unexpected = [
-            k for k in state
-            if k.startswith(('backbone.', 'neck.')) and k not in own
-        ]
-        if missing or mismatched or unexpected:
-
-            def show(items: List[str]) -> str:
-                more = f' ... ({len(items)} in all)' if len(items) > 5 else ''
-                return ', '.join(items[:5]) + more
-
-            problems = []
-            if missing:
-                problems.append(f'missing from the checkpoint: '
-                                f'{show(missing)}')
-            if mismatched:
-                problems.append(f'shape mismatch: {show(mismatched)}')
-            if unexpected:
-                problems.append('in the checkpoint but not in the teacher: '
-                                f'{show(unexpected)}')
-            raise ValueError(
-                f'The teacher checkpoint {checkpoint} does not match '
-                'model.teacher (' + '; '.join(problems) + '). Make '
-                "model.teacher's backbone, neck and head the stage-1 "
-                "config's.")
-        self.teacher.load_state_dict({k: state[k] for k in own}, strict=True)
-        print_log(
-            f'Loaded the frozen teacher from {checkpoint}', logger='current')
+        load_frozen_teacher(self.teacher, checkpoint)
 
     def train(self, mode: bool = True) -> 'GMLClassifier':
         """Set the training mode; the teacher always stays in eval mode."""
