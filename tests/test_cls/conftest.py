@@ -8,6 +8,15 @@ import pytest
 import mil_seg  # noqa: F401  (compat layer + registration)
 
 
+@pytest.fixture(autouse=True)
+def mmpretrain_scope():
+    """Build from MMPretrain's registries whatever scope an earlier
+    (segmentation) test left as mmengine's global default."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        yield
+
+
 def write_fake_cifar(root: str, num_classes: int, train_per_class,
                      test_per_class: int = 2, seed: int = 0) -> str:
     """Write tiny CIFAR python batches (random images) under ``root``.
