@@ -5,7 +5,6 @@ A teacher checkpoint whose keys or shapes do not match ``model.teacher`` is
 covered by ``tests/test_cls/test_models.py::
 test_teacher_mode_freezes_and_distils`` (not repeated here)."""
 import copy
-import os.path as osp
 import re
 
 import numpy as np

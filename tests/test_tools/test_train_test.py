@@ -1,29 +1,15 @@
 """tools/train.py and tools/test.py end to end, in subprocesses, on
 generated data: train, evaluate the checkpoint, resume, and bad input."""
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
 
 from mil_seg.seg.datasets import generate_synthetic_lt_dataset
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO = osp.join(ROOT, 'configs', 'gml_seg',
-                'demo_gml_tiny_1xb8-1k_synthetic-lt-64x64.py')
-
-
-def run_tool(*args, timeout=600):
-    env = dict(os.environ, PYTHONWARNINGS='ignore')
-    return subprocess.run([sys.executable, *args],
-                          cwd=ROOT,
-                          capture_output=True,
-                          text=True,
-                          timeout=timeout,
-                          env=env)
+from ..tool_runner import DEMO_GML as DEMO
+from ..tool_runner import run_tool, small_seg_options
 
 
 @pytest.fixture(scope='module')
@@ -34,33 +20,11 @@ def synthetic_root(tmp_path_factory):
     return root
 
 
-def small_run_options(data_root, max_iters):
-    options = [
-        f'train_dataloader.dataset.data_root={data_root}',
-        f'val_dataloader.dataset.data_root={data_root}',
-        f'test_dataloader.dataset.data_root={data_root}',
-        'train_dataloader.dataset.auto_generate=False',
-        'val_dataloader.dataset.auto_generate=False',
-        'test_dataloader.dataset.auto_generate=False',
-        f'val_evaluator.prior={data_root}/class_prior.json',
-        f'test_evaluator.prior={data_root}/class_prior.json',
-        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
-        f'train_cfg.max_iters={max_iters}', f'train_cfg.val_interval={max_iters}',
-        'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
-        'param_scheduler=[]',
-    ]
-    return ['--cfg-options', *options]
-
-
 @pytest.fixture(scope='module')
 def trained(synthetic_root, tmp_path_factory):
     work_dir = str(tmp_path_factory.mktemp('work'))
     result = run_tool('tools/train.py', DEMO, '--work-dir', work_dir,
-                      *small_run_options(synthetic_root, 4))
+                      *small_seg_options(synthetic_root, 4))
     assert result.returncode == 0, result.stderr[-4000:]
     return work_dir
 
@@ -79,7 +43,7 @@ def test_test_tool_evaluates_checkpoint(trained, synthetic_root, tmp_path):
     out = tmp_path / 'metrics.json'
     result = run_tool('tools/test.py', DEMO, osp.join(trained, 'iter_4.pth'),
                       '--work-dir', str(tmp_path), '--out', str(out),
-                      *small_run_options(synthetic_root, 4))
+                      *small_seg_options(synthetic_root, 4))
     assert result.returncode == 0, result.stderr[-4000:]
     metrics = json.loads(out.read_text())
     assert 0.0 <= metrics['mIoU'] <= 100.0
@@ -88,7 +52,7 @@ def test_test_tool_evaluates_checkpoint(trained, synthetic_root, tmp_path):
 
 def test_resume_continues_from_checkpoint(trained, synthetic_root):
     result = run_tool('tools/train.py', DEMO, '--work-dir', trained,
-                      '--resume', *small_run_options(synthetic_root, 6))
+                      '--resume', *small_seg_options(synthetic_root, 6))
     assert result.returncode == 0, result.stderr[-4000:]
     log = result.stdout + result.stderr
     assert 'resumed' in log.lower()
@@ -109,7 +73,7 @@ def assert_one_error_line(result, *fragments):
 
 def test_unknown_module_is_one_clear_line(synthetic_root, tmp_path):
     result = run_tool('tools/train.py', DEMO, '--work-dir', str(tmp_path),
-                      *small_run_options(synthetic_root, 2),
+                      *small_seg_options(synthetic_root, 2),
                       'model.decode_head.type=NoSuchHead')
     assert_one_error_line(result, 'NoSuchHead', 'registry')
 
@@ -117,7 +81,7 @@ def test_unknown_module_is_one_clear_line(synthetic_root, tmp_path):
 def test_missing_data_root_is_one_clear_line(tmp_path):
     missing = str(tmp_path / 'nowhere')
     result = run_tool('tools/train.py', DEMO, '--work-dir', str(tmp_path),
-                      *small_run_options(missing, 2))
+                      *small_seg_options(missing, 2))
     assert_one_error_line(result, 'data not found', missing)
 
 
@@ -137,6 +101,6 @@ def test_wrong_launcher_is_rejected_by_name():
 
 def test_package_check_is_one_clear_line(synthetic_root, tmp_path):
     result = run_tool('tools/train.py', DEMO, '--work-dir', str(tmp_path),
-                      *small_run_options(synthetic_root, 2),
+                      *small_seg_options(synthetic_root, 2),
                       'model.decode_head.queue_size=4')
     assert_one_error_line(result, 'Queue size 4 is smaller than', 'increase')

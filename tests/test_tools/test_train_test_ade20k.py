@@ -4,8 +4,6 @@ shrunk to tiny images, trains, checkpoints and evaluates."""
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,7 +12,8 @@ from PIL import Image
 
 import mil_seg  # noqa: F401  (allow-lists mmengine types for torch.load)
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from ..tool_runner import ROOT, run_tool
+
 CONFIG = osp.join(ROOT, 'configs', 'gml_seg',
                   'deeplabv3plus-gml_r50-d8_4xb4-80k_ade20k-512x512.py')
 # ADE20K annotation values present in the generated maps (0 = unlabelled).
@@ -58,12 +57,6 @@ def tiny_options(data_root: str) -> list:
             f'{loader}_dataloader.persistent_workers=False'
         ]
     return ['--cfg-options', *options]
-
-
-def run_tool(*args):
-    env = dict(os.environ, PYTHONWARNINGS='ignore')
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope='module')

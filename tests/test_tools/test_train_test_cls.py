@@ -1,10 +1,7 @@
 """The launchers on a classification (mmpretrain) config: train a GML
 classifier on generated image folders, evaluate and resume it."""
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -13,15 +10,10 @@ import torch
 
 import mil_seg  # noqa: F401  (weights_only allow-list for torch.load)
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from ..tool_runner import ROOT, run_tool
+
 CONFIG = osp.join(ROOT, 'configs', 'gml_cls',
                   'gml-ema_resnet32_1xb128-200e_cifar10lt-r100.py')
-
-
-def run_tool(*args):
-    env = dict(os.environ, PYTHONWARNINGS='ignore')
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope='module')
