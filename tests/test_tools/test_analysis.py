@@ -170,3 +170,54 @@ def test_plot_class_iou_tool(tmp_path):
     out1 = tmp_path / 'one.png'
     _run('tools/analysis/plot_class_iou.py', r1, '--out', str(out1))
     assert out1.stat().st_size > 1000
+
+
+def test_posthoc_tau_sweep_equals_test_tool_with_posthoc_tau(tmp_path):
+    """Each row of the sweep is the metric tools/test.py reports with the
+    GML head's own ``posthoc_tau`` (same shipped CamVid prior)."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    config = osp.join(REPO, 'configs', 'gml_seg',
+                      'fcn-gml_r18-tiny-d8_1xb8-1k_camvid-240x180.py')
+    rng = np.random.default_rng(0)
+    root = tmp_path / 'camvid'
+    for kind in ('img_dir', 'ann_dir'):
+        (root / kind / 'val').mkdir(parents=True)
+    for i in range(3):
+        image = rng.integers(0, 256, (36, 48, 3), dtype=np.uint8)
+        label = np.kron(rng.integers(0, 12, (9, 12)),
+                        np.ones((4, 4))).astype(np.uint8)
+        label[label == 11] = 255
+        Image.fromarray(image).save(root / 'img_dir' / 'val' / f'{i}.png')
+        Image.fromarray(label).save(root / 'ann_dir' / 'val' / f'{i}.png')
+    # An untrained model: the prior term decides many pixels, so every
+    # tau predicts differently.
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(config).model.to_dict())
+    checkpoint = str(tmp_path / 'model.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), checkpoint)
+    options = [
+        '--cfg-options', f'test_dataloader.dataset.data_root={root}',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False'
+    ]
+    sweep_out = tmp_path / 'sweep.json'
+    result = _run('tools/analysis/posthoc_tau_sweep.py', config, checkpoint,
+                  '--taus', '0', '-0.5', '0.5', '--work-dir',
+                  str(tmp_path / 'sweep'), '--out', str(sweep_out), *options)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {row['tau']: row for row in json.loads(sweep_out.read_text())}
+    assert '| -0.5 |' in result.stdout
+    for tau in (0.0, -0.5, 0.5):
+        out = tmp_path / f'test_{tau}.json'
+        result = _run('tools/test.py', config, checkpoint, '--work-dir',
+                      str(tmp_path / f'test_{tau}'), '--out', str(out),
+                      *options, f'model.decode_head.posthoc_tau={tau}')
+        assert result.returncode == 0, result.stderr[-3000:]
+        expected = json.loads(out.read_text())
+        for key in ('mIoU', 'mIoU_tail', 'aAcc'):
+            assert rows[tau][key] == pytest.approx(expected[key]), (tau, key)
+    assert rows[-0.5]['aAcc'] != rows[0.5]['aAcc']

