@@ -1,4 +1,5 @@
 """The benchmark scripts run and print their tables (tiny settings)."""
+import json
 import os.path as osp
 import subprocess
 import sys
@@ -57,6 +58,7 @@ def test_camvid_benchmark_runs_all_variants_on_tiny_segnet_data(tmp_path):
         [sys.executable, 'tools/benchmarks/camvid.py', '--src', str(src),
          '--data-root', str(tmp_path / 'camvid'), '--work-dir',
          str(tmp_path / 'work'), '--iters', '2', '--step-cost-iters', '0',
+         '--posthoc-taus', '-0.5', '0',
          '--cfg-options', 'train_dataloader.batch_size=2',
          'train_dataloader.num_workers=0',
          'train_dataloader.persistent_workers=False',
@@ -67,7 +69,8 @@ def test_camvid_benchmark_runs_all_variants_on_tiny_segnet_data(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, (result.stdout[-2000:] +
                                     result.stderr[-3000:])
-    rows = [line for line in result.stdout.splitlines()
+    main_table = result.stdout.split('Inference prior strength')[0]
+    rows = [line for line in main_table.splitlines()
             if line.startswith(('| CE |', '| LA-CE |', '| GML |',
                                 '| GML stage 1 (teacher) |',
                                 '| GML two stages (student'))]
@@ -76,3 +79,11 @@ def test_camvid_benchmark_runs_all_variants_on_tiny_segnet_data(tmp_path):
     student_log = (tmp_path / 'work' / 'gml-student' / 'train.out').read_text()
     teacher_ckpt = tmp_path / 'work' / 'gml-teacher' / 'iter_2.pth'
     assert f'Loaded the frozen teacher from {teacher_ckpt}' in student_log
+    # Every logit-adjusted variant is swept on train and val: one row each.
+    sweep_rows = [line for line in result.stdout.split(
+        'chosen per variant')[-1].splitlines() if line.startswith('| ')]
+    assert len(sweep_rows) == 1 + 4, result.stdout[-2000:]  # header + rows
+    for variant in ('lace', 'gml', 'gml-teacher', 'gml-student'):
+        rows = json.loads((tmp_path / 'work' / variant /
+                           'posthoc_tau_val.json').read_text())
+        assert [row['tau'] for row in rows] == [-0.5, 0.0]

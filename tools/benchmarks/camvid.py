@@ -87,6 +87,14 @@ def parse_args() -> argparse.Namespace:
         nargs='+',
         default=[],
         help='extra KEY=VALUE overrides applied to every variant')
+    parser.add_argument(
+        '--posthoc-taus',
+        type=float,
+        nargs='+',
+        default=[],
+        help='also evaluate every logit-adjusted variant at these inference '
+        'prior strengths (tools/analysis/posthoc_tau_sweep.py), choosing '
+        'one per variant by mIoU on the TRAIN split and reporting val at it')
     return parser.parse_args()
 
 
@@ -215,6 +223,60 @@ def train_and_test(variant: str,
     return result
 
 
+ADJUSTED = ('lace', 'gml', 'gml-teacher', 'gml-student')
+
+
+def sweep(result: dict, args: argparse.Namespace, split: str) -> list:
+    """Rows of posthoc_tau_sweep.py for a variant's checkpoint on a split."""
+    variant = result['variant']
+    work_dir = osp.abspath(osp.join(args.work_dir, variant))
+    out = osp.join(work_dir, f'posthoc_tau_{split}.json')
+    data_root = osp.abspath(args.data_root)
+    options = schedule_options(args.iters, args.seed, data_root) + list(
+        args.cfg_options) + [
+            f'test_dataloader.dataset.data_prefix.img_path=img_dir/{split}',
+            f'test_dataloader.dataset.data_prefix.seg_map_path=ann_dir/'
+            f'{split}'
+        ]
+    if variant == 'gml-student':
+        options.append(f"model.teacher.checkpoint={result['teacher']}")
+    print(f'[{variant}] post-hoc tau sweep on {split} ...', flush=True)
+    run_measured([
+        sys.executable,
+        osp.join(REPO, 'tools', 'analysis', 'posthoc_tau_sweep.py'),
+        config_path(variant), result['checkpoint'], '--work-dir',
+        osp.join(work_dir, f'sweep_{split}'), '--out', out, '--taus',
+        *[str(t) for t in args.posthoc_taus], '--cfg-options', *options
+    ], child_env(args.threads), osp.join(work_dir, f'sweep_{split}.out'))
+    with open(out, encoding='utf-8') as f:
+        return json.load(f)
+
+
+def print_posthoc_table(results: list, args: argparse.Namespace) -> None:
+    """Val metrics at the inference prior strength chosen on train."""
+    lines = []
+    for result in results:
+        if result['variant'] not in ADJUSTED:
+            continue
+        train_rows = sweep(result, args, 'train')
+        val_rows = {row['tau']: row for row in sweep(result, args, 'val')}
+        best = max(train_rows, key=lambda row: row['mIoU'])['tau']
+        chosen, base = val_rows[best], val_rows.get(0.0, {})
+        cells = [f'{chosen.get(k, float("nan")):.2f}' for k in (
+            'mIoU', 'mIoU_head', 'mIoU_body', 'mIoU_tail')]
+        cells += [f'{base.get(k, float("nan")):.2f}'
+                  for k in ('mIoU', 'mIoU_tail')]
+        lines.append(f"| {LABELS[result['variant']]} | {best:g} | " +
+                     ' | '.join(cells) + ' |')
+    print('\nInference prior strength tau (logits - tau * log pi) chosen '
+          'per variant by mIoU on the train split; val at that tau and at '
+          'tau = 0 (as trained):')
+    print('| loss | tau (train) | val mIoU | head | body | tail | '
+          'val mIoU at 0 | tail at 0 |')
+    print('|---|---|---|---|---|---|---|---|')
+    print('\n'.join(lines))
+
+
 def rarest_classes(count: int = 5) -> list:
     """Indices of the ``count`` rarest classes of the training prior."""
     with open(PRIOR_FILE, encoding='utf-8') as f:
@@ -280,10 +342,13 @@ def main() -> None:
         student = train_and_test(
             'gml-student', args,
             (f"model.teacher.checkpoint={teacher['checkpoint']}", ))
+        student['teacher'] = teacher['checkpoint']
         student['train_seconds'] += teacher['train_seconds']
         student['peak_mb'] = max(student['peak_mb'], teacher['peak_mb'])
         results += [teacher, student]
     print_table(results, args.iters, args.threads)
+    if args.posthoc_taus:
+        print_posthoc_table(results, args)
     if args.step_cost_iters > 0:
         step_cost(args)
 
