@@ -54,18 +54,20 @@ def test_camvid_benchmark_runs_all_variants_on_tiny_segnet_data(tmp_path):
             label = rng.integers(0, 12, (48, 64), dtype=np.uint8)
             Image.fromarray(image).save(src / split / name)
             Image.fromarray(label).save(src / f'{split}annot' / name)
+    command = [
+        sys.executable, 'tools/benchmarks/camvid.py', '--src', str(src),
+        '--data-root', str(tmp_path / 'camvid'), '--work-dir',
+        str(tmp_path / 'work'), '--iters', '2', '--step-cost-iters', '0',
+        '--cfg-options', 'train_dataloader.batch_size=2',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False'
+    ]
     result = subprocess.run(
-        [sys.executable, 'tools/benchmarks/camvid.py', '--src', str(src),
-         '--data-root', str(tmp_path / 'camvid'), '--work-dir',
-         str(tmp_path / 'work'), '--iters', '2', '--step-cost-iters', '0',
-         '--posthoc-taus', '-0.5', '0',
-         '--cfg-options', 'train_dataloader.batch_size=2',
-         'train_dataloader.num_workers=0',
-         'train_dataloader.persistent_workers=False',
-         'val_dataloader.num_workers=0',
-         'val_dataloader.persistent_workers=False',
-         'test_dataloader.num_workers=0',
-         'test_dataloader.persistent_workers=False'],
+        command + ['--posthoc-taus', '-0.5', '0'],
         cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, (result.stdout[-2000:] +
                                     result.stderr[-3000:])
@@ -87,3 +89,23 @@ def test_camvid_benchmark_runs_all_variants_on_tiny_segnet_data(tmp_path):
         rows = json.loads((tmp_path / 'work' / variant /
                            'posthoc_tau_val.json').read_text())
         assert [row['tau'] for row in rows] == [-0.5, 0.0]
+
+    # --reuse skips finished variants of the same budget and seed only.
+    again = subprocess.run(
+        command + ['--reuse', '--variants', 'ce', 'lace'],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert '[ce] reusing' in again.stdout and '[lace] reusing' in again.stdout
+    assert '| CE | ' + rows_by_label(result.stdout)['CE'] in again.stdout
+    other_seed = subprocess.run(
+        command + ['--reuse', '--variants', 'ce', '--seed', '1'],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert other_seed.returncode == 0, other_seed.stderr[-3000:]
+    assert '[ce] training 2 iterations' in other_seed.stdout
+
+
+def rows_by_label(stdout: str) -> dict:
+    """Main-table cells after the label, by label."""
+    table = stdout.split('Inference prior strength')[0]
+    return {line.split(' | ')[0][2:]: line.split(' | ', 1)[1]
+            for line in table.splitlines() if line.startswith('| ')}

@@ -88,6 +88,12 @@ def parse_args() -> argparse.Namespace:
         default=[],
         help='extra KEY=VALUE overrides applied to every variant')
     parser.add_argument(
+        '--reuse',
+        action='store_true',
+        help='skip a variant whose work dir holds result.json and the final '
+        'checkpoint of the same --iters and --seed (an interrupted '
+        'benchmark continues)')
+    parser.add_argument(
         '--posthoc-taus',
         type=float,
         nargs='+',
@@ -184,6 +190,15 @@ def train_and_test(variant: str,
     """
     work_dir = osp.abspath(osp.join(args.work_dir, variant))
     os.makedirs(work_dir, exist_ok=True)
+    checkpoint = osp.join(work_dir, f'iter_{args.iters}.pth')
+    result_file = osp.join(work_dir, 'result.json')
+    if args.reuse and osp.isfile(result_file) and osp.isfile(checkpoint):
+        with open(result_file, encoding='utf-8') as f:
+            result = json.load(f)
+        if (result.get('iters'), result.get('seed')) == (args.iters,
+                                                         args.seed):
+            print(f'[{variant}] reusing {result_file}', flush=True)
+            return dict(result, checkpoint=checkpoint)
     config = config_path(variant)
     data_root = osp.abspath(args.data_root)
     options = schedule_options(args.iters, args.seed, data_root) + list(
@@ -195,7 +210,6 @@ def train_and_test(variant: str,
         osp.join(REPO, 'tools', 'train.py'), config, '--work-dir', work_dir,
         '--cfg-options', *options
     ], env, osp.join(work_dir, 'train.out'))
-    checkpoint = osp.join(work_dir, f'iter_{args.iters}.pth')
     metrics_file = osp.join(work_dir, 'test_metrics.json')
     per_class_file = osp.join(work_dir, 'test_per_class.json')
     print(f'[{variant}] testing {checkpoint} ...', flush=True)
@@ -217,8 +231,10 @@ def train_and_test(variant: str,
         groups=per_class['groups'],
         train_seconds=seconds,
         peak_mb=peak_mb,
-        checkpoint=checkpoint)
-    with open(osp.join(work_dir, 'result.json'), 'w', encoding='utf-8') as f:
+        checkpoint=checkpoint,
+        iters=args.iters,
+        seed=args.seed)
+    with open(result_file, 'w', encoding='utf-8') as f:
         json.dump(result, f, indent=1)
     return result
 
