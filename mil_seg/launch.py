@@ -86,6 +86,27 @@ def load_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def load_evaluation_config(args: argparse.Namespace) -> Config:
+    """Config of a launcher that evaluates ``args.checkpoint``.
+
+    Args:
+        args (argparse.Namespace): Parsed arguments with ``checkpoint``.
+
+    Returns:
+        Config: :func:`load_config`'s, with ``load_from`` set and the test
+        data checked.
+
+    Raises:
+        UserConfigError: If the checkpoint or the test data is missing.
+    """
+    cfg = load_config(args)
+    if not osp.isfile(args.checkpoint):
+        raise UserConfigError(f'checkpoint not found: {args.checkpoint}')
+    cfg.load_from = args.checkpoint
+    check_data(cfg, ['test_dataloader'])
+    return cfg
+
+
 def _use_gloo_without_cuda(cfg: Config) -> None:
     import torch
 

@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 
 import mil_seg  # noqa: F401  (compat layer and registration)
 from mil_seg.launch import (UserConfigError, add_common_arguments,
-                            check_data, load_config, run_guarded)
+                            load_evaluation_config, run_guarded)
 
 
 def parse_args() -> argparse.Namespace:
@@ -44,13 +44,9 @@ def enable_visualization(cfg, show_dir: str) -> None:
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args)
-    if not osp.isfile(args.checkpoint):
-        raise UserConfigError(f'checkpoint not found: {args.checkpoint}')
-    cfg.load_from = args.checkpoint
+    cfg = load_evaluation_config(args)
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
-    check_data(cfg, ['test_dataloader'])
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     if args.out and runner.rank == 0:

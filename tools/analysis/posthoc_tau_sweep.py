@@ -31,7 +31,7 @@ from mmengine.runner import Runner
 import mil_seg  # noqa: F401  (compat layer and registration)
 from mil_seg.gml import ClassPrior
 from mil_seg.launch import (UserConfigError, add_common_arguments,
-                            check_data, load_config, run_guarded)
+                            load_evaluation_config, run_guarded)
 
 
 def parse_args() -> argparse.Namespace:
@@ -71,11 +71,7 @@ def load_prior(cfg: Config, prior_arg: str, num_classes: int) -> ClassPrior:
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args)
-    if not osp.isfile(args.checkpoint):
-        raise UserConfigError(f'checkpoint not found: {args.checkpoint}')
-    cfg.load_from = args.checkpoint
-    check_data(cfg, ['test_dataloader'])
+    cfg = load_evaluation_config(args)
     runner = Runner.from_cfg(cfg)
     model = getattr(runner.model, 'module', runner.model)
     head = getattr(model, 'decode_head', None)
