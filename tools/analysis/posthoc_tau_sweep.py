@@ -6,10 +6,11 @@
 
 A logit-adjusted model (GML, LA-CE) predicts the balanced posterior: it
 favours rare classes, which raises their recall and, under IoU, also their
-false positives. At inference this tool adds ``-tau * log pi`` to the logits of
-the decode head's classifier ``conv_seg`` (any mmseg head that has one; for a
-``GMLHead`` on top of its own ``posthoc_tau``) and runs the config's test loop and metric once per tau:
-``tau = 0`` is the model as trained, ``tau > 0`` favours the tail further,
+false positives. At inference this tool adds ``-tau * log pi`` to the
+logits of the decode head's classifier ``conv_seg`` (any mmseg head that
+has one; for a ``GMLHead`` on top of its own ``posthoc_tau``) and runs the
+config's test loop and metric once per tau: ``tau = 0`` is the model as
+trained, ``tau > 0`` favours the tail further,
 ``tau < 0`` moves back toward the training prior (``tau = -1`` undoes the
 logit adjustment). The prior is ``--prior`` (a ClassPrior JSON file or a
 shipped name), else the test evaluator's ``prior``.

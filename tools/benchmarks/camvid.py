@@ -175,6 +175,12 @@ def schedule_options(iters: int, seed: int, data_root: str) -> list:
     ]
 
 
+def variant_options(args: argparse.Namespace, extra: tuple = ()) -> list:
+    """``--cfg-options`` of a variant's runs: budget, data, user, extra."""
+    return schedule_options(args.iters, args.seed, osp.abspath(
+        args.data_root)) + list(args.cfg_options) + list(extra)
+
+
 def train_and_test(variant: str,
                    args: argparse.Namespace,
                    extra_options: tuple = ()) -> dict:
@@ -200,9 +206,7 @@ def train_and_test(variant: str,
             print(f'[{variant}] reusing {result_file}', flush=True)
             return dict(result, checkpoint=checkpoint)
     config = config_path(variant)
-    data_root = osp.abspath(args.data_root)
-    options = schedule_options(args.iters, args.seed, data_root) + list(
-        args.cfg_options) + list(extra_options)
+    options = variant_options(args, extra_options)
     env = child_env(args.threads)
     print(f'[{variant}] training {args.iters} iterations ...', flush=True)
     seconds, peak_mb = run_measured([
@@ -232,6 +236,7 @@ def train_and_test(variant: str,
         train_seconds=seconds,
         peak_mb=peak_mb,
         checkpoint=checkpoint,
+        extra_options=list(extra_options),
         iters=args.iters,
         seed=args.seed)
     with open(result_file, 'w', encoding='utf-8') as f:
@@ -247,15 +252,10 @@ def sweep(result: dict, args: argparse.Namespace, split: str) -> list:
     variant = result['variant']
     work_dir = osp.abspath(osp.join(args.work_dir, variant))
     out = osp.join(work_dir, f'posthoc_tau_{split}.json')
-    data_root = osp.abspath(args.data_root)
-    options = schedule_options(args.iters, args.seed, data_root) + list(
-        args.cfg_options) + [
-            f'test_dataloader.dataset.data_prefix.img_path=img_dir/{split}',
-            f'test_dataloader.dataset.data_prefix.seg_map_path=ann_dir/'
-            f'{split}'
-        ]
-    if variant == 'gml-student':
-        options.append(f"model.teacher.checkpoint={result['teacher']}")
+    options = variant_options(args, result.get('extra_options', ())) + [
+        f'test_dataloader.dataset.data_prefix.img_path=img_dir/{split}',
+        f'test_dataloader.dataset.data_prefix.seg_map_path=ann_dir/{split}'
+    ]
     print(f'[{variant}] post-hoc tau sweep on {split} ...', flush=True)
     run_measured([
         sys.executable,
@@ -358,7 +358,6 @@ def main() -> None:
         student = train_and_test(
             'gml-student', args,
             (f"model.teacher.checkpoint={teacher['checkpoint']}", ))
-        student['teacher'] = teacher['checkpoint']
         student['train_seconds'] += teacher['train_seconds']
         student['peak_mb'] = max(student['peak_mb'], teacher['peak_mb'])
         results += [teacher, student]

@@ -131,12 +131,11 @@ class GMLEncoderDecoder(EncoderDecoder):
         """
         x = self.extract_feat(inputs)
         losses = dict()
+        # The head reads teacher_features only when its contrastive term is
+        # on, and the logits come from those features anyway.
+        teacher_features = teacher_logits = None
         if self.decode_head.with_contrastive or self.with_distillation:
             teacher_features, teacher_logits = self.teacher_outputs(inputs)
-            if not self.decode_head.with_contrastive:
-                teacher_features = None
-        else:
-            teacher_features, teacher_logits = None, None
         loss_decode = self.decode_head.loss(
             x,
             data_samples,
