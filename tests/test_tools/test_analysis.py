@@ -221,3 +221,16 @@ def test_posthoc_tau_sweep_equals_test_tool_with_posthoc_tau(tmp_path):
         for key in ('mIoU', 'mIoU_tail', 'aAcc'):
             assert rows[tau][key] == pytest.approx(expected[key]), (tau, key)
     assert rows[-0.5]['aAcc'] != rows[0.5]['aAcc']
+
+    # --prior replaces the evaluator's prior: a uniform one shifts every
+    # class by the same constant, so every tau predicts as tau = 0 does.
+    uniform = tmp_path / 'uniform.json'
+    uniform.write_text(json.dumps(dict(counts=[1] * 11)))
+    uniform_out = tmp_path / 'sweep_uniform.json'
+    _run('tools/analysis/posthoc_tau_sweep.py', config, checkpoint, '--taus',
+         '0', '-0.5', '0.5', '--prior', str(uniform), '--work-dir',
+         str(tmp_path / 'sweep_uniform'), '--out', str(uniform_out), *options)
+    uniform_rows = json.loads(uniform_out.read_text())
+    for row in uniform_rows:
+        assert row['aAcc'] == pytest.approx(rows[0.0]['aAcc']), row['tau']
+        assert row['mIoU'] == pytest.approx(rows[0.0]['mIoU']), row['tau']
