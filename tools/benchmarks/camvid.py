@@ -39,11 +39,12 @@ import time
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO, 'configs', 'gml_seg')
 SUFFIX = 'r18-tiny-d8_1xb8-1k_camvid-240x180'
-VARIANTS = ('ce', 'lace', 'gml', 'gml-2stage')
+VARIANTS = ('ce', 'lace', 'gml', 'gml-linear', 'gml-2stage')
 LABELS = {
     'ce': 'CE',
     'lace': 'LA-CE',
     'gml': 'GML',
+    'gml-linear': 'GML (linear classifier)',
     'gml-teacher': 'GML stage 1 (teacher)',
     'gml-student': 'GML two stages (student; time of both)',
 }
@@ -244,7 +245,7 @@ def train_and_test(variant: str,
     return result
 
 
-ADJUSTED = ('lace', 'gml', 'gml-teacher', 'gml-student')
+ADJUSTED = ('lace', 'gml', 'gml-linear', 'gml-teacher', 'gml-student')
 
 
 def sweep(result: dict, args: argparse.Namespace, split: str) -> list:

@@ -42,7 +42,8 @@ class GMLHead(BaseDecodeHead):
     ``B x F x h x w`` with ``F = decoder.channels``) this head adds:
 
     - a cosine 1x1 classifier (``conv_seg``, :class:`CosineClassifier2d`)
-      with fixed scale ``1 / T_s = classifier_scale``, after the decoder's
+      with fixed scale ``1 / T_s = classifier_scale`` (or mmseg's plain
+      linear ``conv_seg`` with ``classifier='linear'``), after the decoder's
       dropout ratio. Its logits are the head's output at inference.
     - ``L_sup``: cross-entropy on ``logits + tau * log pi`` at label
       resolution (logit adjustment), with the prior ``pi`` of ``prior``.
@@ -107,7 +108,14 @@ class GMLHead(BaseDecodeHead):
         prior (dict): Config of a ``ClassPrior``, e.g.
             ``dict(type='ClassPrior', file='ade20k')``; ``num_classes`` is
             filled in from the decoder when missing.
-        classifier_scale (float): ``1 / T_s`` of the cosine classifier.
+        classifier (str): ``'cosine'`` (the method's classifier) or
+            ``'linear'`` (mmseg's own 1x1 ``conv_seg``, with bias: then
+            ``L_sup`` is exactly logit-adjusted CE and the contrastive
+            term is the only change from an LA-CE baseline; an mmseg
+            checkpoint's ``conv_seg`` also loads into it). Defaults to
+            'cosine'.
+        classifier_scale (float): ``1 / T_s`` of the cosine classifier
+            (unused by the linear one).
             Defaults to 30.0, the paper's value: logits span 60 nats, enough
             for the spread of a long-tailed log prior (about 9 nats on
             ADE20K) plus a confident margin, while the cosine bound keeps
@@ -168,6 +176,7 @@ class GMLHead(BaseDecodeHead):
     def __init__(self,
                  decoder: ConfigType,
                  prior: ConfigType,
+                 classifier: str = 'cosine',
                  classifier_scale: float = 30.0,
                  embed_dim: int = 128,
                  projector_hidden_channels: Optional[int] = None,
@@ -195,6 +204,9 @@ class GMLHead(BaseDecodeHead):
         if decoder.out_channels != decoder.num_classes:
             raise ValueError('GMLHead needs one logit per class; binary '
                              'heads with out_channels=1 are not supported.')
+        if classifier not in ('cosine', 'linear'):
+            raise ValueError("classifier must be 'cosine' or 'linear', got "
+                             f'{classifier!r}')
         if self_exclusion not in ('pixel', 'image'):
             raise ValueError("self_exclusion must be 'pixel' or 'image', "
                              f'got {self_exclusion!r}')
@@ -220,8 +232,10 @@ class GMLHead(BaseDecodeHead):
         decoder.dropout = None
         decoder.loss_decode = nn.ModuleList()
         self.decoder = decoder
-        self.conv_seg = CosineClassifier2d(
-            self.channels, self.num_classes, scale=classifier_scale)
+        if classifier == 'cosine':
+            self.conv_seg = CosineClassifier2d(
+                self.channels, self.num_classes, scale=classifier_scale)
+        # else: BaseDecodeHead's linear conv_seg stays.
 
         prior = copy.deepcopy(prior)
         if isinstance(prior, dict):
@@ -398,7 +412,8 @@ class GMLHead(BaseDecodeHead):
         elif self.training and self.loss_gml.kd_weight > 0:
             raise ValueError(
                 'loss_gml.kd_weight > 0 distils a teacher: use '
-                "model.type='GMLEncoderDecoder' with "
+                "model.type='GMLEncoderDecoder' (a cascade: "
+                "'GMLCascadeEncoderDecoder') with "
                 'model.teacher=dict(..., checkpoint=...), or set '
                 'model.decode_head.loss_gml.kd_weight=0.')
         seg_label = seg_label.squeeze(1)
@@ -458,7 +473,8 @@ class GMLHead(BaseDecodeHead):
             raise ValueError(
                 f'model.decode_head.key_in_channels={self.key_in_channels} '
                 "fills the queue with a teacher's features, but none came: "
-                "use model.type='GMLEncoderDecoder' with "
+                "use model.type='GMLEncoderDecoder' (a cascade: "
+                "'GMLCascadeEncoderDecoder') with "
                 'model.teacher=dict(..., checkpoint=...), or remove '
                 'key_in_channels (single stage).')
         if teacher_features.shape[1] != self.key_in_channels:

@@ -62,6 +62,41 @@ def test_without_contrastive_term_equals_logit_adjusted_ce(builders, labels):
                                      ignore_index=255))
 
 
+def test_linear_classifier_supervised_term_is_logit_adjusted_ce(
+        builders, labels):
+    head = build_head(builders, classifier='linear')
+    assert type(head.conv_seg) is torch.nn.Conv2d
+    assert head.conv_seg.bias is not None
+    head.train()
+    inputs = backbone_features(builders)
+    samples = builders.make_data_samples(labels)
+    torch.manual_seed(1)
+    losses = head.loss(inputs, samples, dict())
+    assert {'loss_sup', 'loss_con', 'loss_con_temp'} <= set(losses)
+
+    torch.manual_seed(1)
+    features = head.dropout(head.decoder(inputs))
+    logits = F.interpolate(
+        F.conv2d(features, head.conv_seg.weight, head.conv_seg.bias),
+        size=labels.shape[1:], mode='bilinear', align_corners=False)
+    expected = F.cross_entropy(
+        logits + head.prior.log_prior.float().view(1, -1, 1, 1), labels,
+        ignore_index=255)
+    torch.testing.assert_close(losses['loss_sup'], expected)
+
+    head.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(
+            head(inputs),
+            F.conv2d(head.decoder(inputs), head.conv_seg.weight,
+                     head.conv_seg.bias))
+
+
+def test_unknown_classifier_names_the_choices(builders):
+    with pytest.raises(ValueError, match="'cosine' or 'linear'"):
+        build_head(builders, classifier='arcface')
+
+
 @pytest.mark.parametrize('decoder', DECODERS)
 def test_each_decoder_trains_and_predicts_in_a_segmentor(
         builders, labels, decoder):
