@@ -1,5 +1,5 @@
 """GML head for the last stage of a ``CascadeEncoderDecoder``."""
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from mmseg.models.decode_heads.cascade_decode_head import \
     BaseCascadeDecodeHead
@@ -19,7 +19,8 @@ class GMLCascadeHead(GMLHead):
     stage's logits (``prev_output``); this head forwards them to the wrapped
     decoder and is otherwise identical to :class:`GMLHead` (same arguments).
     The earlier stages stay ordinary heads with their own losses; OCR's
-    spatial gather keeps using the first stage's plain logits.
+    spatial gather keeps using the first stage's plain logits. Two stages
+    (a frozen teacher's queue keys): :class:`GMLCascadeEncoderDecoder`.
 
     Example:
         >>> decode_head = [
@@ -48,9 +49,13 @@ class GMLCascadeHead(GMLHead):
         features = self._decode_features(inputs, prev_output)
         return self._adjust_for_inference(self.cls_seg(features))
 
-    def loss(self, inputs: List[Tensor], prev_output: Tensor,
+    def loss(self,
+             inputs: List[Tensor],
+             prev_output: Tensor,
              batch_data_samples: SampleList,
-             train_cfg: ConfigType) -> Dict[str, Tensor]:
+             train_cfg: ConfigType,
+             teacher_features: Optional[Tensor] = None,
+             teacher_logits: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Compute the GML losses of a training batch.
 
         Args:
@@ -59,13 +64,22 @@ class GMLCascadeHead(GMLHead):
             batch_data_samples (list[SegDataSample]): Data samples with
                 ``gt_sem_seg``.
             train_cfg (dict): The training config (unused).
+            teacher_features (Tensor, optional): A frozen teacher's pixel
+                features (two stages, from
+                :class:`GMLCascadeEncoderDecoder`). Defaults to None.
+            teacher_logits (Tensor, optional): The teacher's prior-free
+                logits, for distillation. Defaults to None.
 
         Returns:
             dict[str, Tensor]: Loss terms and ``acc_seg``.
         """
         features = self._decode_features(inputs, prev_output)
         return self.loss_by_feat(
-            self.cls_seg(features), batch_data_samples, features=features)
+            self.cls_seg(features),
+            batch_data_samples,
+            features=features,
+            teacher_features=teacher_features,
+            teacher_logits=teacher_logits)
 
     def predict(self, inputs: List[Tensor], prev_output: Tensor,
                 batch_img_metas: List[dict], test_cfg: ConfigType) -> Tensor:

@@ -1,20 +1,17 @@
 """Encoder-decoder whose GML head takes its queue keys from a frozen teacher
 (two-stage GML for segmentation)."""
-import copy
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List
 
-import torch
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList, add_prefix
 from torch import Tensor
 
-from mil_seg.gml.teacher import load_frozen_teacher
-from .gml_head import GMLHead
+from .frozen_teacher import FrozenTeacherMixin
 
 
 @MODELS.register_module()
-class GMLEncoderDecoder(EncoderDecoder):
+class GMLEncoderDecoder(FrozenTeacherMixin, EncoderDecoder):
     """``EncoderDecoder`` with a frozen stage-1 teacher feeding GML's queue.
 
     Stage 1 trains a segmentor whose decode head is a :class:`GMLHead`
@@ -50,73 +47,7 @@ class GMLEncoderDecoder(EncoderDecoder):
 
     def __init__(self, teacher: ConfigType, **kwargs) -> None:
         super().__init__(**kwargs)
-        teacher = copy.deepcopy(dict(teacher))
-        self.teacher_checkpoint: Optional[str] = teacher.pop(
-            'checkpoint', None)
-        teacher.setdefault('type', 'EncoderDecoder')
-        for key in ('data_preprocessor', 'train_cfg', 'pretrained'):
-            teacher.pop(key, None)
-        teacher_model = MODELS.build(teacher)
-        if not isinstance(getattr(teacher_model, 'decode_head', None),
-                          GMLHead):
-            raise TypeError(
-                "model.teacher.decode_head must be a GMLHead (the stage-1 "
-                "head, e.g. with loss_gml.con_weight=0), got "
-                f'{type(teacher_model.decode_head).__name__}: its pixel '
-                'features before the classifier fill the queue.')
-        if not isinstance(self.decode_head, GMLHead):
-            raise TypeError('GMLEncoderDecoder needs a GMLHead as '
-                            'model.decode_head, got '
-                            f'{type(self.decode_head).__name__}.')
-        teacher_channels = teacher_model.decode_head.channels
-        if self.decode_head.with_contrastive and \
-                self.decode_head.key_in_channels != teacher_channels:
-            raise ValueError(
-                f"The teacher's decoder has {teacher_channels} feature "
-                'channels: set model.decode_head.key_in_channels='
-                f'{teacher_channels}.')
-        teacher_model.requires_grad_(False)
-        teacher_model.eval()
-        self.teacher = teacher_model
-
-    @property
-    def with_distillation(self) -> bool:
-        """Whether the student head distils the teacher's logits."""
-        return self.decode_head.loss_gml.kd_weight > 0
-
-    def init_weights(self) -> None:
-        """Initialise the student, then load the teacher's checkpoint."""
-        super().init_weights()
-        if self.teacher_checkpoint is None:
-            raise ValueError('model.teacher.checkpoint is not set: give the '
-                             'stage-1 checkpoint of the teacher.')
-        load_frozen_teacher(
-            self.teacher,
-            self.teacher_checkpoint,
-            strict_prefixes=('backbone.', 'neck.', 'decode_head.decoder.'))
-
-    def train(self, mode: bool = True) -> 'GMLEncoderDecoder':
-        """Set the training mode; the teacher always stays in eval mode."""
-        super().train(mode)
-        self.teacher.eval()
-        return self
-
-    @torch.no_grad()
-    def teacher_outputs(self, inputs: Tensor) -> Tuple[Tensor,
-                                                       Optional[Tensor]]:
-        """The teacher's pixel features and (when distilled) logits.
-
-        Args:
-            inputs (Tensor): The preprocessed batch, B x 3 x H x W.
-
-        Returns:
-            tuple[Tensor, Tensor | None]: Features B x F_t x h x w and
-            prior-free logits B x C x h x w (None without distillation).
-        """
-        head = self.teacher.decode_head
-        features = head._decode_features(self.teacher.extract_feat(inputs))
-        logits = head.cls_seg(features) if self.with_distillation else None
-        return features, logits
+        self._set_teacher(teacher)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str,
                                                                      Tensor]:
@@ -134,7 +65,7 @@ class GMLEncoderDecoder(EncoderDecoder):
         # The head reads teacher_features only when its contrastive term is
         # on, and the logits come from those features anyway.
         teacher_features = teacher_logits = None
-        if self.decode_head.with_contrastive or self.with_distillation:
+        if self.needs_teacher:
             teacher_features, teacher_logits = self.teacher_outputs(inputs)
         loss_decode = self.decode_head.loss(
             x,

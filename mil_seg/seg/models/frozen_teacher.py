@@ -1,0 +1,156 @@
+"""The frozen stage-1 teacher of two-stage GML segmentors, shared by the
+plain and the cascade encoder-decoder."""
+import copy
+from typing import Optional, Tuple
+
+import torch
+from mmseg.registry import MODELS
+from mmseg.utils import ConfigType
+from torch import Tensor, nn
+
+from mil_seg.gml.teacher import load_frozen_teacher
+from .gml_head import GMLHead
+
+
+def last_gml_head(model: nn.Module, role: str) -> GMLHead:
+    """The GML head of a segmentor: its decode head, or a cascade's last.
+
+    Args:
+        model (nn.Module): An ``EncoderDecoder`` or ``CascadeEncoderDecoder``.
+        role (str): Config key named in the error, e.g. 'model.teacher'.
+
+    Returns:
+        GMLHead: The head.
+
+    Raises:
+        TypeError: If that head is not a :class:`GMLHead`.
+    """
+    head = getattr(model, 'decode_head', None)
+    if isinstance(head, nn.ModuleList):
+        role, head = f'{role}.decode_head[-1]', head[-1]
+    else:
+        role = f'{role}.decode_head'
+    if not isinstance(head, GMLHead):
+        raise TypeError(
+            f'{role} must be a GMLHead (GMLCascadeHead in a cascade), got '
+            f'{type(head).__name__}: two-stage GML feeds the queue from the '
+            "stage-1 GML head's pixel features.")
+    return head
+
+
+class FrozenTeacherMixin:
+    """A frozen stage-1 segmentor whose decoder features fill GML's queue.
+
+    Mixed into an mmseg segmentor (before it in the bases). The teacher is
+    the stage-1 model, rebuilt from ``teacher`` (its last decode head a
+    :class:`GMLHead`), loaded strictly from ``teacher['checkpoint']`` when
+    the weights are initialised, frozen (``requires_grad=False``) and always
+    in eval mode, so its BN statistics and dropout never change. Its
+    weights are part of the student's ``state_dict`` (a resumed run needs no
+    teacher file).
+    """
+
+    teacher_type = 'EncoderDecoder'
+
+    def _set_teacher(self, teacher: ConfigType) -> None:
+        """Build and freeze the teacher; check the student's GML head.
+
+        Args:
+            teacher (dict): The stage-1 model config plus ``checkpoint``
+                (``type`` defaults to :attr:`teacher_type`; its
+                ``data_preprocessor``, ``train_cfg`` and ``pretrained``
+                are ignored).
+        """
+        teacher = copy.deepcopy(dict(teacher))
+        self.teacher_checkpoint: Optional[str] = teacher.pop(
+            'checkpoint', None)
+        teacher.setdefault('type', self.teacher_type)
+        for key in ('data_preprocessor', 'train_cfg', 'pretrained'):
+            teacher.pop(key, None)
+        teacher_model = MODELS.build(teacher)
+        teacher_channels = last_gml_head(teacher_model,
+                                         'model.teacher').channels
+        student_head = last_gml_head(self, 'model')
+        if student_head.with_contrastive and \
+                student_head.key_in_channels != teacher_channels:
+            raise ValueError(
+                f"The teacher's decoder has {teacher_channels} feature "
+                'channels: set key_in_channels='
+                f'{teacher_channels} in the GML head of model.decode_head.')
+        teacher_model.requires_grad_(False)
+        teacher_model.eval()
+        self.teacher = teacher_model
+
+    @property
+    def student_gml_head(self) -> GMLHead:
+        """The student's GML head (the cascade's last stage)."""
+        head = self.decode_head
+        return head[-1] if isinstance(head, nn.ModuleList) else head
+
+    @property
+    def with_distillation(self) -> bool:
+        """Whether the student head distils the teacher's logits."""
+        return self.student_gml_head.loss_gml.kd_weight > 0
+
+    @property
+    def needs_teacher(self) -> bool:
+        """Whether a training step runs the teacher at all."""
+        return self.student_gml_head.with_contrastive or \
+            self.with_distillation
+
+    def _teacher_strict_prefixes(self) -> Tuple[str, ...]:
+        """Checkpoint prefixes that must match the teacher exactly: all but
+        the GML head's own extras (a stage-1 queue or projector)."""
+        prefixes = ['backbone.', 'neck.']
+        heads = self.teacher.decode_head
+        if isinstance(heads, nn.ModuleList):
+            prefixes += [f'decode_head.{i}.' for i in range(len(heads) - 1)]
+            prefixes.append(f'decode_head.{len(heads) - 1}.decoder.')
+        else:
+            prefixes.append('decode_head.decoder.')
+        return tuple(prefixes)
+
+    def init_weights(self) -> None:
+        """Initialise the student, then load the teacher's checkpoint."""
+        super().init_weights()
+        if self.teacher_checkpoint is None:
+            raise ValueError('model.teacher.checkpoint is not set: give the '
+                             'stage-1 checkpoint of the teacher.')
+        load_frozen_teacher(
+            self.teacher,
+            self.teacher_checkpoint,
+            strict_prefixes=self._teacher_strict_prefixes())
+
+    def train(self, mode: bool = True) -> nn.Module:
+        """Set the training mode; the teacher always stays in eval mode."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    @torch.no_grad()
+    def teacher_outputs(self, inputs: Tensor) -> Tuple[Tensor,
+                                                       Optional[Tensor]]:
+        """The teacher's pixel features and (when distilled) logits.
+
+        Args:
+            inputs (Tensor): The preprocessed batch, B x 3 x H x W.
+
+        Returns:
+            tuple[Tensor, Tensor | None]: Features B x F_t x h x w of its
+            GML head's decoder and its prior-free logits B x C x h x w
+            (None without distillation).
+        """
+        x = self.teacher.extract_feat(inputs)
+        heads = self.teacher.decode_head
+        if isinstance(heads, nn.ModuleList):
+            previous = heads[0].forward(x)
+            for head in heads[1:-1]:
+                previous = head.forward(x, previous)
+            features = heads[-1]._decode_features(x, previous)
+        else:
+            features = heads._decode_features(x)
+        logits = None
+        if self.with_distillation:
+            logits = last_gml_head(self.teacher,
+                                   'model.teacher').cls_seg(features)
+        return features, logits
