@@ -1,8 +1,10 @@
 """Loading a frozen stage-1 teacher, shared by classification and
 segmentation."""
+import logging
 import os.path as osp
 from typing import Iterable, List
 
+import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -39,7 +41,7 @@ def load_frozen_teacher(teacher: nn.Module,
         FileNotFoundError: If a local checkpoint does not exist.
         ValueError: If keys or shapes do not match the teacher config.
     """
-    if '://' not in checkpoint and not osp.isfile(checkpoint):
+    if teacher_file_missing(checkpoint):
         raise FileNotFoundError(
             f'teacher checkpoint {checkpoint} not found: train the stage-1 '
             f'(gml-teacher_*) config first, or set '
@@ -74,3 +76,66 @@ def load_frozen_teacher(teacher: nn.Module,
             "the stage-1 config's model.")
     teacher.load_state_dict({k: state[k] for k in own}, strict=True)
     print_log(f'Loaded the frozen teacher from {checkpoint}', logger='current')
+
+
+def teacher_file_missing(checkpoint: str) -> bool:
+    """Whether ``checkpoint`` is a local path with no file behind it."""
+    return '://' not in checkpoint and not osp.isfile(checkpoint)
+
+
+def load_teacher_or_defer(teacher: nn.Module,
+                          checkpoint: str,
+                          loaded: torch.Tensor,
+                          config_key: str = 'model.teacher',
+                          strict_prefixes: Iterable[str] = ('backbone.',
+                                                            'neck.')) -> None:
+    """Load the teacher when its file exists, else leave it to a checkpoint.
+
+    mmengine initialises a model's weights before it resumes, and a
+    student checkpoint already holds its teacher together with the
+    ``loaded`` flag, so a missing teacher file is only a warning here;
+    :func:`require_loaded_teacher` stops a run that loads neither.
+
+    Args:
+        teacher (nn.Module): The teacher, built from its config.
+        checkpoint (str): Path or URL of the stage-1 checkpoint.
+        loaded (Tensor): The model's boolean ``teacher_loaded`` buffer, set
+            to True once the teacher is loaded.
+        config_key (str): Config key named in messages.
+            Defaults to 'model.teacher'.
+        strict_prefixes (Iterable[str]): See :func:`load_frozen_teacher`.
+            Defaults to ('backbone.', 'neck.').
+    """
+    if teacher_file_missing(checkpoint):
+        print_log(
+            f'teacher checkpoint {checkpoint} not found: the teacher\'s '
+            'weights must come from a resumed or loaded student checkpoint '
+            '(--resume, load_from).',
+            logger='current',
+            level=logging.WARNING)
+        return
+    load_frozen_teacher(teacher, checkpoint, config_key, strict_prefixes)
+    loaded.fill_(True)
+
+
+def require_loaded_teacher(loaded: torch.Tensor,
+                           checkpoint: str,
+                           config_key: str = 'model.teacher') -> None:
+    """Refuse to train with a teacher that no checkpoint filled.
+
+    Args:
+        loaded (Tensor): The model's ``teacher_loaded`` buffer.
+        checkpoint (str): The configured stage-1 checkpoint.
+        config_key (str): Config key named in the error.
+            Defaults to 'model.teacher'.
+
+    Raises:
+        FileNotFoundError: If neither the teacher file nor a student
+            checkpoint gave the teacher's weights.
+    """
+    if not bool(loaded):
+        raise FileNotFoundError(
+            f'teacher checkpoint {checkpoint} not found and no student '
+            'checkpoint was resumed or loaded: train the stage-1 '
+            f'(gml-teacher_*) config first, or set '
+            f'{config_key}.checkpoint=PATH')

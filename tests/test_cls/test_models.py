@@ -192,6 +192,35 @@ def test_teacher_mode_freezes_and_distils(tmp_path):
         _classifier(head=_head(loss=dict(kd_weight=1.0)))
 
 
+def test_missing_teacher_file_waits_for_a_student_checkpoint(tmp_path):
+    """mmengine initialises weights before resuming: a missing teacher file
+    is no error until a training step finds no teacher loaded."""
+    student = dict(
+        head=_head(trainable_key_projector=True, loss=dict(kd_weight=1.0)))
+    model = _classifier(
+        teacher=_teacher_cfg(str(tmp_path / 'absent.pth')), **student)
+    model.init_weights()
+    model.train()
+    views = [torch.rand(4, 3, 16, 16) for _ in range(3)]
+    with pytest.raises(FileNotFoundError, match='gml-teacher'):
+        model.loss(views, _samples([0, 1, 2, 3]))
+
+    teacher = MODELS.build(
+        dict(type='ImageClassifier', **{
+            k: v
+            for k, v in _teacher_cfg(None).items() if k != 'checkpoint'
+        }))
+    ckpt = str(tmp_path / 'teacher.pth')
+    torch.save(dict(state_dict=teacher.state_dict()), ckpt)
+    loaded = _classifier(teacher=_teacher_cfg(ckpt), **student)
+    loaded.init_weights()
+    model.load_state_dict(loaded.state_dict())
+    assert {'loss_sup', 'loss_kd'} <= set(
+        model.loss(views, _samples([0, 1, 2, 3])))
+    for key, value in teacher.state_dict().items():
+        assert torch.equal(model.teacher.state_dict()[key], value)
+
+
 def test_class_counts_hook_fills_prior_and_queue():
     model = _classifier(head=_head(prior=None))
     assert model.head.requires_class_counts

@@ -1,5 +1,7 @@
 """Two-stage segmentation through the launchers: a student whose queue is
-filled by a frozen teacher resumes exactly, teacher included."""
+filled by a frozen teacher resumes exactly, teacher included, even when the
+teacher file is gone; without teacher file and checkpoint, the run stops
+with one line naming the fix."""
 import pytest
 import torch
 
@@ -46,14 +48,21 @@ def runs(synthetic_root, tmp_path_factory):
     student.write_text(STUDENT.format(demo=DEMO_GML, teacher=str(teacher)))
     train(student, root / 'full', synthetic_root, 4)
     train(student, root / 'resumed', synthetic_root, 2)
+    # The student checkpoint holds the teacher: resuming needs no file.
+    moved = teacher.rename(root / 'teacher_moved.pth')
     train(student, root / 'resumed', synthetic_root, 4,
           resume=root / 'resumed' / 'iter_2.pth')
-    return {
+    no_teacher = run_tool('tools/train.py', str(student), '--work-dir',
+                          str(root / 'no_teacher'),
+                          *small_seg_options(synthetic_root, 2))
+    moved.rename(teacher)
+    loaded = {
         name: torch.load(path, map_location='cpu')
         for name, path in (('teacher', teacher),
                            ('full', root / 'full' / 'iter_4.pth'),
                            ('resumed', root / 'resumed' / 'iter_4.pth'))
     }
+    return dict(loaded, no_teacher=no_teacher)
 
 
 def test_student_resumes_exactly_with_its_frozen_teacher(runs):
@@ -71,3 +80,11 @@ def test_student_resumes_exactly_with_its_frozen_teacher(runs):
     # Keys come through the trainable key projector of the teacher's
     # features.
     assert full['decode_head.key_projector.0.weight'].shape[1] == 64
+
+
+def test_student_without_teacher_file_or_checkpoint_stops_with_the_fix(runs):
+    result = runs['no_teacher']
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith('error: teacher checkpoint ')
+    assert 'gml-teacher' in lines[-1] and 'Traceback' not in result.stderr

@@ -8,7 +8,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType
 from torch import Tensor, nn
 
-from mil_seg.gml.teacher import load_frozen_teacher
+from mil_seg.gml.teacher import load_teacher_or_defer, require_loaded_teacher
 from .gml_head import GMLHead
 
 
@@ -46,8 +46,10 @@ class FrozenTeacherMixin:
     :class:`GMLHead`), loaded strictly from ``teacher['checkpoint']`` when
     the weights are initialised, frozen (``requires_grad=False``) and always
     in eval mode, so its BN statistics and dropout never change. Its
-    weights are part of the student's ``state_dict`` (a resumed run needs no
-    teacher file).
+    weights are part of the student's ``state_dict``, with the
+    ``teacher_loaded`` flag: a run resumed (or started with ``load_from``)
+    from a student checkpoint needs no teacher file, and a run whose
+    teacher came from nowhere stops at its first step.
     """
 
     teacher_type = 'EncoderDecoder'
@@ -80,6 +82,7 @@ class FrozenTeacherMixin:
         teacher_model.requires_grad_(False)
         teacher_model.eval()
         self.teacher = teacher_model
+        self.register_buffer('teacher_loaded', torch.tensor(False))
 
     @property
     def student_gml_head(self) -> GMLHead:
@@ -111,14 +114,17 @@ class FrozenTeacherMixin:
         return tuple(prefixes)
 
     def init_weights(self) -> None:
-        """Initialise the student, then load the teacher's checkpoint."""
+        """Initialise the student, then load the teacher's checkpoint (or
+        leave it to a resumed student checkpoint, see
+        :func:`mil_seg.gml.teacher.load_teacher_or_defer`)."""
         super().init_weights()
         if self.teacher_checkpoint is None:
             raise ValueError('model.teacher.checkpoint is not set: give the '
                              'stage-1 checkpoint of the teacher.')
-        load_frozen_teacher(
+        load_teacher_or_defer(
             self.teacher,
             self.teacher_checkpoint,
+            self.teacher_loaded,
             strict_prefixes=self._teacher_strict_prefixes())
 
     def train(self, mode: bool = True) -> nn.Module:
@@ -140,6 +146,7 @@ class FrozenTeacherMixin:
             GML head's decoder and its prior-free logits B x C x h x w
             (None without distillation).
         """
+        require_loaded_teacher(self.teacher_loaded, self.teacher_checkpoint)
         x = self.teacher.extract_feat(inputs)
         heads = self.teacher.decode_head
         if isinstance(heads, nn.ModuleList):

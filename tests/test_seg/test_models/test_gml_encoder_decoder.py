@@ -125,9 +125,22 @@ def test_distillation_matches_reference(builders, labels, tmp_path):
     torch.testing.assert_close(losses['decode.loss_kd'], expected)
 
 
-def test_missing_and_mismatched_teacher_checkpoints(builders, tmp_path):
+def test_missing_and_mismatched_teacher_checkpoints(builders, labels,
+                                                   tmp_path):
+    # Mmengine initialises weights before resuming: no error yet, but no
+    # training step with a teacher that nothing loaded.
+    model = build_student(builders, tmp_path / 'absent.pth')
+    model.train()
+    images = torch.randn(2, 3, 32, 32)
     with pytest.raises(FileNotFoundError, match='gml-teacher'):
-        build_student(builders, tmp_path / 'absent.pth')
+        model.loss(images, builders.make_data_samples(labels))
+    # A student checkpoint (teacher_loaded set) fills it.
+    save_teacher(builders, tmp_path / 'teacher.pth')
+    trained = build_student(builders, tmp_path / 'teacher.pth')
+    model.load_state_dict(trained.state_dict())
+    model.loss(images, builders.make_data_samples(labels))
+    for key, value in trained.teacher.state_dict().items():
+        torch.testing.assert_close(model.teacher.state_dict()[key], value)
     # A stage-1 checkpoint of a wider decoder than model.teacher says.
     save_teacher(builders, tmp_path / 'wide.pth', channels=32)
     with pytest.raises(ValueError, match='does not match model.teacher'):

@@ -9,7 +9,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
-from mil_seg.gml.teacher import load_frozen_teacher
+from mil_seg.gml.teacher import (load_frozen_teacher, load_teacher_or_defer,
+                                 require_loaded_teacher)
 
 
 class _KeyEncoder(nn.Module):
@@ -127,6 +128,7 @@ class GMLClassifier(ImageClassifier):
             self.teacher = MODELS.build(teacher)
             self.teacher.requires_grad_(False)
             self.teacher.eval()
+            self.register_buffer('teacher_loaded', torch.tensor(False))
             teacher_channels = getattr(self.teacher.head, 'in_channels',
                                        None)
             key_channels = getattr(self.head, 'key_in_channels', None)
@@ -158,13 +160,16 @@ class GMLClassifier(ImageClassifier):
     # Teacher
     # ------------------------------------------------------------------
     def init_weights(self) -> None:
-        """Initialise the student, then load the teacher's checkpoint."""
+        """Initialise the student, then load the teacher's checkpoint (or
+        leave it to a resumed student checkpoint, see
+        :func:`mil_seg.gml.teacher.load_teacher_or_defer`)."""
         super().init_weights()
         if self.teacher is not None:
             if self.teacher_checkpoint is None:
                 raise ValueError('teacher.checkpoint is not set: give the '
                                  'stage-1 checkpoint of the teacher.')
-            self.load_teacher(self.teacher_checkpoint)
+            load_teacher_or_defer(self.teacher, self.teacher_checkpoint,
+                                  self.teacher_loaded)
 
     def load_teacher(self, checkpoint: str) -> None:
         """Load the teacher's weights strictly (see
@@ -178,6 +183,7 @@ class GMLClassifier(ImageClassifier):
             ValueError: If keys or shapes do not match the teacher config.
         """
         load_frozen_teacher(self.teacher, checkpoint)
+        self.teacher_loaded.fill_(True)
 
     def train(self, mode: bool = True) -> 'GMLClassifier':
         """Set the training mode; the teacher always stays in eval mode."""
@@ -202,6 +208,9 @@ class GMLClassifier(ImageClassifier):
         Returns:
             dict[str, Tensor]: The loss terms of :class:`GMLClsHead`.
         """
+        if self.teacher is not None:
+            require_loaded_teacher(self.teacher_loaded,
+                                   self.teacher_checkpoint)
         views = list(inputs) if isinstance(inputs, (list, tuple)) \
             else [inputs]
         with_contrast = getattr(self.head, 'with_contrast', False)
