@@ -148,7 +148,8 @@ def _teacher_cfg(checkpoint, depth=20):
         checkpoint=checkpoint)
 
 
-def test_teacher_mode_freezes_and_distils(tmp_path):
+def _saved_teacher(tmp_path):
+    """A stage-1 ImageClassifier of ``_teacher_cfg`` and its checkpoint."""
     teacher = MODELS.build(
         dict(type='ImageClassifier', **{
             k: v
@@ -156,6 +157,11 @@ def test_teacher_mode_freezes_and_distils(tmp_path):
         }))
     ckpt = str(tmp_path / 'teacher.pth')
     torch.save(dict(state_dict=teacher.state_dict()), ckpt)
+    return teacher, ckpt
+
+
+def test_teacher_mode_freezes_and_distils(tmp_path):
+    teacher, ckpt = _saved_teacher(tmp_path)
     model = _classifier(
         head=_head(
             trainable_key_projector=True, loss=dict(kd_weight=1.0)),
@@ -205,13 +211,7 @@ def test_missing_teacher_file_waits_for_a_student_checkpoint(tmp_path):
     with pytest.raises(FileNotFoundError, match='gml-teacher'):
         model.loss(views, _samples([0, 1, 2, 3]))
 
-    teacher = MODELS.build(
-        dict(type='ImageClassifier', **{
-            k: v
-            for k, v in _teacher_cfg(None).items() if k != 'checkpoint'
-        }))
-    ckpt = str(tmp_path / 'teacher.pth')
-    torch.save(dict(state_dict=teacher.state_dict()), ckpt)
+    teacher, ckpt = _saved_teacher(tmp_path)
     loaded = _classifier(teacher=_teacher_cfg(ckpt), **student)
     loaded.init_weights()
     model.load_state_dict(loaded.state_dict())

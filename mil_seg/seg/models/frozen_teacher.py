@@ -1,11 +1,11 @@
 """The frozen stage-1 teacher of two-stage GML segmentors, shared by the
 plain and the cascade encoder-decoder."""
 import copy
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType
+from mmseg.utils import ConfigType, SampleList
 from torch import Tensor, nn
 
 from mil_seg.gml.teacher import load_teacher_or_defer, require_loaded_teacher
@@ -161,3 +161,9 @@ class FrozenTeacherMixin:
             logits = last_gml_head(self.teacher,
                                    'model.teacher').cls_seg(features)
         return features, logits
+
+    def _decode_head_forward_train(self, inputs: List[Tensor],
+                                   data_samples: SampleList) -> dict:
+        raise NotImplementedError(
+            f'{type(self).__name__}.loss calls the decode heads itself: the '
+            'GML head needs the teacher, which needs the input images.')

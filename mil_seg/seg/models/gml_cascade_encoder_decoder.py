@@ -1,6 +1,6 @@
 """Cascade encoder-decoder (e.g. OCRNet) whose last GML stage takes its
 queue keys from a frozen teacher (two-stage GML)."""
-from typing import Dict, List
+from typing import Dict
 
 from mmseg.models.segmentors import CascadeEncoderDecoder
 from mmseg.registry import MODELS
@@ -80,9 +80,3 @@ class GMLCascadeEncoderDecoder(FrozenTeacherMixin, CascadeEncoderDecoder):
         if self.with_auxiliary_head:
             losses.update(self._auxiliary_head_forward_train(x, data_samples))
         return losses
-
-    def _decode_head_forward_train(self, inputs: List[Tensor],
-                                   data_samples: SampleList) -> dict:
-        raise NotImplementedError(
-            'GMLCascadeEncoderDecoder.loss calls the decode heads itself (the '
-            'last one needs the teacher, which needs the input images).')

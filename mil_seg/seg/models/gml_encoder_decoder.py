@@ -1,6 +1,6 @@
 """Encoder-decoder whose GML head takes its queue keys from a frozen teacher
 (two-stage GML for segmentation)."""
-from typing import Dict, List
+from typing import Dict
 
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
@@ -77,9 +77,3 @@ class GMLEncoderDecoder(FrozenTeacherMixin, EncoderDecoder):
         if self.with_auxiliary_head:
             losses.update(self._auxiliary_head_forward_train(x, data_samples))
         return losses
-
-    def _decode_head_forward_train(self, inputs: List[Tensor],
-                                   data_samples: SampleList) -> dict:
-        raise NotImplementedError(
-            'GMLEncoderDecoder.loss calls the decode head itself (it needs '
-            'the input images for the teacher).')

@@ -161,6 +161,36 @@ def ocr_cascade_heads(**kwargs) -> list:
     ]
 
 
+def two_stage_student(cfg: dict, teacher: dict, checkpoint) -> dict:
+    """Turn a segmentor config into a two-stage student of ``teacher``
+    (GMLEncoderDecoder, or GMLCascadeEncoderDecoder for a cascade)."""
+    cascade = cfg['type'] == 'CascadeEncoderDecoder'
+    return dict(
+        cfg,
+        type='GMLCascadeEncoderDecoder' if cascade else 'GMLEncoderDecoder',
+        teacher=dict(teacher, checkpoint=str(checkpoint)))
+
+
+def build_initialised(cfg: dict, seed: int = 0):
+    """Build a model under a fixed seed and initialise its weights (which
+    loads a two-stage student's teacher)."""
+    from mmseg.registry import MODELS
+    torch.manual_seed(seed)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def check_cascade_losses(losses: dict) -> None:
+    """The OCR cascade's loss terms: plain CE for stage 0, finite GML terms
+    for stage 1."""
+    import math
+    assert 'decode_0.loss_ce' in losses
+    for key in ('decode_1.loss_sup', 'decode_1.loss_con',
+                'decode_1.loss_con_temp'):
+        assert math.isfinite(losses[key].item()), key
+
+
 @pytest.fixture
 def labels():
     return long_tailed_labels()
@@ -181,4 +211,7 @@ def builders():
         tiny_decoders=tiny_decoders,
         gml_head=gml_head,
         segmentor=segmentor,
-        ocr_cascade_heads=ocr_cascade_heads)
+        ocr_cascade_heads=ocr_cascade_heads,
+        two_stage_student=two_stage_student,
+        build_initialised=build_initialised,
+        check_cascade_losses=check_cascade_losses)

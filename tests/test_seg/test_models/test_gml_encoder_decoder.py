@@ -41,18 +41,14 @@ def student_cfg(builders, checkpoint, key_in_channels=24, teacher=None,
         fcn(builders),
         key_in_channels=key_in_channels,
         loss_gml=dict(dict(con_weight=1.0), **loss_gml))
-    cfg = builders.segmentor(head, dilated=True)
-    cfg['type'] = 'GMLEncoderDecoder'
-    cfg['teacher'] = dict(teacher or teacher_cfg(builders),
-                          checkpoint=str(checkpoint))
-    return cfg
+    return builders.two_stage_student(
+        builders.segmentor(head, dilated=True),
+        teacher or teacher_cfg(builders), checkpoint)
 
 
 def build_student(builders, checkpoint, **kwargs):
-    torch.manual_seed(0)
-    model = MODELS.build(student_cfg(builders, checkpoint, **kwargs))
-    model.init_weights()
-    return model
+    return builders.build_initialised(
+        student_cfg(builders, checkpoint, **kwargs))
 
 
 def test_teacher_loaded_frozen_and_kept_in_eval_mode(builders, labels,
