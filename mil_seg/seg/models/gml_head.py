@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.dist import get_dist_info
+from mmengine.logging import print_log
 from mmseg.models.decode_heads.cascade_decode_head import \
     BaseCascadeDecodeHead
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
@@ -282,6 +283,38 @@ class GMLHead(BaseDecodeHead):
             self.queue = None
         self.register_buffer('num_train_steps',
                              torch.zeros((), dtype=torch.long))
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str,
+                              local_metadata: dict, strict: bool,
+                              missing_keys: List[str],
+                              unexpected_keys: List[str],
+                              error_msgs: List[str]) -> None:
+        """Also load checkpoints of the plain mmseg head (fine-tuning or
+        ``load_from`` a model trained without GML).
+
+        There, the decoder's weights sit directly under the head's prefix;
+        they move under ``decoder.``. ``conv_seg.weight`` loads into the
+        classifier (the linear one takes ``conv_seg.bias`` too; the cosine
+        one keeps the weight's direction and leaves the bias unexpected).
+        Checkpoints of a GML head load as they are.
+        """
+        decoder_prefix = prefix + 'decoder.'
+        if not any(key.startswith(decoder_prefix) for key in state_dict):
+            moved = [
+                name for name in self.decoder.state_dict()
+                if prefix + name in state_dict
+            ]
+            for name in moved:
+                state_dict[decoder_prefix + name] = state_dict.pop(prefix +
+                                                                   name)
+            if moved:
+                print_log(
+                    f'{prefix or "head "}: {len(moved)} tensors of a plain '
+                    f'mmseg decode head loaded into {decoder_prefix}',
+                    logger='current')
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
 
     def _check_cascade(self, decoder: BaseDecodeHead) -> None:
         """Refuse cascade decoders; :class:`GMLCascadeHead` takes them."""
