@@ -309,8 +309,8 @@ class GMLHead(BaseDecodeHead):
                                                                    name)
             if moved:
                 print_log(
-                    f'{prefix or "head "}: {len(moved)} tensors of a plain '
-                    f'mmseg decode head loaded into {decoder_prefix}',
+                    f'{len(moved)} tensors of a plain mmseg decode head '
+                    f'loaded into {decoder_prefix.rstrip(".")}',
                     logger='current')
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
                                       strict, missing_keys, unexpected_keys,
