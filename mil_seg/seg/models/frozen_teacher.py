@@ -12,6 +12,12 @@ from mil_seg.gml.teacher import load_teacher_or_defer, require_loaded_teacher
 from .gml_head import GMLHead
 
 
+def last_decode_head(model: nn.Module) -> nn.Module:
+    """A segmentor's decode head, or a cascade's last one."""
+    head = model.decode_head
+    return head[-1] if isinstance(head, nn.ModuleList) else head
+
+
 def last_gml_head(model: nn.Module, role: str) -> GMLHead:
     """The GML head of a segmentor: its decode head, or a cascade's last.
 
@@ -25,9 +31,9 @@ def last_gml_head(model: nn.Module, role: str) -> GMLHead:
     Raises:
         TypeError: If that head is not a :class:`GMLHead`.
     """
-    head = getattr(model, 'decode_head', None)
-    if isinstance(head, nn.ModuleList):
-        role, head = f'{role}.decode_head[-1]', head[-1]
+    head = last_decode_head(model)
+    if isinstance(model.decode_head, nn.ModuleList):
+        role = f'{role}.decode_head[-1]'
     else:
         role = f'{role}.decode_head'
     if not isinstance(head, GMLHead):
@@ -87,8 +93,7 @@ class FrozenTeacherMixin:
     @property
     def student_gml_head(self) -> GMLHead:
         """The student's GML head (the cascade's last stage)."""
-        head = self.decode_head
-        return head[-1] if isinstance(head, nn.ModuleList) else head
+        return last_decode_head(self)
 
     @property
     def with_distillation(self) -> bool:
@@ -149,17 +154,15 @@ class FrozenTeacherMixin:
         require_loaded_teacher(self.teacher_loaded, self.teacher_checkpoint)
         x = self.teacher.extract_feat(inputs)
         heads = self.teacher.decode_head
+        last = last_decode_head(self.teacher)
         if isinstance(heads, nn.ModuleList):
             previous = heads[0].forward(x)
             for head in heads[1:-1]:
                 previous = head.forward(x, previous)
-            features = heads[-1]._decode_features(x, previous)
+            features = last._decode_features(x, previous)
         else:
-            features = heads._decode_features(x)
-        logits = None
-        if self.with_distillation:
-            logits = last_gml_head(self.teacher,
-                                   'model.teacher').cls_seg(features)
+            features = last._decode_features(x)
+        logits = last.cls_seg(features) if self.with_distillation else None
         return features, logits
 
     def _decode_head_forward_train(self, inputs: List[Tensor],
