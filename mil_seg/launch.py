@@ -6,11 +6,13 @@ model. Both segmentation (``default_scope='mmseg'``) and classification
 (``default_scope='mmpretrain'``) configs go through the same path.
 """
 import argparse
+import atexit
 import os
 import os.path as osp
 import sys
+import threading
 import traceback
-from typing import Any, Callable, Iterator, List, Optional
+from typing import Any, Callable, Iterator, List, NoReturn, Optional
 
 from mmengine.config import Config, DictAction
 
@@ -240,28 +242,58 @@ def _raised_by_this_package(error: BaseException) -> bool:
     return False
 
 
-def release_process_group() -> None:
-    """End a distributed run cleanly: wait for all ranks, then destroy the
-    default process group.
+def release_process_group() -> bool:
+    """End a distributed run: wait for all ranks, then destroy the default
+    process group.
 
-    A gloo worker thread frees each finished collective after the caller
-    has already moved on. If the interpreter is being torn down at that
-    moment (the run's last collective, e.g. a broadcast at the end of
-    validation, right before exit), freeing the collective's tensors needs
-    the GIL, the thread is killed and the process aborts with ``terminate
-    called without an active exception``: a finished run exits non-zero
-    (about one two-process CPU run in ten here). The barrier lets every
-    worker finish that release while Python is still alive. Only called
-    after a normal end: a rank that failed must not wait for the others.
+    Only called after a normal end: a rank that failed must not wait for
+    the others.
+
+    Returns:
+        bool: Whether there was a process group to release.
     """
     import torch.distributed as torch_dist
     if not (torch_dist.is_available() and torch_dist.is_initialized()):
-        return
+        return False
     torch_dist.barrier()
     torch_dist.destroy_process_group()
+    return True
 
 
-def run_guarded(main: Callable[[], Any]) -> Any:
+def exit_without_finalization(status: int = 0) -> NoReturn:
+    """Leave a distributed rank without tearing down the interpreter.
+
+    Background threads of PyTorch (gloo's workers, which free each finished
+    collective after its caller has moved on; autograd's) may drop the
+    last reference to a tensor owned by Python while the interpreter
+    finalises. Taking the GIL then kills the thread inside a ``noexcept``
+    destructor and the rank aborts (``terminate called without an active
+    exception``, exit -6), so a finished run fails under ``torchrun``.
+    Neither a barrier nor ``destroy_process_group`` closes that window
+    (PyTorch issue 190489). Everything a normal exit would do for the
+    user still happens while Python is fully alive: non-daemon threads
+    are joined and the ``atexit`` handlers run (log files flushed and
+    closed, dataloader workers stopped); only the teardown of modules is
+    skipped, by ``os._exit``.
+
+    Args:
+        status (int): Exit status. Defaults to 0.
+    """
+    current = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is not current and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # closed or gone: nothing left to lose
+    os._exit(status)
+
+
+def run_guarded(main: Callable[[], Any],
+                exit_distributed: bool = False) -> Any:
     """Run a launcher's ``main``; user errors end with one line on stderr.
 
     Errors a user can fix (missing data or files, unknown module type, bad
@@ -271,11 +303,23 @@ def run_guarded(main: Callable[[], Any]) -> Any:
     ``MIL_SEG_TRACEBACK=1`` to see tracebacks for user errors too.
     A run that ends normally destroys its process group (see
     :func:`release_process_group`).
+
+    Args:
+        main (Callable): The launcher's work.
+        exit_distributed (bool): After a normal end of a distributed run,
+            leave the process with status 0 through
+            :func:`exit_without_finalization` instead of returning. The
+            launchers' entry points set it; callers inside a larger
+            program keep the default. Defaults to False.
+
+    Returns:
+        Any: What ``main`` returned.
     """
     show_traceback = os.environ.get('MIL_SEG_TRACEBACK') == '1'
     try:
         result = main()
-        release_process_group()
+        if release_process_group() and exit_distributed:
+            exit_without_finalization(0)
         return result
     except UserConfigError as error:
         if show_traceback:

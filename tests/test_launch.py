@@ -1,5 +1,11 @@
 """``mil_seg.launch.run_guarded``: a finished distributed run leaves no
-process group behind; a failed one does not wait for the other ranks."""
+process group behind; a failed one does not wait for the other ranks; a
+launcher's rank ends without interpreter teardown but with its output and
+``atexit`` work done."""
+import subprocess
+import sys
+import textwrap
+
 import pytest
 import torch.distributed as torch_dist
 
@@ -38,3 +44,46 @@ def test_user_error_keeps_the_process_group(gloo_group, capsys):
 def test_without_a_process_group_nothing_happens():
     assert not torch_dist.is_initialized()
     assert run_guarded(lambda: 'done') == 'done'
+
+
+def test_without_a_process_group_a_launcher_returns_normally():
+    assert run_guarded(lambda: 'done', exit_distributed=True) == 'done'
+
+
+RANK_SCRIPT = """
+import atexit, sys
+import torch.distributed as torch_dist
+from mil_seg.launch import run_guarded
+
+torch_dist.init_process_group(
+    'gloo', init_method='tcp://127.0.0.1:{port}', rank=0, world_size=1)
+
+def record_exit():
+    with open({marker!r}, 'w') as f:
+        f.write(f'initialized={{torch_dist.is_initialized()}}')
+
+atexit.register(record_exit)
+
+def main():
+    print('last line of the run')  # block-buffered: stdout is a pipe
+    sys.stderr.write('last warning')
+    return 'done'
+
+run_guarded(main, exit_distributed=True)
+print('returned to the caller')
+"""
+
+
+def test_launcher_rank_exits_after_flushing_and_atexit(tmp_path):
+    marker = tmp_path / 'atexit.txt'
+    script = RANK_SCRIPT.format(port=free_port(), marker=str(marker))
+    result = subprocess.run([sys.executable, '-c', textwrap.dedent(script)],
+                            capture_output=True,
+                            text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert 'last line of the run' in result.stdout
+    assert 'returned to the caller' not in result.stdout
+    assert 'last warning' in result.stderr
+    # atexit ran while Python was alive, after the group was released
+    assert marker.read_text() == 'initialized=False'

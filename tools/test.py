@@ -58,4 +58,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    run_guarded(main)
+    run_guarded(main, exit_distributed=True)
