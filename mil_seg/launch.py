@@ -242,6 +242,11 @@ def _raised_by_this_package(error: BaseException) -> bool:
     return False
 
 
+def _process_group_initialized() -> bool:
+    import torch.distributed as torch_dist
+    return torch_dist.is_available() and torch_dist.is_initialized()
+
+
 def release_process_group() -> bool:
     """End a distributed run: wait for all ranks, then destroy the default
     process group.
@@ -253,7 +258,7 @@ def release_process_group() -> bool:
         bool: Whether there was a process group to release.
     """
     import torch.distributed as torch_dist
-    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+    if not _process_group_initialized():
         return False
     torch_dist.barrier()
     torch_dist.destroy_process_group()
@@ -306,11 +311,12 @@ def run_guarded(main: Callable[[], Any],
 
     Args:
         main (Callable): The launcher's work.
-        exit_distributed (bool): After a normal end of a distributed run,
-            leave the process with status 0 through
-            :func:`exit_without_finalization` instead of returning. The
-            launchers' entry points set it; callers inside a larger
-            program keep the default. Defaults to False.
+        exit_distributed (bool): In a distributed run, leave the process
+            through :func:`exit_without_finalization`: with status 0 after
+            a normal end instead of returning, with status 2 after a user
+            error (the process group kept: the other ranks are not waited
+            for). The launchers' entry points set it; callers inside a
+            larger program keep the default. Defaults to False.
 
     Returns:
         Any: What ``main`` returned.
@@ -343,4 +349,6 @@ def run_guarded(main: Callable[[], Any],
             raise
         message = ' '.join(str(error).split())
     print(f'error: {message}', file=sys.stderr)
+    if exit_distributed and _process_group_initialized():
+        exit_without_finalization(2)
     sys.exit(2)

@@ -53,7 +53,7 @@ def test_without_a_process_group_a_launcher_returns_normally():
 RANK_SCRIPT = """
 import atexit, sys
 import torch.distributed as torch_dist
-from mil_seg.launch import run_guarded
+from mil_seg.launch import UserConfigError, run_guarded
 
 torch_dist.init_process_group(
     'gloo', init_method='tcp://127.0.0.1:{port}', rank=0, world_size=1)
@@ -64,9 +64,19 @@ def record_exit():
 
 atexit.register(record_exit)
 
+
+class Teardown:
+    def __del__(self):
+        sys.stderr.write('interpreter teardown')
+
+
+teardown = Teardown()  # collected only if the interpreter finalises
+
 def main():
     print('last line of the run')  # block-buffered: stdout is a pipe
     sys.stderr.write('last warning')
+    if {fail}:
+        raise UserConfigError('set data_root')
     return 'done'
 
 run_guarded(main, exit_distributed=True)
@@ -74,16 +84,32 @@ print('returned to the caller')
 """
 
 
-def test_launcher_rank_exits_after_flushing_and_atexit(tmp_path):
+def run_rank_script(tmp_path, fail):
     marker = tmp_path / 'atexit.txt'
-    script = RANK_SCRIPT.format(port=free_port(), marker=str(marker))
+    script = RANK_SCRIPT.format(
+        port=free_port(), marker=str(marker), fail=fail)
     result = subprocess.run([sys.executable, '-c', textwrap.dedent(script)],
                             capture_output=True,
                             text=True,
                             timeout=120)
-    assert result.returncode == 0, result.stderr
     assert 'last line of the run' in result.stdout
     assert 'returned to the caller' not in result.stdout
     assert 'last warning' in result.stderr
+    assert 'interpreter teardown' not in result.stderr
+    return result, marker.read_text()
+
+
+def test_launcher_rank_exits_after_flushing_and_atexit(tmp_path):
+    result, at_exit = run_rank_script(tmp_path, fail=False)
+    assert result.returncode == 0, result.stderr
     # atexit ran while Python was alive, after the group was released
-    assert marker.read_text() == 'initialized=False'
+    assert at_exit == 'initialized=False'
+
+
+def test_launcher_rank_with_a_user_error_exits_2_without_waiting(tmp_path):
+    result, at_exit = run_rank_script(tmp_path, fail=True)
+    assert result.returncode == 2, result.stderr
+    assert 'error: set data_root' in result.stderr
+    assert 'Traceback' not in result.stderr
+    # no barrier with ranks that may never come: the group is left as is
+    assert at_exit == 'initialized=True'
