@@ -103,6 +103,25 @@ def test_camvid_benchmark_runs_all_variants_on_tiny_segnet_data(tmp_path):
     assert other_seed.returncode == 0, other_seed.stderr[-3000:]
     assert '[ce] training 2 iterations' in other_seed.stdout
 
+    # Another segmentor is another result: not reused, and its default
+    # variants are those it has configs for (no two stages).
+    other_model = subprocess.run(
+        command + ['--reuse', '--model', 'deeplabv3plus'],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert other_model.returncode == 0, other_model.stderr[-3000:]
+    assert 'tiny deeplabv3plus' in other_model.stdout
+    for variant in ('ce', 'lace', 'gml'):
+        assert f'[{variant}] training 2 iterations' in other_model.stdout
+    assert set(rows_by_label(other_model.stdout)) == {
+        'loss', 'CE', 'LA-CE', 'GML'}
+    result_file = tmp_path / 'work' / 'gml' / 'result.json'
+    assert json.loads(result_file.read_text())['model'] == 'deeplabv3plus'
+    refused = subprocess.run(
+        command + ['--model', 'deeplabv3plus', '--variants', 'gml-2stage'],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert refused.returncode != 0
+    assert 'has no config for variant(s) gml-2stage' in refused.stderr
+
 
 def rows_by_label(stdout: str) -> dict:
     """Main-table cells after the label, by label."""

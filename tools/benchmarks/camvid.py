@@ -6,9 +6,12 @@ the same tiny FCN segmentor, data and schedule; ``gml-2stage`` trains
 ``fcn-gml-teacher_*`` and then ``fcn-gml-student_*`` with that teacher,
 each with the budget, and reports the student with the time of both;
 ``gml-linear``, asked for by name, is GML on the LA-CE model's linear
-classifier, an ablation of the contrastive term alone) through the real
-``tools/train.py``, evaluates each final checkpoint on the val split with
-``tools/test.py --out`` and prints one markdown table:
+classifier, an ablation of the contrastive term alone; ``--model
+deeplabv3plus`` swaps the FCN head for a tiny DeepLabV3+ head, decoder at
+stride 4, in ``deeplabv3plus-{ce,lace,gml,gml-linear}_*``, which have no
+two-stage pair) through the real ``tools/train.py``, evaluates each final
+checkpoint on the val split with ``tools/test.py --out`` and prints one
+markdown table:
 
 - mIoU and the mIoU of the head / body / tail groups (by share of the
   training pixel prior ``mil_seg/priors/camvid.json``, split (0.5, 0.9));
@@ -44,6 +47,7 @@ VARIANTS = ('ce', 'lace', 'gml', 'gml-linear', 'gml-2stage')
 # gml-linear (the contrastive term on the LA-CE model) is an ablation:
 # asked for by name only.
 DEFAULT_VARIANTS = ('ce', 'lace', 'gml', 'gml-2stage')
+SEGMENTORS = ('fcn', 'deeplabv3plus')
 LABELS = {
     'ce': 'CE',
     'lace': 'LA-CE',
@@ -77,9 +81,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--variants',
         nargs='+',
-        default=list(DEFAULT_VARIANTS),
-        choices=VARIANTS)
+        default=None,
+        choices=VARIANTS,
+        help='default: ' + ' '.join(DEFAULT_VARIANTS) + ' (those the '
+        'segmentor of --model has configs for)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--model',
+        default='fcn',
+        choices=SEGMENTORS,
+        help='segmentor of every variant: the tiny FCN (stride-8 output) or '
+        'the tiny DeepLabV3+ (decoder at stride 4)')
     parser.add_argument(
         '--threads',
         type=int,
@@ -112,9 +124,31 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def config_path(variant: str) -> str:
-    """Path of a variant's config."""
-    return osp.join(CONFIG_DIR, f'fcn-{variant}_{SUFFIX}.py')
+def config_path(variant: str, model: str = 'fcn') -> str:
+    """Path of a variant's config for a segmentor (``--model``)."""
+    return osp.join(CONFIG_DIR, f'{model}-{variant}_{SUFFIX}.py')
+
+
+def has_configs(variant: str, model: str) -> bool:
+    """Whether a variant (both stages of ``gml-2stage``) has configs."""
+    stages = (('gml-teacher', 'gml-student')
+              if variant == 'gml-2stage' else (variant, ))
+    return all(osp.isfile(config_path(stage, model)) for stage in stages)
+
+
+def check_variants(args: argparse.Namespace) -> None:
+    """Fill in the default variants of ``--model``; refuse missing ones
+    before anything is trained."""
+    if args.variants is None:
+        args.variants = [
+            v for v in DEFAULT_VARIANTS if has_configs(v, args.model)
+        ]
+    missing = [v for v in args.variants if not has_configs(v, args.model)]
+    if missing:
+        raise SystemExit(
+            f'error: --model {args.model} has no config for variant(s) '
+            f'{", ".join(missing)} (configs/gml_seg/{args.model}-*_{SUFFIX}'
+            '.py): drop them from --variants or use --model fcn')
 
 
 def child_env(threads: int) -> dict:
@@ -209,11 +243,12 @@ def train_and_test(variant: str,
     if args.reuse and osp.isfile(result_file) and osp.isfile(checkpoint):
         with open(result_file, encoding='utf-8') as f:
             result = json.load(f)
-        if (result.get('iters'), result.get('seed')) == (args.iters,
-                                                         args.seed):
+        if (result.get('iters'), result.get('seed'),
+                result.get('model', 'fcn')) == (args.iters, args.seed,
+                                                args.model):
             print(f'[{variant}] reusing {result_file}', flush=True)
             return dict(result, checkpoint=checkpoint)
-    config = config_path(variant)
+    config = config_path(variant, args.model)
     options = variant_options(args, extra_options)
     env = child_env(args.threads)
     print(f'[{variant}] training {args.iters} iterations ...', flush=True)
@@ -246,7 +281,8 @@ def train_and_test(variant: str,
         checkpoint=checkpoint,
         extra_options=list(extra_options),
         iters=args.iters,
-        seed=args.seed)
+        seed=args.seed,
+        model=args.model)
     with open(result_file, 'w', encoding='utf-8') as f:
         json.dump(result, f, indent=1)
     return result
@@ -268,7 +304,7 @@ def sweep(result: dict, args: argparse.Namespace, split: str) -> list:
     run_measured([
         sys.executable,
         osp.join(REPO, 'tools', 'analysis', 'posthoc_tau_sweep.py'),
-        config_path(variant), result['checkpoint'], '--work-dir',
+        config_path(variant, args.model), result['checkpoint'], '--work-dir',
         osp.join(work_dir, f'sweep_{split}'), '--out', out, '--taus',
         *[str(t) for t in args.posthoc_taus], '--cfg-options', *options
     ], child_env(args.threads), osp.join(work_dir, f'sweep_{split}.out'))
@@ -308,7 +344,8 @@ def rarest_classes(count: int = 5) -> list:
     return sorted(range(len(counts)), key=lambda c: counts[c])[:count]
 
 
-def print_table(results: list, iters: int, threads: int) -> None:
+def print_table(results: list, iters: int, threads: int,
+                model: str) -> None:
     """Print the benchmark's markdown table."""
 
     def fmt(value):
@@ -317,8 +354,8 @@ def print_table(results: list, iters: int, threads: int) -> None:
     rare = rarest_classes()
     classes = results[0]['classes']
     tail = [c for c, g in zip(classes, results[0]['groups']) if g == 'tail']
-    print(f'\nCamVid 240x180 val, {iters} iterations x 8 images, '
-          f'{threads} thread(s); tail group: {", ".join(tail)}')
+    print(f'\nCamVid 240x180 val, tiny {model}, {iters} iterations x 8 '
+          f'images, {threads} thread(s); tail group: {", ".join(tail)}')
     header = (['loss', 'mIoU', 'head', 'body', 'tail'] +
               [f'IoU {classes[c]}' for c in rare] +
               ['train min', 'peak RSS MB'])
@@ -342,8 +379,8 @@ def step_cost(args: argparse.Namespace) -> None:
     command = [
         sys.executable,
         osp.join(REPO, 'tools', 'benchmarks', 'seg_step_cost.py'),
-        config_path('ce'),
-        config_path('gml'), '--crop', '180', '240', '--batch', '8',
+        config_path('ce', args.model),
+        config_path('gml', args.model), '--crop', '180', '240', '--batch', '8',
         '--iters',
         str(args.step_cost_iters), '--warmup', '3', '--seed',
         str(args.seed)
@@ -356,6 +393,7 @@ def step_cost(args: argparse.Namespace) -> None:
 def main() -> None:
     """Run the benchmark."""
     args = parse_args()
+    check_variants(args)
     ensure_data(args.src, args.data_root)
     results = []
     for variant in args.variants:
@@ -369,7 +407,7 @@ def main() -> None:
         student['train_seconds'] += teacher['train_seconds']
         student['peak_mb'] = max(student['peak_mb'], teacher['peak_mb'])
         results += [teacher, student]
-    print_table(results, args.iters, args.threads)
+    print_table(results, args.iters, args.threads, args.model)
     if args.posthoc_taus:
         print_posthoc_table(results, args)
     if args.step_cost_iters > 0:

@@ -65,8 +65,9 @@ def test_configs_are_found():
     for algorithm in ('deeplabv3plus', 'upernet', 'segformer'):
         assert any(n.startswith(f'{algorithm}-gml_') for n in names)
         assert any(n.startswith(f'{algorithm}-ce_') for n in names)
-    # ce, lace, gml, gml-linear and the two stages gml-teacher / gml-student
-    assert len(CAMVID_CONFIGS) == 6
+    # FCN: ce, lace, gml, gml-linear and the two stages gml-teacher /
+    # gml-student; DeepLabV3+: ce, lace, gml, gml-linear
+    assert len(CAMVID_CONFIGS) == 10
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,5 @@
+# CamVid, GML on the tiny DeepLabV3+ with mmseg's linear classifier: the
+# contrastive term is the only difference from deeplabv3plus-lace_*.
+_base_ = ['./deeplabv3plus-gml_r18-tiny-d8_1xb8-1k_camvid-240x180.py']
+
+model = dict(decode_head=dict(classifier='linear'))
