@@ -16,6 +16,14 @@ model = dict(data_preprocessor=data_preprocessor)
 
 # CamVid train pixel prior shipped with mil_seg (loss, queue and metric).
 prior = dict(type='ClassPrior', num_classes=11, file='camvid')
+# The loss_decode of the logit-adjusted CE variants (fcn-lace_*,
+# deeplabv3plus-lace_*), with the same prior.
+logit_adjusted_ce_loss = dict(
+    _delete_=True,
+    type='LogitAdjustedCELoss',
+    prior=prior,
+    avg_non_ignore=True,
+    loss_weight=1.0)
 
 train_dataloader = dict(batch_size=8, num_workers=2)
 val_dataloader = dict(batch_size=1, num_workers=2)

@@ -2,11 +2,4 @@
 # with CE(logits + log pi) as its loss; inference stays prior-free.
 _base_ = ['./fcn-ce_r18-tiny-d8_1xb8-1k_camvid-240x180.py']
 
-model = dict(
-    decode_head=dict(
-        loss_decode=dict(
-            _delete_=True,
-            type='LogitAdjustedCELoss',
-            prior={{_base_.prior}},
-            avg_non_ignore=True,
-            loss_weight=1.0)))
+model = dict(decode_head=dict(loss_decode={{_base_.logit_adjusted_ce_loss}}))
