@@ -47,6 +47,8 @@ VARIANTS = ('ce', 'lace', 'gml', 'gml-linear', 'gml-2stage')
 # gml-linear (the contrastive term on the LA-CE model) is an ablation:
 # asked for by name only.
 DEFAULT_VARIANTS = ('ce', 'lace', 'gml', 'gml-2stage')
+# The config names gml-2stage trains, in order: stage 1, then stage 2.
+TWO_STAGES = ('gml-teacher', 'gml-student')
 SEGMENTORS = ('fcn', 'deeplabv3plus')
 LABELS = {
     'ce': 'CE',
@@ -131,8 +133,7 @@ def config_path(variant: str, model: str = 'fcn') -> str:
 
 def has_configs(variant: str, model: str) -> bool:
     """Whether a variant (both stages of ``gml-2stage``) has configs."""
-    stages = (('gml-teacher', 'gml-student')
-              if variant == 'gml-2stage' else (variant, ))
+    stages = TWO_STAGES if variant == 'gml-2stage' else (variant, )
     return all(osp.isfile(config_path(stage, model)) for stage in stages)
 
 
@@ -400,9 +401,10 @@ def main() -> None:
         if variant != 'gml-2stage':
             results.append(train_and_test(variant, args))
             continue
-        teacher = train_and_test('gml-teacher', args)
+        teacher_name, student_name = TWO_STAGES
+        teacher = train_and_test(teacher_name, args)
         student = train_and_test(
-            'gml-student', args,
+            student_name, args,
             (f"model.teacher.checkpoint={teacher['checkpoint']}", ))
         student['train_seconds'] += teacher['train_seconds']
         student['peak_mb'] = max(student['peak_mb'], teacher['peak_mb'])
