@@ -6,7 +6,8 @@
 #                                    # the environment (GPU machines)
 #
 # VENV (default .venv) names the environment; PYTHON (default python3) the
-# interpreter that creates it. Re-running it is safe and fast.
+# interpreter that creates it; TORCH_DISK_GIB (default 6) the free space
+# it asks for before installing torch. Re-running it is safe and fast.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${VENV:-$ROOT/.venv}
@@ -14,9 +15,20 @@ PYTHON=${PYTHON:-python3}
 MMCV=${MMCV:-lite}
 TORCH_VERSION=${TORCH_VERSION:-2.14.1}
 TORCHVISION_VERSION=${TORCHVISION_VERSION:-0.29.1}
+TORCH_DISK_GIB=${TORCH_DISK_GIB:-6}
 
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
+fi
+# PyPI's torch for Linux is a CUDA build: with its CUDA libraries and
+# triton it takes ~5.8 GiB. Refuse early rather than leave a half-installed
+# environment when the disk cannot hold it.
+if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
+    FREE_GIB=$("$VENV/bin/python" -c 'import shutil, sys; print(shutil.disk_usage(sys.argv[1]).free // 2**30)' "$VENV")
+    if [ "$FREE_GIB" -lt "$TORCH_DISK_GIB" ]; then
+        echo "install.sh: torch $TORCH_VERSION needs about $TORCH_DISK_GIB GiB in $VENV, only $FREE_GIB GiB free there: free some space or put the environment on a larger disk (VENV=/path/to/venv bash tools/install.sh)" >&2
+        exit 1
+    fi
 fi
 PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
 # setuptools<81 keeps pkg_resources, which mmengine and mmcv still import.
