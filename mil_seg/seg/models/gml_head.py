@@ -170,6 +170,15 @@ class GMLHead(BaseDecodeHead):
             pixels; for classes with few slots these dominate the positive
             term and leave no contrastive signal. Keys of the batch's other
             images stay. Defaults to True.
+        queue_keys (str): What a training step writes into the queue:
+            ``'pixel'``, the key features at the anchor pixels, or
+            ``'region'``, one key per (image, class present at feature
+            resolution), the mean key feature over that class's pixels
+            in the image (pixel-to-region contrast). A ring of a fixed
+            size then spans many more images: a tail class seen in one or
+            two images per batch keeps keys from tens of earlier images
+            instead of the anchors of the last two or three batches.
+            Queries stay pixel anchors. Defaults to 'pixel'.
         init_cfg (dict | list[dict], optional): Initialisation config.
             Defaults to a ``Normal(std=0.01)`` init of ``conv_seg``.
     """
@@ -193,6 +202,7 @@ class GMLHead(BaseDecodeHead):
                  posthoc_tau: Optional[float] = None,
                  self_exclusion: str = 'pixel',
                  exclude_own_image_keys: bool = True,
+                 queue_keys: str = 'pixel',
                  key_in_channels: Optional[int] = None,
                  init_cfg: OptConfigType = dict(
                      type='Normal', std=0.01,
@@ -208,6 +218,9 @@ class GMLHead(BaseDecodeHead):
         if classifier not in ('cosine', 'linear'):
             raise ValueError("classifier must be 'cosine' or 'linear', got "
                              f'{classifier!r}')
+        if queue_keys not in ('pixel', 'region'):
+            raise ValueError("queue_keys must be 'pixel' or 'region', got "
+                             f'{queue_keys!r}')
         if self_exclusion not in ('pixel', 'image'):
             raise ValueError("self_exclusion must be 'pixel' or 'image', "
                              f'got {self_exclusion!r}')
@@ -250,6 +263,7 @@ class GMLHead(BaseDecodeHead):
         self.avg_non_ignore = avg_non_ignore
         self.self_exclusion = self_exclusion
         self.exclude_own_image_keys = exclude_own_image_keys
+        self.queue_keys = queue_keys
 
         loss_gml = dict(loss_gml)
         loss_gml.pop('type', None)
@@ -525,6 +539,43 @@ class GMLHead(BaseDecodeHead):
                 align_corners=self.align_corners)
         return teacher_features
 
+    def _region_keys(self, key_source: Tensor,
+                     small_label: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """One key per (image, class present): its mean feature.
+
+        Args:
+            key_source (Tensor): B x F x h x w detached features.
+            small_label (Tensor): B x h x w labels at feature resolution.
+
+        Returns:
+            tuple[Tensor, Tensor, Tensor]: Keys (M x F), their labels (M)
+            and sample ids (M), in (image, class) order.
+        """
+        batch_size, channels = key_source.shape[:2]
+        labels = small_label.flatten(1)  # B x hw
+        valid = (labels != self.ignore_index) & (labels >= 0) & (
+            labels < self.num_classes)
+        image_index = torch.arange(
+            batch_size, device=labels.device)[:, None].expand_as(labels)
+        slot = (image_index * self.num_classes +
+                labels.clamp(0, self.num_classes - 1))[valid]
+        pixel_features = key_source.flatten(2).transpose(1, 2)[valid]
+        sums = pixel_features.new_zeros(batch_size * self.num_classes,
+                                        channels)
+        sums.index_add_(0, slot, pixel_features)
+        counts = torch.bincount(
+            slot, minlength=batch_size * self.num_classes)
+        present = counts.nonzero().squeeze(1)
+        region_features = sums[present] / counts[present, None].to(sums)
+        region_labels = present % self.num_classes
+        region_images = torch.div(
+            present, self.num_classes, rounding_mode='floor')
+        # Past every pixel index of the map, so a region key never takes a
+        # pixel's id (the self-exclusion of L_con_T).
+        region_ids = self._sample_ids(
+            region_images, PIXELS_PER_IMAGE - 1 - region_labels)
+        return region_features, region_labels, region_ids
+
     def _contrastive_inputs(
             self,
             features: Tensor,
@@ -557,12 +608,17 @@ class GMLHead(BaseDecodeHead):
         # N x F
         anchor_features = features.flatten(2)[image_index, :, pixel_index]
         key_source = self._key_source(features, teacher_features)
-        anchor_keys = key_source.flatten(2)[image_index, :, pixel_index]
         anchor_ids = self._sample_ids(image_index, pixel_index)  # N
+        if self.queue_keys == 'pixel':
+            new_keys = key_source.flatten(2)[image_index, :, pixel_index]
+            new_labels, new_ids = anchor_labels, anchor_ids
+        else:
+            new_keys, new_labels, new_ids = self._region_keys(
+                key_source, small_label)
 
         # Written before the loss, gathered across ranks (every rank calls
         # push, even with no anchors, so the collective never hangs).
-        self.queue.push(anchor_keys, anchor_labels, anchor_ids)
+        self.queue.push(new_keys, new_labels, new_ids)
         queue_features, key_labels, key_ids, key_valid = self.queue.get()
         if self.exclude_own_image_keys:
             # N x K: a query never meets keys of its own image, in L_con as

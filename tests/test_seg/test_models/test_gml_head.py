@@ -232,6 +232,38 @@ def test_queue_receives_detached_feature_resolution_anchors(builders,
     assert ids.unique().numel() == ids.numel()
 
 
+def test_region_keys_are_per_image_class_means(builders, labels):
+    head = build_head(builders, queue_keys='region')
+    head.train()
+    inputs = backbone_features(builders)
+    with torch.no_grad():
+        features = head._decode_features(inputs)  # 2 x F x 4 x 4
+    head.loss(inputs, builders.make_data_samples(labels), dict())
+    stored, key_labels, sample_ids, valid = head.queue.get()
+    small = F.interpolate(labels[:, None].float(), size=(4, 4),
+                          mode='nearest').long().squeeze(1)
+    expected = {}
+    for image in range(2):
+        for label in small[image].unique().tolist():
+            if label != 255:
+                mask = small[image] == label
+                expected[(image, label)] = features[image][:, mask].mean(1)
+    assert int(valid.sum()) == len(expected)
+    for feature, label, sample_id in zip(stored[valid], key_labels[valid],
+                                         sample_ids[valid]):
+        image, local = divmod(int(sample_id), 2**22)
+        # The id's pixel part lies past the 4 x 4 map: never a pixel's id.
+        assert local == 2**22 - 1 - int(label)
+        torch.testing.assert_close(
+            feature, expected.pop((image, int(label))).float())
+    assert not expected
+
+
+def test_unknown_queue_keys_names_the_choices(builders):
+    with pytest.raises(ValueError, match="'pixel' or 'region'"):
+        build_head(builders, queue_keys='segment')
+
+
 def test_online_prior_allocates_queue_after_first_batch(builders, labels):
     head = build_head(builders, prior=builders.tiny_prior('online'))
     head.train()
