@@ -55,6 +55,31 @@ def balanced_quotas(counts: Tensor,
     return torch.tensor(quotas, dtype=torch.long, device=counts.device)
 
 
+def image_class_groups(labels: Tensor, num_classes: int,
+                       ignore_index: int) -> Tensor:
+    """Group of every pixel of a batch: its (image, class) pair.
+
+    Args:
+        labels (Tensor): Label maps, shape (B, H, W) or (B, H * W).
+        num_classes (int): Number of classes.
+        ignore_index (int): Label of ignored pixels.
+
+    Returns:
+        Tensor: (B * H * W,) int64, ``image * num_classes + label``;
+        pixels labelled ``ignore_index`` or outside ``[0, num_classes)``
+        get ``B * num_classes``, one past the last group.
+    """
+    batch_size = labels.shape[0]
+    flat_labels = labels.reshape(batch_size, -1).long()
+    valid = (flat_labels != ignore_index) & (flat_labels >= 0) & (
+        flat_labels < num_classes)
+    image_of_pixel = torch.arange(
+        batch_size, device=labels.device).view(-1, 1).expand_as(flat_labels)
+    group = torch.where(valid, image_of_pixel * num_classes + flat_labels,
+                        torch.full_like(flat_labels, batch_size * num_classes))
+    return group.reshape(-1)
+
+
 @TASK_UTILS.register_module()
 class ClassBalancedAnchorSampler:
     """Pick anchor pixels of one image, balanced over the classes present.
@@ -136,16 +161,10 @@ class ClassBalancedAnchorSampler:
         flat_labels = labels.reshape(batch_size, -1).long()
         num_pixels = flat_labels.shape[1]
         device = flat_labels.device
-        valid = (flat_labels != self.ignore_index) & (flat_labels >= 0) & (
-            flat_labels < num_classes)
-        # Group of a pixel: (image, class); invalid pixels go to a last
-        # group that gets no quota.
         num_groups = batch_size * num_classes
-        image_of_pixel = torch.arange(
-            batch_size, device=device).view(-1, 1).expand_as(flat_labels)
-        group = torch.where(valid, image_of_pixel * num_classes + flat_labels,
-                            torch.full_like(flat_labels, num_groups))
-        group = group.reshape(-1)
+        # Invalid pixels go to the last group, which gets no quota.
+        group = image_class_groups(flat_labels, num_classes,
+                                   self.ignore_index)
         counts = torch.bincount(group, minlength=num_groups + 1)
         quotas = torch.cat([
             self._batch_quotas(counts[:num_groups].view(

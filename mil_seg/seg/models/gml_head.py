@@ -18,6 +18,7 @@ from torch import Tensor
 
 from mil_seg.gml.loss import GMLLoss
 from mil_seg.gml.queue import ClassBalancedQueue
+from .anchor_sampler import image_class_groups
 from .cosine_classifier import CosineClassifier2d
 
 # Sample ids of anchor pixels: ``image_id * PIXELS_PER_IMAGE + pixel`` with
@@ -552,19 +553,15 @@ class GMLHead(BaseDecodeHead):
             and sample ids (M), in (image, class) order.
         """
         batch_size, channels = key_source.shape[:2]
-        labels = small_label.flatten(1)  # B x hw
-        valid = (labels != self.ignore_index) & (labels >= 0) & (
-            labels < self.num_classes)
-        image_index = torch.arange(
-            batch_size, device=labels.device)[:, None].expand_as(labels)
-        slot = (image_index * self.num_classes +
-                labels.clamp(0, self.num_classes - 1))[valid]
-        pixel_features = key_source.flatten(2).transpose(1, 2)[valid]
-        sums = pixel_features.new_zeros(batch_size * self.num_classes,
-                                        channels)
-        sums.index_add_(0, slot, pixel_features)
-        counts = torch.bincount(
-            slot, minlength=batch_size * self.num_classes)
+        num_groups = batch_size * self.num_classes
+        # Ignored pixels land in one extra row, dropped with the counts.
+        group = image_class_groups(small_label, self.num_classes,
+                                   self.ignore_index)
+        sums = key_source.new_zeros(num_groups + 1, channels)
+        sums.index_add_(0, group,
+                        key_source.flatten(2).transpose(1, 2).reshape(
+                            -1, channels))
+        counts = torch.bincount(group, minlength=num_groups + 1)[:num_groups]
         present = counts.nonzero().squeeze(1)
         region_features = sums[present] / counts[present, None].to(sums)
         region_labels = present % self.num_classes
