@@ -19,7 +19,7 @@ model = dict(
             type='GMLHead',
             decoder={{_base_.model.decode_head.decoder}},
             prior={{_base_.prior}},
-            classifier_scale=30.0,
+            classifier_scale={{_base_.model.decode_head.classifier_scale}},
             loss_gml=dict(con_weight=0.0)),
         test_cfg=dict(mode='whole'),
         checkpoint=('work_dirs/fcn-gml-teacher_r18-tiny-d8_1xb8-1k_'

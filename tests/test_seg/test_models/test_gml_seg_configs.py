@@ -165,5 +165,8 @@ def test_camvid_student_teacher_is_the_stage1_model(tmp_path):
     student.init_weights()
     for key, value in trained.state_dict().items():
         torch.testing.assert_close(student.teacher.state_dict()[key], value)
+    # Not in the state dict, but the distilled logits scale with it.
+    assert student.teacher.decode_head.conv_seg.scale == \
+        trained.decode_head.conv_seg.scale
     assert student.decode_head.key_in_channels == \
         trained.decode_head.channels
