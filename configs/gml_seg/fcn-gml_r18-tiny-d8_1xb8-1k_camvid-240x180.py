@@ -7,6 +7,11 @@
 # this, the ~70 anchors a class gets per batch overwrite its whole ring every
 # step, and a tail class seen in one image has no key from another image
 # (its own image's keys are masked, GMLHead.exclude_own_image_keys).
+# Classifier scale 10, not the paper's 30: chosen on a split held out from
+# train (the last 20 % of frames of each train sequence, val never read),
+# seeds 0/1, GML mIoU / tail there: scale 30 37.9 / 15.9, 16 38.8 / 16.7,
+# 10 39.0 / 16.7, 6 38.9 / 16.4 (LA-CE 38.8 / 15.9). A softer cosine
+# classifier suits these pixel features; see GMLHead's classifier_scale.
 _base_ = ['./fcn-ce_r18-tiny-d8_1xb8-1k_camvid-240x180.py']
 
 model = dict(
@@ -15,7 +20,7 @@ model = dict(
         type='GMLHead',
         decoder={{_base_.model.decode_head}},
         prior={{_base_.prior}},
-        classifier_scale=30.0,
+        classifier_scale=10.0,
         embed_dim=64,
         queue_size=2048,
         queue_base_size=32,

@@ -121,7 +121,10 @@ class GMLHead(BaseDecodeHead):
             Defaults to 30.0, the paper's value: logits span 60 nats, enough
             for the spread of a long-tailed log prior (about 9 nats on
             ADE20K) plus a confident margin, while the cosine bound keeps
-            the pixel logits from growing with training.
+            the pixel logits from growing with training. It is worth
+            tuning per dataset on held-out data: the CamVid configs use 10,
+            which beat 30 by 1.1 mIoU and 0.7 tail mIoU on a split held out
+            from CamVid's train set.
         embed_dim (int): Size D of the contrastive embedding.
             Defaults to 128.
         projector_hidden_channels (int, optional): Hidden size of the
