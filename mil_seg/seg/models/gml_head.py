@@ -124,7 +124,8 @@ class GMLHead(BaseDecodeHead):
             the pixel logits from growing with training. It is worth
             tuning per dataset on held-out data: the CamVid configs use 10,
             which beat 30 by 1.1 mIoU and 0.7 tail mIoU on a split held out
-            from CamVid's train set.
+            from CamVid's train set after 800 iterations (at 3200 they are
+            within 0.4 of each other).
         embed_dim (int): Size D of the contrastive embedding.
             Defaults to 128.
         projector_hidden_channels (int, optional): Hidden size of the
