@@ -2,4 +2,5 @@
 # contrastive term is the only difference from deeplabv3plus-lace_*.
 _base_ = ['./deeplabv3plus-gml_r18-tiny-d8_1xb8-1k_camvid-240x180.py']
 
-model = dict(decode_head=dict(classifier='linear'))
+# LA-CE's prior strength (tau 1), not the cosine GML's 0.75.
+model = dict(decode_head=dict(classifier='linear', prior=dict(tau=1.0)))

@@ -18,7 +18,7 @@ model = dict(
         decode_head=dict(
             type='GMLHead',
             decoder={{_base_.model.decode_head.decoder}},
-            prior={{_base_.prior}},
+            prior={{_base_.model.decode_head.prior}},
             classifier_scale={{_base_.model.decode_head.classifier_scale}},
             loss_gml=dict(con_weight=0.0)),
         test_cfg=dict(mode='whole'),

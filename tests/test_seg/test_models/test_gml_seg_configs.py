@@ -101,7 +101,32 @@ def test_gml_config_differs_from_its_baseline_only_in_the_head(path):
     assert custom_keys['log_temperature']['decay_mult'] == 0.0
     evaluator = gml.val_evaluator
     assert evaluator.type == 'LongTailIoUMetric'
-    assert evaluator.prior == gml.model.decode_head.prior
+    # The metric's groups come from the loss's class counts; tau, the
+    # strength of the logit adjustment, is the loss's alone.
+    assert without_tau(evaluator.prior) == without_tau(
+        gml.model.decode_head.prior)
+
+
+def without_tau(prior):
+    prior = dict(prior)
+    prior.pop('tau', None)
+    return prior
+
+
+@pytest.mark.parametrize('model', ['fcn', 'deeplabv3plus'])
+def test_camvid_linear_ablation_is_lace_plus_the_contrastive_term(model):
+    """``*-gml-linear`` keeps the LA-CE baseline's prior strength (the
+    cosine GML configs use their own), so the contrastive term is its only
+    difference from ``*-lace``."""
+    from mmseg.registry import MODELS
+    suffix = 'r18-tiny-d8_1xb8-1k_camvid-240x180'
+    linear = load(osp.join(CONFIG_DIR, f'{model}-gml-linear_{suffix}.py'))
+    lace = load(osp.join(CONFIG_DIR, f'{model}-lace_{suffix}.py'))
+    linear_head = MODELS.build(linear.model.to_dict()).decode_head
+    lace_head = MODELS.build(lace.model.to_dict()).decode_head
+    torch.testing.assert_close(linear_head.prior.log_prior,
+                               lace_head.loss_decode.prior.log_prior)
+    assert isinstance(linear_head.conv_seg, torch.nn.Conv2d)
 
 
 def test_temperature_is_not_weight_decayed():
