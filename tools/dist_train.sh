@@ -2,7 +2,7 @@
 # Multi-process training through torchrun (one process per GPU).
 #   bash tools/dist_train.sh CONFIG GPUS [train.py args...]
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
-# Without GPUs the processes use gloo on the CPUs (see mil_seg/compat.py);
+# Without GPUs the processes use gloo on the CPUs (see mil_seg/compat/cpu_distributed.py);
 # PYTHON picks the interpreter (defaults to python).
 set -euo pipefail
 CONFIG=$1

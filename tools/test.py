@@ -11,7 +11,7 @@ import os.path as osp
 from mmengine.runner import Runner
 
 import mil_seg  # noqa: F401  (compat layer and registration)
-from mil_seg.launch import (UserConfigError, add_common_arguments,
+from mil_seg.launch import (UserError, add_common_arguments,
                             load_evaluation_config, run_guarded)
 
 
@@ -30,7 +30,7 @@ def parse_args() -> argparse.Namespace:
 def enable_visualization(cfg, show_dir: str) -> None:
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
-        raise UserConfigError(
+        raise UserError(
             '--show-dir needs a `visualization` entry in default_hooks')
     hook['draw'] = True  # mmseg
     hook['enable'] = True  # mmpretrain

@@ -9,6 +9,8 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from ..launch.errors import MissingFileError, UserError
+
 
 def _show(items: List[str]) -> str:
     more = f' ... ({len(items)} in all)' if len(items) > 5 else ''
@@ -38,11 +40,11 @@ def load_frozen_teacher(teacher: nn.Module,
             are errors. Defaults to ('backbone.', 'neck.').
 
     Raises:
-        FileNotFoundError: If a local checkpoint does not exist.
-        ValueError: If keys or shapes do not match the teacher config.
+        MissingFileError: If a local checkpoint does not exist.
+        UserError: If keys or shapes do not match the teacher config.
     """
     if teacher_file_missing(checkpoint):
-        raise FileNotFoundError(
+        raise MissingFileError(
             f'teacher checkpoint {checkpoint} not found: train the stage-1 '
             f'(gml-teacher_*) config first, or set '
             f'{config_key}.checkpoint=PATH')
@@ -70,7 +72,7 @@ def load_frozen_teacher(teacher: nn.Module,
         if unexpected:
             problems.append('in the checkpoint but not in the teacher: '
                             f'{_show(unexpected)}')
-        raise ValueError(
+        raise UserError(
             f'The teacher checkpoint {checkpoint} does not match '
             f'{config_key} (' + '; '.join(problems) + f'). Make {config_key} '
             "the stage-1 config's model.")
@@ -130,11 +132,11 @@ def require_loaded_teacher(loaded: torch.Tensor,
             Defaults to 'model.teacher'.
 
     Raises:
-        FileNotFoundError: If neither the teacher file nor a student
+        MissingFileError: If neither the teacher file nor a student
             checkpoint gave the teacher's weights.
     """
     if not bool(loaded):
-        raise FileNotFoundError(
+        raise MissingFileError(
             f'teacher checkpoint {checkpoint} not found and no student '
             'checkpoint was resumed or loaded: train the stage-1 '
             f'(gml-teacher_*) config first, or set '

@@ -31,7 +31,7 @@ from mmengine.runner import Runner
 
 import mil_seg  # noqa: F401  (compat layer and registration)
 from mil_seg.gml import ClassPrior
-from mil_seg.launch import (UserConfigError, add_common_arguments,
+from mil_seg.launch import (UserError, add_common_arguments,
                             load_evaluation_config, run_guarded)
 
 
@@ -60,7 +60,7 @@ def load_prior(cfg: Config, prior_arg: str, num_classes: int) -> ClassPrior:
     evaluator."""
     source = prior_arg or cfg.test_evaluator.get('prior')
     if source is None:
-        raise UserConfigError(
+        raise UserError(
             'no class prior: pass --prior FILE or set test_evaluator.prior')
     if isinstance(source, str):
         return ClassPrior(num_classes, file=source)
@@ -77,8 +77,8 @@ def main() -> None:
     model = getattr(runner.model, 'module', runner.model)
     head = getattr(model, 'decode_head', None)
     if head is None:
-        raise UserConfigError('posthoc_tau_sweep.py needs a segmentor with a '
-                              'decode_head')
+        raise UserError('posthoc_tau_sweep.py needs a segmentor with a '
+                        'decode_head')
     if isinstance(head, nn.ModuleList):
         head = head[-1]  # cascade: the last stage gives the prediction
     log_prior = load_prior(cfg, args.prior, head.num_classes).probs.log()
@@ -95,7 +95,7 @@ def main() -> None:
     # before the final bilinear resize is the same constant after it.
     classifier = getattr(head, 'conv_seg', None)
     if not isinstance(classifier, nn.Module):
-        raise UserConfigError(
+        raise UserError(
             f'{type(head).__name__} has no conv_seg classifier to adjust')
     handle = classifier.register_forward_hook(adjust)
     rows = []

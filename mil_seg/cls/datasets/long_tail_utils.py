@@ -3,6 +3,8 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from mil_seg.launch.errors import UserError, WrongModuleError
+
 
 def long_tail_counts(num_classes: int,
                      max_count: int,
@@ -27,12 +29,15 @@ def long_tail_counts(num_classes: int,
 
     Returns:
         list[int]: C counts, non-increasing.
+
+    Raises:
+        UserError: If an argument is out of its range.
     """
     if imbalance_factor < 1:
-        raise ValueError(
+        raise UserError(
             f'imbalance_factor must be >= 1, got {imbalance_factor}')
     if num_classes < 1:
-        raise ValueError(f'num_classes must be >= 1, got {num_classes}')
+        raise UserError(f'num_classes must be >= 1, got {num_classes}')
     if profile == 'exp':
         if num_classes == 1:
             return [max(int(max_count), min_count)]
@@ -46,7 +51,7 @@ def long_tail_counts(num_classes: int,
             int(max_count / imbalance_factor)
         ] * (num_classes - half)
     else:
-        raise ValueError(f"profile must be 'exp' or 'step', got {profile!r}")
+        raise UserError(f"profile must be 'exp' or 'step', got {profile!r}")
     return [max(n, min_count) for n in counts]
 
 
@@ -74,7 +79,7 @@ def select_long_tail(labels: Sequence[int],
         np.ndarray: Sorted indices of the chosen samples.
 
     Raises:
-        ValueError: If a class has fewer samples than wanted.
+        UserError: If a class has fewer samples than wanted.
     """
     labels = np.asarray(labels, dtype=np.int64)
     rng = np.random.RandomState(seed)
@@ -84,7 +89,7 @@ def select_long_tail(labels: Sequence[int],
         if order_keys is not None:
             idx = idx[np.argsort([order_keys[i] for i in idx], kind='stable')]
         if len(idx) < wanted:
-            raise ValueError(
+            raise UserError(
                 f'class {cls} has {len(idx)} samples, fewer than the {wanted} '
                 'the long-tail profile asks for: give it more images, lower '
                 'max_count, or (a dataset that is long-tailed already, '
@@ -105,11 +110,14 @@ def count_labels(labels: Sequence[int], num_classes: int) -> List[int]:
 
     Returns:
         list[int]: C counts.
+
+    Raises:
+        UserError: If a label is outside ``[0, num_classes)``.
     """
     labels = np.asarray(labels, dtype=np.int64)
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f'labels must lie in [0, {num_classes}), got '
-                         f'[{labels.min()}, {labels.max()}]')
+        raise UserError(f'labels must lie in [0, {num_classes}), got '
+                        f'[{labels.min()}, {labels.max()}]')
     return np.bincount(labels, minlength=num_classes).tolist()
 
 
@@ -126,6 +134,9 @@ def get_class_counts(dataset) -> List[int]:
 
     Returns:
         list[int]: C counts, C = ``len(metainfo['classes'])`` when known.
+
+    Raises:
+        WrongModuleError: If the dataset offers none of these.
     """
     if hasattr(dataset, 'get_class_counts'):
         return list(dataset.get_class_counts())
@@ -139,6 +150,6 @@ def get_class_counts(dataset) -> List[int]:
         classes = metainfo.get('classes')
         num_classes = len(classes) if classes else int(labels.max()) + 1
         return count_labels(labels, num_classes)
-    raise TypeError(f'Cannot find the class counts of {type(dataset)}: give '
-                    'it a get_class_counts() method or metainfo '
-                    "['class_counts'].")
+    raise WrongModuleError(
+        f'Cannot find the class counts of {type(dataset)}: give it a '
+        "get_class_counts() method or metainfo['class_counts'].")

@@ -4,6 +4,8 @@ from typing import Dict
 
 import numpy as np
 
+from mil_seg.launch.errors import UserError
+
 #: Number of training images of ADEChallengeData2016.
 ADE20K_NUM_TRAIN = 20210
 #: Nominal labelled-pixel count of one image used to turn ratios into counts.
@@ -43,21 +45,25 @@ def ade20k_prior_from_csv(csv_file: str,
     Returns:
         dict: ``classes``, ``counts`` (np.ndarray, float64), ``count_type``
         and ``num_samples``, the arguments of ``ClassPrior.write_file``.
+
+    Raises:
+        UserError: If ``count_type`` is unknown or the CSV does not list
+            mmseg's ADE20K classes in order.
     """
     from mmseg.datasets import ADE20KDataset
     if count_type not in ('pixel', 'image'):
-        raise ValueError(f'count_type must be pixel or image, got '
-                         f'{count_type!r}')
+        raise UserError(f'count_type must be pixel or image, got '
+                        f'{count_type!r}')
     classes = list(ADE20KDataset.METAINFO['classes'])
     with open(csv_file, encoding='utf-8', newline='') as f:
         rows = list(csv.DictReader(f))
     if [int(r['Idx']) for r in rows] != list(range(1, len(classes) + 1)):
-        raise ValueError(f'{csv_file}: expected rows Idx 1..{len(classes)}')
+        raise UserError(f'{csv_file}: expected rows Idx 1..{len(classes)}')
     for name, row in zip(classes, rows):
         # mmseg names are the CSV's first synonym(s), spaces for ';'
         if name.strip().split(' ')[0][:4] not in row['Name']:
-            raise ValueError(f'{csv_file}: row {row["Idx"]} is '
-                             f'{row["Name"]!r}, mmseg expects {name!r}')
+            raise UserError(f'{csv_file}: row {row["Idx"]} is '
+                            f'{row["Name"]!r}, mmseg expects {name!r}')
     if count_type == 'pixel':
         counts = np.array([float(r['Ratio']) for r in rows]) * (
             num_images * pixels_per_image)

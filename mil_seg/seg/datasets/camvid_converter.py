@@ -10,6 +10,8 @@ from mmengine.utils import mkdir_or_exist, track_parallel_progress, \
     track_progress
 from PIL import Image
 
+from mil_seg.launch.errors import MissingFileError, UserError
+
 #: Label of unlabelled pixels in the SegNet release.
 CAMVID_UNLABELLED = 11
 #: Number of real CamVid classes (labels 0-10).
@@ -35,7 +37,7 @@ def _split_pairs(src: str, split: str) -> List[Tuple[str, str]]:
                 if not parts:
                     continue
                 if len(parts) != 2:
-                    raise ValueError(
+                    raise UserError(
                         f'{list_file}: expected "image annotation", got '
                         f'{line!r}')
                 img, ann = (
@@ -52,7 +54,7 @@ def _split_pairs(src: str, split: str) -> List[Tuple[str, str]]:
     for img, ann in pairs:
         for path in (img, ann):
             if not osp.isfile(path):
-                raise FileNotFoundError(f'{path} (split {split}) is missing')
+                raise MissingFileError(f'{path} (split {split}) is missing')
     return pairs
 
 
@@ -117,7 +119,7 @@ def convert_camvid(src: str,
                 osp.join(src, f'{s}.txt'))
         ]
         if not splits:
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f'{src} holds none of train/, val/, test/: not a SegNet '
                 'CamVid layout')
     done = {}

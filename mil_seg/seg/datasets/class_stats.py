@@ -7,6 +7,8 @@ import numpy as np
 from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 
+from mil_seg.launch.errors import UserError
+
 #: Transforms kept by :func:`annotation_only_dataset_cfg`.
 LOADING_TRANSFORMS = ('LoadAnnotations', )
 
@@ -21,8 +23,8 @@ def _unwrap_dataset_cfg(dataset_cfg: dict) -> dict:
     while 'pipeline' not in cfg and 'dataset' in cfg:
         cfg = cfg['dataset']
     if 'datasets' in cfg and 'pipeline' not in cfg:
-        raise ValueError('ConcatDataset is not supported: compute the prior '
-                         'of each member dataset separately')
+        raise UserError('ConcatDataset is not supported: compute the prior '
+                        'of each member dataset separately')
     return cfg
 
 
@@ -184,8 +186,8 @@ def write_class_prior(path: str,
             (images containing the class). Defaults to 'pixel'.
     """
     if count_type not in ('pixel', 'image'):
-        raise ValueError(f'count_type must be pixel or image, got '
-                         f'{count_type!r}')
+        raise UserError(f'count_type must be pixel or image, got '
+                        f'{count_type!r}')
     from mil_seg.gml import ClassPrior
     ClassPrior.write_file(
         path,

@@ -7,6 +7,7 @@ from mmengine.dist import barrier, is_main_process
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from mil_seg.launch.errors import UserError
 from .synthetic_lt_generator import (SYNTHETIC_LT_META_FILE,
                                      generate_synthetic_lt_dataset,
                                      synthetic_lt_class_names)
@@ -65,7 +66,7 @@ class SyntheticLTDataset(BaseSegDataset):
             meta_path = osp.join(data_root, meta_file)
         if auto_generate and not osp.isfile(meta_path):
             if data_root is None:
-                raise ValueError('auto_generate needs a data_root')
+                raise UserError('auto_generate needs a data_root')
             if is_main_process():
                 generate_synthetic_lt_dataset(data_root,
                                               **(generate_cfg or {}))

@@ -8,6 +8,8 @@ import numpy as np
 from mmengine.utils import mkdir_or_exist
 from PIL import Image
 
+from mil_seg.launch.errors import UserError
+
 #: Name of the metadata file written next to ``img_dir`` and ``ann_dir``.
 SYNTHETIC_LT_META_FILE = 'meta.json'
 #: Name of the class-prior file (ClassPrior JSON format, train split).
@@ -210,7 +212,7 @@ def generate_synthetic_lt_dataset(
         dict: The metadata written to ``meta.json``.
     """
     if num_classes < 2:
-        raise ValueError(f'num_classes must be >= 2, got {num_classes}')
+        raise UserError(f'num_classes must be >= 2, got {num_classes}')
     splits = tuple(splits or ('train', 'val'))
     sizes = (num_train, num_val)
     h, w = image_size

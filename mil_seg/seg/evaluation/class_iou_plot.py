@@ -7,6 +7,7 @@ import numpy as np
 from mmengine.utils import mkdir_or_exist
 
 from .class_groups import GROUP_NAMES
+from mil_seg.launch.errors import UserError
 
 
 def load_class_results(path: str) -> Dict:
@@ -18,12 +19,15 @@ def load_class_results(path: str) -> Dict:
     Returns:
         dict: Its content; ``per_class`` values are np.ndarray (NaN for
         null).
+
+    Raises:
+        UserError: If the file is not a ``LongTailIoUMetric`` result.
     """
     with open(path, encoding='utf-8') as f:
         content = json.load(f)
     if 'classes' not in content or 'per_class' not in content:
-        raise ValueError(f'{path} is not a LongTailIoUMetric result file '
-                         '(no "classes" / "per_class")')
+        raise UserError(f'{path} is not a LongTailIoUMetric result file '
+                        '(no "classes" / "per_class")')
     content['per_class'] = {
         k: np.array([np.nan if v is None else v for v in values], dtype=float)
         for k, values in content['per_class'].items()
@@ -57,26 +61,31 @@ def plot_class_iou(results: Sequence[Dict],
         annotate (bool): Whether to write class names next to the points
             of the first result. Defaults to True.
         title (str, optional): Figure title. Defaults to None.
+
+    Raises:
+        UserError: If there is no result, the results and the prior do not
+            agree on the classes, no prior is known or ``metric`` is not in
+            a result.
     """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     if not results:
-        raise ValueError('no result to plot')
+        raise UserError('no result to plot')
     classes = results[0]['classes']
     for r in results[1:]:
         if len(r['classes']) != len(classes):
-            raise ValueError('results have different numbers of classes')
+            raise UserError('results have different numbers of classes')
     if prior_counts is None:
         prior_counts = results[0].get('prior_counts')
         if prior_counts is None:
-            raise ValueError('no prior given and the result file has no '
-                             'prior_counts')
+            raise UserError('no prior given and the result file has no '
+                            'prior_counts')
     counts = np.asarray(prior_counts, dtype=np.float64)
     if len(counts) != len(classes):
-        raise ValueError(f'the prior has {len(counts)} classes, the results '
-                         f'{len(classes)}')
+        raise UserError(f'the prior has {len(counts)} classes, the results '
+                        f'{len(classes)}')
     share = counts / counts.sum()
     # zero-count classes would be off a log axis: put them at the minimum
     floor = share[share > 0].min() / 2 if (share > 0).any() else 1.0
@@ -89,8 +98,8 @@ def plot_class_iou(results: Sequence[Dict],
     ys = []
     for i, (result, label) in enumerate(zip(results, labels)):
         if metric not in result['per_class']:
-            raise KeyError(f'{metric} is not in result {label}; it has '
-                           f'{list(result["per_class"])}')
+            raise UserError(f'{metric} is not in result {label}; it has '
+                            f'{list(result["per_class"])}')
         y = result['per_class'][metric]
         ys.append(y)
         colour = f'C{i}'

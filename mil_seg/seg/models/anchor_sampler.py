@@ -5,6 +5,8 @@ import torch
 from mmseg.registry import TASK_UTILS
 from torch import Tensor
 
+from mil_seg.launch.errors import UserError
+
 
 def balanced_quotas(counts: Tensor,
                     budget: int,
@@ -97,14 +99,17 @@ class ClassBalancedAnchorSampler:
         max_anchors_per_image (int): Anchor budget per image.
             Defaults to 256.
         ignore_index (int): Label of pixels never sampled. Defaults to 255.
+
+    Raises:
+        UserError: If ``max_anchors_per_image`` is negative.
     """
 
     def __init__(self,
                  max_anchors_per_image: int = 256,
                  ignore_index: int = 255) -> None:
         if max_anchors_per_image < 0:
-            raise ValueError('max_anchors_per_image must be >= 0, got '
-                             f'{max_anchors_per_image}')
+            raise UserError('max_anchors_per_image must be >= 0, got '
+                            f'{max_anchors_per_image}')
         self.max_anchors_per_image = max_anchors_per_image
         self.ignore_index = ignore_index
 

@@ -5,6 +5,8 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from mil_seg.launch.errors import UserError
+
 
 @MODELS.register_module()
 class CosineClassifier2d(nn.Module):
@@ -26,6 +28,9 @@ class CosineClassifier2d(nn.Module):
         scale (float): Fixed logit scale ``1 / T_s``. Defaults to 30.0.
         eps (float): Floor of the norms in the normalisation.
             Defaults to 1e-6.
+
+    Raises:
+        UserError: If ``scale`` is not positive.
     """
 
     def __init__(self,
@@ -35,7 +40,7 @@ class CosineClassifier2d(nn.Module):
                  eps: float = 1e-6) -> None:
         super().__init__()
         if scale <= 0:
-            raise ValueError(f'scale must be positive, got {scale}')
+            raise UserError(f'scale must be positive, got {scale}')
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.scale = float(scale)

@@ -9,6 +9,7 @@ from mmseg.utils import ConfigType, SampleList
 from torch import Tensor, nn
 
 from mil_seg.gml.teacher import load_teacher_or_defer, require_loaded_teacher
+from mil_seg.launch.errors import UserError, WrongModuleError
 from .gml_head import GMLHead
 
 
@@ -29,7 +30,8 @@ def last_gml_head(model: nn.Module, role: str) -> GMLHead:
         GMLHead: The head.
 
     Raises:
-        TypeError: If that head is not a :class:`GMLHead`.
+        WrongModuleError: If that head is not a :class:`GMLHead` (a
+            ``TypeError``).
     """
     head = last_decode_head(model)
     if isinstance(model.decode_head, nn.ModuleList):
@@ -37,7 +39,7 @@ def last_gml_head(model: nn.Module, role: str) -> GMLHead:
     else:
         role = f'{role}.decode_head'
     if not isinstance(head, GMLHead):
-        raise TypeError(
+        raise WrongModuleError(
             f'{role} must be a GMLHead (GMLCascadeHead in a cascade), got '
             f'{type(head).__name__}: two-stage GML feeds the queue from the '
             "stage-1 GML head's pixel features.")
@@ -68,6 +70,12 @@ class FrozenTeacherMixin:
                 (``type`` defaults to :attr:`teacher_type`; its
                 ``data_preprocessor``, ``train_cfg`` and ``pretrained``
                 are ignored).
+
+        Raises:
+            WrongModuleError: If the teacher's or the student's last decode
+                head is not a :class:`GMLHead`.
+            UserError: If the student's ``key_in_channels`` is not the
+                teacher's feature channels.
         """
         teacher = copy.deepcopy(dict(teacher))
         self.teacher_checkpoint: Optional[str] = teacher.pop(
@@ -81,7 +89,7 @@ class FrozenTeacherMixin:
         student_head = last_gml_head(self, 'model')
         if student_head.with_contrastive and \
                 student_head.key_in_channels != teacher_channels:
-            raise ValueError(
+            raise UserError(
                 f"The teacher's decoder has {teacher_channels} feature "
                 'channels: set key_in_channels='
                 f'{teacher_channels} in the GML head of model.decode_head.')
@@ -121,11 +129,15 @@ class FrozenTeacherMixin:
     def init_weights(self) -> None:
         """Initialise the student, then load the teacher's checkpoint (or
         leave it to a resumed student checkpoint, see
-        :func:`mil_seg.gml.teacher.load_teacher_or_defer`)."""
+        :func:`mil_seg.gml.teacher.load_teacher_or_defer`).
+
+        Raises:
+            UserError: If ``model.teacher.checkpoint`` is not set.
+        """
         super().init_weights()
         if self.teacher_checkpoint is None:
-            raise ValueError('model.teacher.checkpoint is not set: give the '
-                             'stage-1 checkpoint of the teacher.')
+            raise UserError('model.teacher.checkpoint is not set: give the '
+                            'stage-1 checkpoint of the teacher.')
         load_teacher_or_defer(
             self.teacher,
             self.teacher_checkpoint,

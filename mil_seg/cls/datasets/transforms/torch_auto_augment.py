@@ -5,6 +5,8 @@ from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 from torchvision.transforms import AutoAugment, AutoAugmentPolicy
 
+from mil_seg.launch.errors import UserError
+
 
 @TRANSFORMS.register_module()
 class TorchAutoAugment(BaseTransform):
@@ -26,6 +28,10 @@ class TorchAutoAugment(BaseTransform):
             Defaults to None (0).
         channel_order (str): ``'bgr'`` (images from ``LoadImageFromFile``)
             or ``'rgb'`` (CIFAR python batches). Defaults to 'bgr'.
+
+    Raises:
+        UserError: If ``policy`` or ``channel_order`` is unknown, or (when
+            called) the image is not H x W x C uint8.
     """
 
     def __init__(self,
@@ -33,8 +39,12 @@ class TorchAutoAugment(BaseTransform):
                  fill=None,
                  channel_order: str = 'bgr') -> None:
         if channel_order not in ('bgr', 'rgb'):
-            raise ValueError("channel_order must be 'bgr' or 'rgb', got "
-                             f'{channel_order!r}')
+            raise UserError("channel_order must be 'bgr' or 'rgb', got "
+                            f'{channel_order!r}')
+        policies = [preset.value for preset in AutoAugmentPolicy]
+        if policy not in policies:
+            raise UserError(f'policy must be one of {policies}, got '
+                            f'{policy!r}')
         self.policy = policy
         self.fill = fill
         self.channel_order = channel_order
@@ -43,8 +53,8 @@ class TorchAutoAugment(BaseTransform):
     def transform(self, results: dict) -> dict:
         img = results['img']
         if img.ndim != 3 or img.dtype != np.uint8:
-            raise ValueError('TorchAutoAugment expects an H x W x C uint8 '
-                             f'image, got {img.shape} {img.dtype}')
+            raise UserError('TorchAutoAugment expects an H x W x C uint8 '
+                            f'image, got {img.shape} {img.dtype}')
         if self.channel_order == 'bgr':
             img = img[..., ::-1]
         tensor = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)

@@ -3,6 +3,8 @@ from mmpretrain.models.backbones import ResNet_CIFAR
 from mmpretrain.models.backbones.resnet import BasicBlock
 from mmpretrain.registry import MODELS
 
+from mil_seg.launch.errors import UserError
+
 
 @MODELS.register_module()
 class CIFARResNet(ResNet_CIFAR):
@@ -24,6 +26,9 @@ class CIFARResNet(ResNet_CIFAR):
         dilations (tuple[int]): Defaults to (1, 1, 1).
         out_indices (tuple[int]): Defaults to (2, ) (the 64-channel stage).
         **kwargs: Other arguments of :class:`mmpretrain.models.ResNet`.
+
+    Raises:
+        UserError: If ``depth`` is not one of the CIFAR depths.
     """
 
     arch_settings = {
@@ -43,6 +48,10 @@ class CIFARResNet(ResNet_CIFAR):
                  dilations=(1, 1, 1),
                  out_indices=(2, ),
                  **kwargs) -> None:
+        # mmpretrain's own check is a bare KeyError naming no valid depth.
+        if depth not in self.arch_settings:
+            raise UserError(f'CIFARResNet depth must be one of '
+                            f'{sorted(self.arch_settings)}, got {depth!r}')
         super().__init__(
             depth,
             stem_channels=stem_channels,

@@ -5,6 +5,8 @@ import torch
 from mmpretrain.models.utils import ClsDataPreprocessor
 from mmpretrain.registry import MODELS
 
+from mil_seg.launch.errors import UserError
+
 
 def _is_multi_view(inputs) -> bool:
     """True for a list of views: batched tensors (``default_collate``) or
@@ -48,14 +50,17 @@ class MultiViewClsDataPreprocessor(ClsDataPreprocessor):
         Returns:
             dict: ``inputs`` (a tensor, or a list of V tensors) and
             ``data_samples``.
+
+        Raises:
+            UserError: If the views come with batch augmentations.
         """
         inputs = data['inputs']
         if not _is_multi_view(inputs):
             return super().forward(data, training)
         if self.batch_augments is not None:
-            raise ValueError('MultiViewClsDataPreprocessor does not support '
-                             'batch augmentations: remove train_cfg.augments '
-                             'or use a single view.')
+            raise UserError('MultiViewClsDataPreprocessor does not support '
+                            'batch augmentations: remove train_cfg.augments '
+                            'or use a single view.')
         views, data_samples = [], data.get('data_samples')
         for view in inputs:
             out = super().forward(

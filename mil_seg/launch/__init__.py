@@ -1,0 +1,31 @@
+"""What ``tools/train.py`` and ``tools/test.py`` share.
+
+* :mod:`.errors`: :class:`UserError`, the one type of the problems a user
+  fixes (with :class:`MissingFileError` and :class:`WrongModuleError`).
+* :mod:`.config`: launcher arguments, loading a config with its overrides,
+  and the changes a launcher makes to it (gloo without CUDA, AMP, the
+  random-state hook).
+* :mod:`.data`: checking up front that the data a config names exists.
+* :mod:`.process`: how a launcher's process ends (:func:`run_guarded`).
+
+The launchers stay as thin as MMSegmentation's; nothing here knows about a
+model. Both segmentation (``default_scope='mmseg'``) and classification
+(``default_scope='mmpretrain'``) configs go through the same path. This
+package imports mmengine and torch only (never MMSegmentation or
+MMPretrain), so the core can import :mod:`.errors`.
+"""
+from .config import (LAUNCHERS, SUPPORTED_SCOPES, add_common_arguments,
+                     add_random_state_hook, enable_amp, load_config,
+                     load_evaluation_config)
+from .data import check_data, missing_data_paths
+from .errors import MissingFileError, UserError, WrongModuleError
+from .process import (exit_without_finalization, release_process_group,
+                      run_guarded)
+
+__all__ = [
+    'LAUNCHERS', 'SUPPORTED_SCOPES', 'UserError', 'MissingFileError',
+    'WrongModuleError', 'add_common_arguments', 'load_config',
+    'load_evaluation_config', 'enable_amp', 'add_random_state_hook',
+    'missing_data_paths', 'check_data', 'release_process_group',
+    'exit_without_finalization', 'run_guarded'
+]
