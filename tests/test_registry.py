@@ -19,7 +19,7 @@ def test_segmentation_registries_hold_the_package():
 def test_classification_registries_hold_the_package():
     from mmpretrain.registry import DATASETS, METRICS, MODELS
     for name in ('ClassPrior', 'ClassBalancedQueue', 'GMLLoss',
-                 'GMLClassifier', 'GMLClsHead', 'LogitAdjustedLoss'):
+                 'GMLClassifier', 'GMLClsHead', 'LogitAdjustedCELoss'):
         assert MODELS.get(name).__module__.startswith('mil_seg.'), name
     for name in ('CIFAR10LT', 'CIFAR100LT', 'LongTailSubset', 'ImageNetLT'):
         assert DATASETS.get(name).__module__.startswith('mil_seg.'), name

@@ -58,7 +58,7 @@ def small_seg_options(data_root: str, max_iters: int, *extra: str) -> list:
         f'train_cfg.max_iters={max_iters}', 'train_cfg.val_interval=2',
         'default_hooks.checkpoint.interval=2',
         'default_hooks.logger.interval=1', 'param_scheduler=[]',
-        'model.decode_head.queue_size=256',
+        'model.decode_head.queue.size=256',
         'model.decode_head.anchor_sampler.max_anchors_per_image=32',
         *extra
     ]

@@ -15,10 +15,10 @@ model = dict(
         type='GMLClsHead',
         num_classes=100,
         in_channels=64,
-        scale=30.0,  # 1 / T_s
-        proj_dim=32,
+        classifier_scale=30.0,  # 1 / T_s
+        embed_dim=32,
         queue=dict(size=4096, base_size=2),
-        loss=dict(
+        loss_gml=dict(
             type='GMLLoss',
             sup_weight=1.0,
             con_weight=1.0,

@@ -1,7 +1,8 @@
 # GML single stage: ResNet-50, momentum key encoder, iNaturalist 2018, 100
-# epochs (paper: 73.1 top-1). The paper gives no queue settings for
-# iNaturalist; ours: K 32768 with 2 slots per class at least (8142 classes),
-# dim 1024, T_c 0.07 (the ImageNet-LT values otherwise).
+# epochs (the paper's top-1 is in configs/gml_cls/README.md). The paper
+# gives no queue settings for iNaturalist; ours: K 32768 with 2 slots per
+# class at least (8142 classes), dim 1024, T_c 0.07 (the ImageNet-LT values
+# otherwise).
 _base_ = [
     '../_base_/datasets/cls_inat2018_3view.py',
     '../_base_/schedules/cls_inat2018_100e.py',
@@ -16,10 +17,10 @@ model = dict(
         type='GMLClsHead',
         num_classes=8142,
         in_channels=2048,
-        scale=30.0,  # 1 / T_s
-        proj_dim=1024,
+        classifier_scale=30.0,  # 1 / T_s
+        embed_dim=1024,
         queue=dict(size=32768, base_size=2),
-        loss=dict(
+        loss_gml=dict(
             type='GMLLoss',
             sup_weight=1.0,
             con_weight=1.0,

@@ -14,10 +14,10 @@ model = dict(
         type='GMLClsHead',
         num_classes=1000,
         in_channels=2048,
-        scale=30.0,  # 1 / T_s
-        proj_dim=1024,
+        classifier_scale=30.0,  # 1 / T_s
+        embed_dim=1024,
         queue=dict(size=16384, base_size=3),
-        loss=dict(
+        loss_gml=dict(
             type='GMLLoss',
             sup_weight=1.0,
             con_weight=1.0,

@@ -15,5 +15,5 @@ model = dict(
         type='GMLClsHead',
         num_classes=10,
         in_channels=64,
-        scale=30.0,  # 1 / T_s
-        loss=dict(type='GMLLoss', con_weight=0.0, kd_weight=0.0)))
+        classifier_scale=30.0,  # 1 / T_s
+        loss_gml=dict(type='GMLLoss', con_weight=0.0, kd_weight=0.0)))

@@ -14,5 +14,5 @@ model = dict(
         type='GMLClsHead',
         num_classes=1000,
         in_channels=2048,
-        scale=30.0,  # 1 / T_s
-        loss=dict(type='GMLLoss', con_weight=0.0, kd_weight=0.0)))
+        classifier_scale=30.0,  # 1 / T_s
+        loss_gml=dict(type='GMLLoss', con_weight=0.0, kd_weight=0.0)))

@@ -7,8 +7,7 @@ _base_ = ['./gml-ema_resnet32_1xb128-200e_cifar100lt-r100.py']
 model = dict(
     head=dict(
         key_in_channels=64,  # ResNet-56 feature size
-        trainable_key_projector=True,
-        loss=dict(kd_weight=1.0, kd_temperature=4.0)),
+        loss_gml=dict(kd_weight=1.0, kd_temperature=4.0)),
     teacher=dict(
         type='ImageClassifier',
         backbone=dict(type='CIFARResNet', depth=56),
@@ -17,8 +16,8 @@ model = dict(
             type='GMLClsHead',
             num_classes=100,
             in_channels=64,
-            scale=30.0,
-            loss=dict(type='GMLLoss', con_weight=0.0, kd_weight=0.0)),
+            classifier_scale=30.0,
+            loss_gml=dict(type='GMLLoss', con_weight=0.0, kd_weight=0.0)),
         checkpoint=('work_dirs/'
                     'gml-teacher_resnet56_1xb128-200e_cifar100lt-r100/'
                     'epoch_200.pth')))

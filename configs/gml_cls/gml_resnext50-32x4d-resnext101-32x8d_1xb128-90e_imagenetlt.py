@@ -5,9 +5,7 @@
 _base_ = ['./gml-ema_resnext50-32x4d_1xb128-90e_imagenetlt.py']
 
 model = dict(
-    head=dict(
-        key_in_channels=2048,  # ResNeXt-101 feature size
-        trainable_key_projector=True),
+    head=dict(key_in_channels=2048),  # ResNeXt-101 feature size
     teacher=dict(
         type='ImageClassifier',
         backbone=dict(type='ResNeXt', depth=101, groups=32, width_per_group=8),
@@ -16,8 +14,8 @@ model = dict(
             type='GMLClsHead',
             num_classes=1000,
             in_channels=2048,
-            scale=30.0,
-            loss=dict(type='GMLLoss', con_weight=0.0, kd_weight=0.0)),
+            classifier_scale=30.0,
+            loss_gml=dict(type='GMLLoss', con_weight=0.0, kd_weight=0.0)),
         checkpoint=('work_dirs/'
                     'gml-teacher_resnext101-32x8d_1xb128-90e_imagenetlt/'
                     'epoch_90.pth')))

@@ -5,4 +5,4 @@ _base_ = ['./ce_resnet32_1xb128-200e_cifar100lt-r100.py']
 model = dict(
     head=dict(
         loss=dict(
-            _delete_=True, type='LogitAdjustedLoss', num_classes=100)))
+            _delete_=True, type='LogitAdjustedCELoss', num_classes=100)))

@@ -6,4 +6,4 @@ _base_ = ['./ce_resnet32_1xb128-200e_cifar10lt-r100.py']
 model = dict(
     head=dict(
         loss=dict(
-            _delete_=True, type='LogitAdjustedLoss', num_classes=10)))
+            _delete_=True, type='LogitAdjustedCELoss', num_classes=10)))

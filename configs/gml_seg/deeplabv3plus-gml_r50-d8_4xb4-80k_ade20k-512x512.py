@@ -11,11 +11,14 @@ model = dict(
         prior={{_base_.prior}},
         classifier_scale=30.0,
         embed_dim=128,
-        # Cost at 512x512, batch 4, --amp on one H200 (seg_step_cost.py,
-        # 200 steps): 256 anchors/image with K=16384 cost 1.22x the CE step;
-        # 128 anchors/image with K=8192 cost 1.09x time and 1.04x memory.
-        queue_size=8192,
-        queue_base_size=2,
+        # 128 anchors/image and K=8192 instead of the head's 256 / 16384:
+        # chosen for the step cost against CE at 512x512 with --amp on a GPU
+        # (results/seg-step-cost-h200.json, in configs/gml_seg/README.md).
+        queue=dict(size=8192, base_size=2),
         anchor_sampler=dict(
             type='ClassBalancedAnchorSampler', max_anchors_per_image=128),
-        loss_gml=dict(sup_weight=1.0, con_weight=1.0, init_temperature=0.1)))
+        loss_gml=dict(
+            type='GMLLoss',
+            sup_weight=1.0,
+            con_weight=1.0,
+            init_temperature=0.1)))

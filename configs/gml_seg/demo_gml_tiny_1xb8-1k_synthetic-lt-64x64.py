@@ -17,6 +17,6 @@ model = dict(
         #               file='data/synthetic_lt/class_prior.json').
         prior=dict(type='ClassPrior', mode='online'),
         embed_dim=64,
-        queue_size=4096,
+        queue=dict(size=4096),
         anchor_sampler=dict(
             type='ClassBalancedAnchorSampler', max_anchors_per_image=64)))

@@ -3,7 +3,7 @@
 #   fcn-ce_*   plain cross-entropy (this file)
 #   fcn-lace_* logit-adjusted cross-entropy (same linear head)
 #   fcn-gml_*  the FCN head wrapped by GMLHead
-# 1000 iterations of 8 images at 240x180: about ten minutes on 2 CPU cores.
+# 1000 iterations of 8 images at 240x180, sized for training on a CPU.
 _base_ = [
     '../_base_/models/tiny_fcn_camvid.py',
     '../_base_/datasets/camvid_240x180.py',

@@ -11,8 +11,11 @@ model = dict(
         prior={{_base_.prior}},
         classifier_scale=30.0,
         embed_dim=128,
-        queue_size=16384,
-        queue_base_size=2,
+        queue=dict(size=16384, base_size=2),
         anchor_sampler=dict(
             type='ClassBalancedAnchorSampler', max_anchors_per_image=256),
-        loss_gml=dict(sup_weight=1.0, con_weight=1.0, init_temperature=0.1)))
+        loss_gml=dict(
+            type='GMLLoss',
+            sup_weight=1.0,
+            con_weight=1.0,
+            init_temperature=0.1)))

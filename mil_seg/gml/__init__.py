@@ -1,13 +1,24 @@
 """The GML method, task-agnostic: imports torch, numpy and mmengine only."""
-from .functional import (class_log_mean_exp, distillation_kl,
-                         gml_contrastive_terms, logit_adjusted_cross_entropy,
+from .contrast import ContrastiveBranch, build_projector
+from .functional import (check_labels, class_log_mean_exp, cross_entropy,
+                         distillation_kl, gml_contrastive_terms,
                          masked_cross_entropy)
+from .groups import GROUP_BY, GROUP_NAMES, class_groups
+from .logit_adjusted_ce_loss import LogitAdjustedCELoss
 from .loss import GMLLoss
-from .prior import ClassPrior
+from .prior import ClassPrior, build_class_prior
 from .queue import ClassBalancedQueue
 
+#: Core modules that configs of both toolboxes build; each adapter registers
+#: them into its toolbox's ``MODELS``.
+REGISTERED_MODULES = (ClassPrior, ClassBalancedQueue, GMLLoss,
+                      LogitAdjustedCELoss)
+
 __all__ = [
-    'ClassPrior', 'ClassBalancedQueue', 'GMLLoss', 'class_log_mean_exp',
-    'masked_cross_entropy', 'logit_adjusted_cross_entropy',
-    'gml_contrastive_terms', 'distillation_kl'
+    'ClassPrior', 'build_class_prior', 'ClassBalancedQueue', 'GMLLoss',
+    'LogitAdjustedCELoss', 'ContrastiveBranch', 'build_projector',
+    'class_groups', 'GROUP_BY', 'GROUP_NAMES', 'check_labels',
+    'class_log_mean_exp',
+    'cross_entropy', 'masked_cross_entropy', 'gml_contrastive_terms',
+    'distillation_kl', 'REGISTERED_MODULES'
 ]

@@ -7,11 +7,13 @@ N = queries (anchors), K = keys, C = classes, D = embedding size.
 """
 import contextlib
 import math
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from ..launch.errors import UserError
 
 # Lower bound applied to log T_c inside the contrastive terms. T_c = 1e-4
 # already turns a cosine similarity of 1 into a logit of 1e4; below it,
@@ -23,14 +25,13 @@ MIN_LOG_TEMPERATURE = math.log(1e-4)
 MAX_LOG_TEMPERATURE = math.log(1e4)
 # Per-class sums go through a K x C one-hot matrix product while that matrix
 # has at most this many elements (128 MiB in float32); beyond it (thousands
-# of classes) through scatter_add, which needs no K x C matrix. Measured on
-# an H200 (N=2048, K=30000, D=256, C=150, both terms, forward + backward):
-# 19.2 ms with the product, 22.7 ms with scatter_add; the element-wise N x K
-# passes, not the sums, dominate (the N x K x D product alone: 3.1 ms).
+# of classes) through scatter_add, which needs no K x C matrix. The
+# element-wise N x K passes, not the sums, dominate the cost
+# (tools/benchmarks/gml_loss_scaling.py measures it).
 ONE_HOT_MAX_ELEMENTS = 2**25
 
 
-def _float32_no_autocast(tensor: Tensor):
+def float32_no_autocast(tensor: Tensor):
     """Context that disables autocast on the device type of ``tensor``.
 
     The log-mean-exp and the soft-max terms lose the tail classes in half
@@ -162,19 +163,14 @@ def masked_cross_entropy(scores: Tensor, labels: Tensor,
     return loss, valid
 
 
-def _prior_shape(log_prior: Tensor, logits: Tensor) -> Tensor:
-    """Reshape a C vector to broadcast on dim 1 of N x C [x H x W] logits."""
-    shape = [1] * logits.dim()
-    shape[1] = -1
-    return log_prior.view(shape)
-
-
 def check_labels(labels: Tensor, num_classes: int, ignore_index: int) -> None:
     """Raise a clear error for labels outside ``[0, num_classes)`` that are
     not ``ignore_index`` (PyTorch's cross-entropy fails on them with an
     index error on the CPU and a device-side assert on GPUs).
 
-    One host synchronisation per call.
+    The one label check: one host synchronisation per call, so each adapter
+    calls it once per training step, where the labels enter the model; the
+    losses, the prior and the queue downstream trust them.
 
     Args:
         labels (Tensor): Class indices, any shape.
@@ -184,34 +180,34 @@ def check_labels(labels: Tensor, num_classes: int, ignore_index: int) -> None:
     bad = (labels != ignore_index) & ((labels < 0) | (labels >= num_classes))
     if bool(bad.any()):
         values = torch.unique(labels[bad])[:8].tolist()
-        raise ValueError(
+        raise UserError(
             f'labels {values} are outside [0, {num_classes}) and are not '
-            f'ignore_index={ignore_index}: fix the label maps (e.g. '
-            'reduce_zero_label, a label map in the dataset) or the '
-            'num_classes / ignore_index of the model.')
+            f'ignore_index={ignore_index}: set num_classes of the model (and '
+            "of its teacher) to the dataset's number of classes, or fix the "
+            "dataset's labels (e.g. reduce_zero_label or a label map).")
 
 
-def logit_adjusted_cross_entropy(logits: Tensor,
-                                 labels: Tensor,
-                                 log_prior: Tensor,
-                                 ignore_index: int = -100,
-                                 reduction: str = 'mean',
-                                 avg_non_ignore: bool = True,
-                                 weight: Optional[Tensor] = None) -> Tensor:
-    """Cross-entropy on ``logits + log_prior`` (logit adjustment).
+def cross_entropy(logits: Tensor,
+                  labels: Tensor,
+                  ignore_index: int = -100,
+                  reduction: str = 'mean',
+                  avg_non_ignore: bool = True,
+                  weight: Optional[Tensor] = None) -> Tensor:
+    """Cross-entropy with MMSegmentation's averaging, in float32.
 
+    Logit-adjusted cross-entropy is ``cross_entropy(prior.adjust(logits),
+    labels)``: the adjustment belongs to :class:`~mil_seg.gml.ClassPrior`.
     The averaging follows MMSegmentation's ``CrossEntropyLoss``, not
     PyTorch's weighted mean: the summed (optionally class-weighted) loss is
     divided by the number of non-ignored elements (``avg_non_ignore=True``)
     or of all elements (``avg_non_ignore=False``). Without ``weight`` and with
-    ``avg_non_ignore=True`` it equals ``F.cross_entropy(logits + log_prior,
-    labels, ignore_index=ignore_index)``. Computed in float32.
+    ``avg_non_ignore=True`` it equals ``F.cross_entropy(logits, labels,
+    ignore_index=ignore_index)``. Labels are not checked here (see
+    :func:`check_labels`).
 
     Args:
-        logits (Tensor): N x C or N x C x H x W logits (for GML: the cosine
-            classifier's output, already scaled by 1 / T_s).
+        logits (Tensor): N x C or N x C x H x W logits.
         labels (Tensor): N or N x H x W class indices (long).
-        log_prior (Tensor): C log class prior (times tau), added on dim 1.
         ignore_index (int): Label value that is ignored. Defaults to -100.
         reduction (str): 'mean', 'sum' or 'none'. 'none' returns the
             per-element loss, 0 at ignored elements. Defaults to 'mean'.
@@ -226,16 +222,14 @@ def logit_adjusted_cross_entropy(logits: Tensor,
     if reduction not in ('mean', 'sum', 'none'):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', "
                          f'got {reduction!r}')
-    check_labels(labels, logits.shape[1], ignore_index)
-    with _float32_no_autocast(logits):
-        adjusted = logits.float() + _prior_shape(
-            log_prior.detach().float().to(logits.device), logits)
+    with float32_no_autocast(logits):
+        logits = logits.float()
         if weight is not None:
             weight = weight.float().to(logits.device)
         # 'sum' inside the kernel (not .sum() of 'none') so that the mean
         # is bit-identical to F.cross_entropy's own mean when it applies.
         loss = F.cross_entropy(
-            adjusted,
+            logits,
             labels,
             weight=weight,
             ignore_index=ignore_index,
@@ -254,7 +248,7 @@ def gml_contrastive_terms(query: Tensor,
                           keys: Tensor,
                           key_labels: Tensor,
                           labels: Tensor,
-                          log_prior: Tensor,
+                          adjust: Callable[[Tensor], Tensor],
                           log_temperature: Tensor,
                           query_ids: Optional[Tensor] = None,
                           key_ids: Optional[Tensor] = None,
@@ -264,10 +258,10 @@ def gml_contrastive_terms(query: Tensor,
 
     With ``T_j = exp(log_temperature[key_labels[j]])``:
 
-    - ``L_con = CE(s + log_prior, y)`` with ``s_c = log mean_{j: l_j = c}
+    - ``L_con = CE(adjust(s), y)`` with ``s_c = log mean_{j: l_j = c}
       exp(q.k_j / sg(T_j))``. Trains query and keys, not the temperature.
       The query's own key may take part.
-    - ``L_con_T = CE(s^T + log_prior, y)`` with ``s^T_c = log mean_{j: l_j =
+    - ``L_con_T = CE(adjust(s^T), y)`` with ``s^T_c = log mean_{j: l_j =
       c, id_j != id_n} exp(sg(q.k_j) / T_j)``. Trains only the temperature;
       keys of the query's own sample are excluded when ids are given.
 
@@ -284,8 +278,9 @@ def gml_contrastive_terms(query: Tensor,
         key_labels (Tensor): K class of each key (long, in [0, C)).
         labels (Tensor): N class of each query (long). Labels outside [0, C)
             (an ignore index) give invalid rows.
-        log_prior (Tensor): C log class prior (times tau); receives no
-            gradient.
+        adjust (callable): The logit adjustment of the N x C class scores,
+            ``ClassPrior.adjust`` (adds ``tau * log pi``, no gradient to the
+            prior).
         log_temperature (Tensor): C log of the per-class temperature.
         query_ids (Tensor, optional): N sample id of each query (long).
             Defaults to None (no self-exclusion).
@@ -300,17 +295,16 @@ def gml_contrastive_terms(query: Tensor,
         invalid), ``valid_con`` N bool, ``valid_temp`` N bool.
     """
     if (query_ids is None) != (key_ids is None):
-        raise ValueError('Pass both query_ids and key_ids (self-exclusion) '
+        raise UserError('Pass both query_ids and key_ids (self-exclusion) '
                          'or neither.')
     if query.shape[-1] != keys.shape[-1]:
-        raise ValueError(f'query dim {query.shape[-1]} != key dim '
+        raise UserError(f'query dim {query.shape[-1]} != key dim '
                          f'{keys.shape[-1]}: project both to the same size.')
     num_classes = log_temperature.shape[0]
-    with _float32_no_autocast(query):
+    with float32_no_autocast(query):
         query = query.float()
         keys = keys.float().to(query.device)
         key_labels = key_labels.to(query.device)
-        log_prior = log_prior.detach().float().to(query.device)
         log_temperature = log_temperature.float().clamp(
             MIN_LOG_TEMPERATURE, MAX_LOG_TEMPERATURE)
 
@@ -321,7 +315,7 @@ def gml_contrastive_terms(query: Tensor,
         scores, has_key = class_log_mean_exp(
             similarity / key_temperature.detach(), key_labels, num_classes,
             key_mask)
-        loss_con, valid_con = masked_cross_entropy(scores + log_prior, labels,
+        loss_con, valid_con = masked_cross_entropy(adjust(scores), labels,
                                                    has_key)
 
         # L_con_T: trains the temperature only; own-sample keys excluded,
@@ -336,7 +330,7 @@ def gml_contrastive_terms(query: Tensor,
         scores_temp, has_key_temp = class_log_mean_exp(
             similarity.detach() / key_temperature, key_labels, num_classes,
             temp_mask)
-        loss_temp, valid_temp = masked_cross_entropy(scores_temp + log_prior,
+        loss_temp, valid_temp = masked_cross_entropy(adjust(scores_temp),
                                                      labels, has_key_temp)
     return dict(
         loss_con=loss_con,
@@ -371,7 +365,7 @@ def distillation_kl(student_logits: Tensor,
         raise ValueError(f'student logits {tuple(student_logits.shape)} and '
                          f'teacher logits {tuple(teacher_logits.shape)} '
                          'differ in shape.')
-    with _float32_no_autocast(student_logits):
+    with float32_no_autocast(student_logits):
         log_student = F.log_softmax(student_logits.float() / temperature, 1)
         log_teacher = F.log_softmax(
             teacher_logits.detach().float() / temperature, 1)

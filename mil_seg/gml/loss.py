@@ -6,8 +6,10 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .functional import (distillation_kl, gml_contrastive_terms,
-                         logit_adjusted_cross_entropy)
+from ..launch.errors import UserError
+from .functional import (cross_entropy, distillation_kl, float32_no_autocast,
+                         gml_contrastive_terms)
+from .prior import ClassPrior
 
 
 def _masked_mean(values: Tensor, valid: Tensor) -> Tensor:
@@ -23,8 +25,9 @@ class GMLLoss(nn.Module):
     sampled anchor (segmentation). The adapters compute the cosine logits,
     the query and key embeddings and the prior; this module adds the terms.
 
-    - ``L_sup``: cross-entropy on ``cls_logits + log_prior`` (logit
-      adjustment), see :func:`logit_adjusted_cross_entropy`.
+    - ``L_sup``: cross-entropy on ``prior.adjust(cls_logits)``, the logits
+      plus ``tau * log pi`` (logit adjustment, see
+      :meth:`~mil_seg.gml.ClassPrior.adjust`).
     - ``L_con`` / ``L_con_T``: see :func:`gml_contrastive_terms`; each is
       averaged over its valid queries (a query whose class has no usable key
       is left out).
@@ -32,14 +35,18 @@ class GMLLoss(nn.Module):
       positions whose label is not ``ignore_index`` (the prior is not added).
 
     With ``con_weight=0`` and ``kd_weight=0`` it is exactly the
-    logit-adjusted cosine cross-entropy ``F.cross_entropy(cls_logits +
-    log_prior, labels)`` times ``sup_weight``.
+    logit-adjusted cross-entropy ``F.cross_entropy(prior.adjust(cls_logits),
+    labels)`` times ``sup_weight``.
 
-    The temperature is stored as ``log_temperature`` (C,). It must not be
-    weight-decayed; in the optimizer wrapper config write
+    The temperature is stored as ``log_temperature`` (C,). It is a parameter
+    only when it is learnt, i.e. with ``learn_temperature`` and a
+    contrastive term (``con_weight > 0``); otherwise a buffer, so that a
+    config never builds a parameter without gradient (which DDP refuses).
+    It must not be weight-decayed; in the optimizer wrapper config write
     ``paramwise_cfg=dict(custom_keys={'log_temperature':
     dict(decay_mult=0.0)})``. Nothing else (no parameter-name trick) selects
-    it.
+    it. Labels are not checked here: the adapters check a step's labels
+    once (:func:`~mil_seg.gml.functional.check_labels`).
 
     Args:
         num_classes (int): Number of classes C.
@@ -50,8 +57,9 @@ class GMLLoss(nn.Module):
         init_temperature (float): Initial T_c of every class (paper: 0.07 on
             ImageNet-LT, 0.1 on CIFAR). Defaults to 0.1.
         learn_temperature (bool): Learn T_c with ``L_con_T`` (a
-            ``nn.Parameter``); if False T_c is a fixed buffer and ``L_con_T``
-            is not returned. Defaults to True.
+            ``nn.Parameter``) when the contrastive term is on; if False, or
+            with ``con_weight=0``, T_c is a fixed buffer and ``L_con_T`` is
+            not returned. Defaults to True.
         kd_temperature (float): Distillation temperature. Defaults to 4.0.
     """
 
@@ -65,24 +73,24 @@ class GMLLoss(nn.Module):
                  kd_temperature: float = 4.0) -> None:
         super().__init__()
         if num_classes < 1:
-            raise ValueError(f'num_classes must be >= 1, got {num_classes}')
+            raise UserError(f'num_classes must be >= 1, got {num_classes}')
         if init_temperature <= 0:
-            raise ValueError('init_temperature must be > 0, got '
+            raise UserError('init_temperature must be > 0, got '
                              f'{init_temperature}')
         for name, value in (('sup_weight', sup_weight),
                             ('con_weight', con_weight),
                             ('kd_weight', kd_weight)):
             if value < 0:
-                raise ValueError(f'{name} must be >= 0, got {value}')
+                raise UserError(f'{name} must be >= 0, got {value}')
         self.num_classes = num_classes
         self.sup_weight = sup_weight
         self.con_weight = con_weight
         self.kd_weight = kd_weight
         self.kd_temperature = kd_temperature
-        self.learn_temperature = learn_temperature
+        self.learn_temperature = learn_temperature and con_weight > 0
         log_temperature = torch.full((num_classes, ),
                                      math.log(init_temperature))
-        if learn_temperature:
+        if self.learn_temperature:
             self.log_temperature = nn.Parameter(log_temperature)
         else:
             self.register_buffer('log_temperature', log_temperature)
@@ -96,7 +104,7 @@ class GMLLoss(nn.Module):
     def forward(self,
                 cls_logits: Tensor,
                 labels: Tensor,
-                log_prior: Tensor,
+                prior: ClassPrior,
                 query: Optional[Tensor] = None,
                 keys: Optional[Tensor] = None,
                 key_labels: Optional[Tensor] = None,
@@ -113,7 +121,8 @@ class GMLLoss(nn.Module):
             cls_logits (Tensor): N x C [x H x W] classifier logits, already
                 scaled (cosine / T_s).
             labels (Tensor): N [x H x W] labels of ``cls_logits`` (long).
-            log_prior (Tensor): C log class prior (times tau).
+            prior (ClassPrior): The class prior; adjusts the logits and
+                the contrastive class scores.
             query (Tensor, optional): M x D query embeddings. Defaults to
                 None (no contrastive term).
             keys (Tensor, optional): K x D key embeddings (e.g. the projected
@@ -130,8 +139,9 @@ class GMLLoss(nn.Module):
                 ``cls_logits``. Defaults to None (no distillation).
             ignore_index (int): Ignored label value (also for the queries).
                 Defaults to -100.
-            avg_non_ignore (bool): see :func:`logit_adjusted_cross_entropy`.
-                Defaults to True.
+            avg_non_ignore (bool): see
+                :func:`~mil_seg.gml.functional.cross_entropy`. Defaults to
+                True.
             query_labels (Tensor, optional): M classes of the queries, for
                 when they are not the rows of ``labels`` (segmentation
                 anchors). Defaults to None (``labels``, which must then be
@@ -144,22 +154,22 @@ class GMLLoss(nn.Module):
             ``loss_kd`` when ``teacher_logits`` is given and
             ``kd_weight > 0``.
         """
-        log_prior = log_prior.to(cls_logits.device)
         losses = dict()
-        losses['loss_sup'] = self.sup_weight * logit_adjusted_cross_entropy(
-            cls_logits,
+        with float32_no_autocast(cls_logits):
+            adjusted = prior.adjust(cls_logits)
+        losses['loss_sup'] = self.sup_weight * cross_entropy(
+            adjusted,
             labels,
-            log_prior,
             ignore_index=ignore_index,
             reduction='mean',
             avg_non_ignore=avg_non_ignore)
 
         if self.con_weight > 0 and query is not None and keys is not None:
             if key_labels is None:
-                raise ValueError('key_labels is required with keys.')
+                raise UserError('key_labels is required with keys.')
             if query_labels is None:
                 if labels.dim() != 1:
-                    raise ValueError(
+                    raise UserError(
                         'labels are not one per query: pass query_labels '
                         '(the class of each query).')
                 query_labels = labels
@@ -172,7 +182,7 @@ class GMLLoss(nn.Module):
                 keys,
                 key_labels,
                 query_labels,
-                log_prior,
+                prior.adjust,
                 self.log_temperature,
                 query_ids=query_ids,
                 key_ids=key_ids,

@@ -15,7 +15,7 @@ from mmengine import dist
 from mmengine.logging import print_log
 from torch import Tensor
 
-from .functional import check_labels
+from ..launch.errors import MissingFileError, UserError
 
 #: Folder of the prior files shipped with the package (``mil_seg/priors``).
 PACKAGE_PRIOR_DIR = osp.join(
@@ -58,10 +58,12 @@ class ClassPrior(nn.Module):
             Defaults to None.
         class_names (Sequence[str], optional): Expected class names, checked
             against the file's. Defaults to None.
-        mode (str): 'fixed' (counts from ``counts`` or ``file``, required) or
-            'online' (counts accumulated by :meth:`update`, starting from
-            ``counts`` / ``file`` if given, else from zero). Defaults to
-            'fixed'.
+        mode (str, optional): 'fixed' (counts from ``counts`` or ``file``,
+            required) or 'online' (counts accumulated by :meth:`update`,
+            starting from ``counts`` / ``file`` if given, else from zero).
+            Defaults to None: 'fixed' when ``counts`` or ``file`` is given,
+            else 'online' (an empty prior, uniform until it is estimated,
+            filled by :meth:`set_counts` or loaded from a checkpoint).
         smoothing (float): Pseudo-count multiplier, see above. Defaults to
             1.0.
         tau (float): Strength of the log prior, ``log_prior = tau *
@@ -76,22 +78,24 @@ class ClassPrior(nn.Module):
                  counts: Optional[Union[Sequence[float], Tensor]] = None,
                  file: Optional[str] = None,
                  class_names: Optional[Sequence[str]] = None,
-                 mode: str = 'fixed',
+                 mode: Optional[str] = None,
                  smoothing: float = 1.0,
                  tau: float = 1.0,
                  reduce_across_ranks: bool = True) -> None:
         super().__init__()
+        if mode is None:
+            mode = 'online' if counts is None and file is None else 'fixed'
         if num_classes < 1:
-            raise ValueError(f'num_classes must be >= 1, got {num_classes}')
+            raise UserError(f'num_classes must be >= 1, got {num_classes}')
         if mode not in MODES:
-            raise ValueError(f"mode must be 'fixed' or 'online', got {mode!r}")
+            raise UserError(f"mode must be 'fixed' or 'online', got {mode!r}")
         if smoothing < 0:
-            raise ValueError(f'smoothing must be >= 0, got {smoothing}')
+            raise UserError(f'smoothing must be >= 0, got {smoothing}')
         if counts is not None and file is not None:
-            raise ValueError('Pass either counts or file to ClassPrior, not '
+            raise UserError('Pass either counts or file to ClassPrior, not '
                              'both.')
         if mode == 'fixed' and counts is None and file is None:
-            raise ValueError("ClassPrior(mode='fixed') needs counts or file: "
+            raise UserError("ClassPrior(mode='fixed') needs counts or file: "
                              "pass one, or use mode='online'.")
         self.num_classes = num_classes
         self.mode = mode
@@ -118,7 +122,7 @@ class ClassPrior(nn.Module):
             initial = self._validate_counts(counts, 'counts')
             self._check_length(initial.numel(), 'counts')
             if mode == 'fixed' and initial.sum() <= 0:
-                raise ValueError('counts sum to 0: pass the class counts of '
+                raise UserError('counts sum to 0: pass the class counts of '
                                  "the training set, or use mode='online'.")
         if class_names is not None:
             self._check_length(len(class_names), 'class_names')
@@ -138,28 +142,100 @@ class ClassPrior(nn.Module):
     def tau(self, value: float) -> None:
         value = float(value)
         if not math.isfinite(value):
-            raise ValueError(f'tau must be finite, got {value}')
+            raise UserError(f'tau must be finite, got {value}')
         self._tau = value
 
     @property
-    def probs(self) -> Tensor:
-        """Tensor: (C,) float32 smoothed class probabilities, sum 1, all
-        > 0."""
+    def probs_float64(self) -> Tensor:
+        """Tensor: (C,) float64 smoothed class probabilities, sum 1, all
+        > 0 (what integer layouts such as the queue's slots are cut from)."""
         counts = self.counts.double()
         total = counts.sum()
         if total <= 0:
-            return torch.full_like(counts, 1.0 / self.num_classes).float()
+            return torch.full_like(counts, 1.0 / self.num_classes)
         pseudo_count = (self.smoothing * SMOOTHING_FRACTION * total /
                         self.num_classes)
         probs = (counts + pseudo_count) / (total +
                                            self.num_classes * pseudo_count)
         probs = probs.clamp_min(1e-12)
-        return (probs / probs.sum()).float()
+        return probs / probs.sum()
+
+    @property
+    def probs(self) -> Tensor:
+        """Tensor: (C,) float32 smoothed class probabilities, sum 1, all
+        > 0."""
+        return self.probs_float64.float()
 
     @property
     def log_prior(self) -> Tensor:
         """Tensor: (C,) float32 ``tau * log(probs)``."""
-        return (self.tau * self.probs.double().log()).float()
+        return self.scaled_log_prior(self.tau)
+
+    def scaled_log_prior(self, tau: float) -> Tensor:
+        """``tau * log(probs)`` for any strength, float32.
+
+        Args:
+            tau (float): The strength.
+
+        Returns:
+            Tensor: (C,) float32.
+        """
+        return (tau * self.probs.double().log()).float()
+
+    def adjust(self, logits: Tensor, tau: Optional[float] = None) -> Tensor:
+        """Logit adjustment: ``logits + tau * log pi`` on the class dim 1.
+
+        The one place where the prior enters logits. Training adds the
+        prior at its own strength (``tau=None``: logit-adjusted losses, whose
+        prediction is then the balanced posterior); post-hoc adjustment at
+        inference passes its own strength, e.g. ``-posthoc_tau``. The result
+        is float32 (the soft-max that follows loses tail classes in half
+        precision) and carries no gradient to the prior.
+
+        Args:
+            logits (Tensor): N x C [x H x W] logits (or per-class scores).
+            tau (float, optional): Strength of the log prior. Defaults to
+                None (the prior's ``tau``).
+
+        Returns:
+            Tensor: float32 adjusted logits, the shape of ``logits``.
+        """
+        if logits.dim() < 2 or logits.shape[1] != self.num_classes:
+            raise UserError(
+                f'logits of shape {tuple(logits.shape)} for a prior of '
+                f'{self.num_classes} classes: give the prior (and the model) '
+                "the dataset's number of classes.")
+        log_prior = self.log_prior if tau is None else self.scaled_log_prior(
+            tau)
+        shape = [1] * logits.dim()
+        shape[1] = -1
+        return logits.float() + log_prior.to(logits.device).view(shape)
+
+    @property
+    def is_empty(self) -> bool:
+        """bool: True while the prior holds no count (it is then uniform);
+        :meth:`set_counts`, :meth:`update` or a checkpoint fill it."""
+        return bool(self.counts.sum() <= 0)
+
+    @torch.no_grad()
+    def set_counts(self, counts: Union[Sequence[float], Tensor]) -> None:
+        """Replace the counts, e.g. with the training set's (the class
+        counts hook of the classification adapter).
+
+        Args:
+            counts (Sequence[float] | Tensor): C non-negative counts, not
+                all 0.
+        """
+        values = self._validate_counts(counts, 'class counts')
+        if values.numel() != self.num_classes:
+            raise UserError(
+                f'{values.numel()} class counts for a prior of '
+                f'{self.num_classes} classes: set num_classes to the training '
+                "dataset's number of classes.")
+        if values.sum() <= 0:
+            raise UserError('class counts sum to 0: pass the class counts of '
+                            'the training set.')
+        self.counts.copy_(values.to(self.counts))
 
     def sorted_classes(self) -> Tensor:
         """Class indices from the most to the least frequent (ties: lower
@@ -174,20 +250,21 @@ class ClassPrior(nn.Module):
     # Online counting
     # ------------------------------------------------------------------
     @torch.no_grad()
-    def update(self, labels: Tensor, ignore_index: int = 255) -> None:
+    def update(self, labels: Tensor, ignore_index: int = -100) -> None:
         """Add the labels of a batch to the counts (online mode only).
 
         Args:
-            labels (Tensor): Any shape of class indices: pixel labels count
-                pixels, image labels count images.
+            labels (Tensor): Any shape of class indices in [0, C) or
+                ``ignore_index``: pixel labels count pixels, image labels
+                count images. Not checked here: the adapters check a step's
+                labels once (``check_labels``).
             ignore_index (int): Label value that is not counted. Defaults to
-                255.
+                -100 (PyTorch's; the segmentation adapter passes its 255).
         """
         if self.mode != 'online':
             raise RuntimeError("ClassPrior.update() needs mode='online'; "
                                "this prior is 'fixed'.")
         labels = labels.reshape(-1).long().to(self.counts.device)
-        check_labels(labels, self.num_classes, ignore_index)
         labels = labels[labels != ignore_index]
         batch_counts = torch.bincount(labels, minlength=self.num_classes)
         if self.reduce_across_ranks and dist.get_world_size() > 1:
@@ -221,7 +298,7 @@ class ClassPrior(nn.Module):
             shipped = sorted(
                 osp.splitext(name)[0] for name in os.listdir(PACKAGE_PRIOR_DIR)
                 if name.endswith('.json'))
-        raise FileNotFoundError(
+        raise MissingFileError(
             f'Prior file {file!r} not found (nor in {PACKAGE_PRIOR_DIR}, '
             f'which ships {shipped}): pass an existing path, a shipped name, '
             'or write one with ClassPrior.write_file().')
@@ -244,48 +321,48 @@ class ClassPrior(nn.Module):
         fix = 'regenerate it with ClassPrior.write_file() or the dataset ' \
               'prior tool.'
         if not osp.isfile(path):
-            raise FileNotFoundError(f'Prior file {path} does not exist: pass '
+            raise MissingFileError(f'Prior file {path} does not exist: pass '
                                     'an existing path.')
         try:
             with open(path, encoding='utf-8') as f:
                 content = json.load(f)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ValueError(
+            raise UserError(
                 f'Prior file {path} is not valid JSON ({error}): {fix}'
             ) from None
         if not isinstance(content, dict) or 'counts' not in content:
-            raise ValueError(f'Prior file {path} has no "counts" key: {fix}')
+            raise UserError(f'Prior file {path} has no "counts" key: {fix}')
         counts = content['counts']
         if not isinstance(counts, list) or not all(
                 isinstance(c, (int, float)) and not isinstance(c, bool)
                 for c in counts):
-            raise ValueError(f'Prior file {path}: "counts" must be a list '
+            raise UserError(f'Prior file {path}: "counts" must be a list '
                                f'of numbers: {fix}')
         counts = [float(c) for c in counts]
         if not all(math.isfinite(c) and c >= 0 for c in counts):
-            raise ValueError(f'Prior file {path}: counts must be finite and '
+            raise UserError(f'Prior file {path}: counts must be finite and '
                                f'non-negative: {fix}')
         if sum(counts) <= 0:
-            raise ValueError(f'Prior file {path}: counts sum to 0: {fix}')
+            raise UserError(f'Prior file {path}: counts sum to 0: {fix}')
         classes = content.get('classes')
         if classes is not None:
             if not isinstance(classes, list) or not all(
                     isinstance(c, str) for c in classes):
-                raise ValueError(f'Prior file {path}: "classes" must be a '
+                raise UserError(f'Prior file {path}: "classes" must be a '
                                    f'list of names: {fix}')
             if len(classes) != len(counts):
-                raise ValueError(
+                raise UserError(
                     f'Prior file {path} has {len(classes)} classes but '
                     f'{len(counts)} counts: {fix}')
         count_type = content.get('count_type', 'pixel')
         if count_type not in COUNT_TYPES:
-            raise ValueError(f'Prior file {path}: count_type must be one of '
+            raise UserError(f'Prior file {path}: count_type must be one of '
                                f'{COUNT_TYPES}, got {count_type!r}: {fix}')
         num_samples = content.get('num_samples')
         if num_samples is not None and (not isinstance(num_samples, int)
                                         or isinstance(num_samples, bool)
                                         or num_samples < 0):
-            raise ValueError(f'Prior file {path}: num_samples must be a '
+            raise UserError(f'Prior file {path}: num_samples must be a '
                                f'non-negative integer: {fix}')
         return dict(
             classes=classes,
@@ -314,10 +391,10 @@ class ClassPrior(nn.Module):
         # Integral counts are written as integers (exact, readable).
         values = [int(v) if float(v).is_integer() else v for v in values]
         if classes is not None and len(classes) != len(values):
-            raise ValueError(f'{len(classes)} classes but {len(values)} '
+            raise UserError(f'{len(classes)} classes but {len(values)} '
                              'counts: pass one name per count.')
         if count_type not in COUNT_TYPES:
-            raise ValueError(f'count_type must be one of {COUNT_TYPES}, got '
+            raise UserError(f'count_type must be one of {COUNT_TYPES}, got '
                              f'{count_type!r}')
         content = dict(
             classes=list(classes) if classes is not None else None,
@@ -339,20 +416,20 @@ class ClassPrior(nn.Module):
         values = torch.as_tensor(counts).detach().to(
             device='cpu', dtype=torch.float64).flatten()
         if not torch.isfinite(values).all() or (values < 0).any():
-            raise ValueError(f'{name} must be finite and non-negative: pass '
+            raise UserError(f'{name} must be finite and non-negative: pass '
                              'class counts (pixels or images).')
         return values
 
     def _check_length(self, length: int, source: str) -> None:
         if length != self.num_classes:
-            raise ValueError(f'{source} has {length} classes but '
+            raise UserError(f'{source} has {length} classes but '
                              f'num_classes={self.num_classes}: use the prior '
                              'of this dataset or fix num_classes.')
 
     def _check_names(self, file_classes: List[str],
                      class_names: Sequence[str], path: str) -> None:
         if len(file_classes) != len(class_names):
-            raise ValueError(f'Prior file {path} has {len(file_classes)} '
+            raise UserError(f'Prior file {path} has {len(file_classes)} '
                              f'classes but class_names has '
                              f'{len(class_names)}: use the prior of this '
                              'dataset.')
@@ -369,3 +446,68 @@ class ClassPrior(nn.Module):
     def extra_repr(self) -> str:
         return (f'num_classes={self.num_classes}, mode={self.mode!r}, '
                 f'smoothing={self.smoothing}, tau={self.tau}')
+
+
+#: What a config may hold for a prior (see :func:`build_class_prior`).
+PriorConfig = Union[None, str, dict, Sequence[float], Tensor, ClassPrior]
+
+
+def build_class_prior(prior: PriorConfig,
+                      num_classes: Optional[int] = None) -> ClassPrior:
+    """Build the :class:`ClassPrior` a config describes: the one builder that
+    every consumer (heads, losses, queue, metrics, hooks, tools) calls.
+
+    Accepted: a built ``ClassPrior`` (returned as it is); a shipped prior's
+    name or a file path (``'camvid'``, ``'data/my_prior.json'``); a dict of
+    ``ClassPrior`` arguments (``type`` optional, ``num_classes`` filled
+    in); C class counts; None, an empty prior (uniform until estimated
+    online, filled with the training set's counts by a hook, or loaded from
+    a checkpoint).
+
+    Args:
+        prior (str | dict | Sequence[float] | Tensor | ClassPrior, optional):
+            The config.
+        num_classes (int, optional): The model's number of classes; checked
+            against the prior's. Defaults to None (the prior's own: the
+            length of its counts or file; required for None).
+
+    Returns:
+        ClassPrior: The prior.
+    """
+    if isinstance(prior, ClassPrior):
+        built = prior
+    else:
+        if isinstance(prior, dict):
+            cfg = dict(prior)
+            prior_type = cfg.pop('type', 'ClassPrior')
+            if prior_type not in ('ClassPrior', ClassPrior):
+                raise UserError(f'prior type {prior_type!r} is not a '
+                                "ClassPrior: use type='ClassPrior'.")
+        elif prior is None:
+            cfg = dict()
+        elif isinstance(prior, str):
+            cfg = dict(file=prior)
+        elif isinstance(prior, (Sequence, Tensor)):
+            cfg = dict(counts=prior)
+        else:
+            raise UserError(
+                f'a prior of type {type(prior).__name__}: give a shipped '
+                'name, a file path, a ClassPrior dict, counts or None.')
+        if num_classes is not None:
+            cfg.setdefault('num_classes', num_classes)
+        if 'num_classes' not in cfg and cfg.get('counts') is not None:
+            cfg['num_classes'] = len(cfg['counts'])
+        elif 'num_classes' not in cfg and cfg.get('file') is not None:
+            cfg['num_classes'] = len(
+                ClassPrior.read_file(ClassPrior.resolve_file(
+                    cfg['file']))['counts'])
+        if 'num_classes' not in cfg:
+            raise UserError('the prior needs num_classes: set it in the '
+                            'prior config.')
+        built = ClassPrior(**cfg)
+    if num_classes is not None and built.num_classes != num_classes:
+        raise UserError(
+            f'the prior has {built.num_classes} classes, the model '
+            f'{num_classes}: use the prior of this dataset or fix '
+            'num_classes.')
+    return built

@@ -6,31 +6,8 @@ import torch.nn as nn
 from mmengine import dist
 from torch import Tensor
 
-PriorLike = Union[None, Sequence[float], Tensor, nn.Module]
-
-
-def _prior_to_probs(class_prior: PriorLike, num_classes: int) -> Tensor:
-    """Turn probabilities, counts or a ``ClassPrior`` into a float64 C vector
-    that sums to 1 (uniform for None)."""
-    if class_prior is None:
-        return torch.full((num_classes, ), 1.0 / num_classes,
-                          dtype=torch.float64)
-    if isinstance(class_prior, nn.Module) and hasattr(class_prior, 'probs'):
-        class_prior = class_prior.probs
-    values = torch.as_tensor(class_prior).detach().to(
-        device='cpu', dtype=torch.float64).flatten()
-    if values.numel() != num_classes:
-        raise ValueError(f'class_prior has {values.numel()} entries but the '
-                         f'queue has num_classes={num_classes}: pass one '
-                         'probability or count per class.')
-    if not torch.isfinite(values).all() or (values < 0).any():
-        raise ValueError('class_prior must be finite and non-negative: '
-                         'pass class counts or probabilities.')
-    if values.sum() <= 0:
-        raise ValueError('class_prior sums to 0: pass class counts with at '
-                         'least one positive entry, or None for uniform.')
-    return values / values.sum()
-
+from ..launch.errors import UserError
+from .prior import PriorConfig, build_class_prior
 
 class ClassBalancedQueue(nn.Module):
     """A queue of K features in which every class owns a FIFO ring of slots.
@@ -54,9 +31,10 @@ class ClassBalancedQueue(nn.Module):
         dim (int): Feature size D.
         base_size (int): Minimum number of slots per class (paper: 2 on
             CIFAR, 3 on ImageNet-LT). Defaults to 2.
-        class_prior (Sequence[float] | Tensor | ClassPrior, optional): class
-            probabilities or counts, or a ``ClassPrior`` (its ``probs``).
-            Defaults to None (uniform).
+        prior (str | dict | Sequence[float] | ClassPrior, optional): The
+            class prior whose probabilities share out the slots, anything
+            :func:`~mil_seg.gml.prior.build_class_prior` accepts. Defaults to
+            None (uniform).
         max_writes_per_class (int, optional): Cap on the features of one
             class written per push (the newest are kept); the ring size
             always caps it too. Defaults to None (ring size only).
@@ -70,23 +48,23 @@ class ClassBalancedQueue(nn.Module):
                  size: int,
                  dim: int,
                  base_size: int = 2,
-                 class_prior: PriorLike = None,
+                 prior: PriorConfig = None,
                  max_writes_per_class: Optional[int] = None,
                  gather_across_ranks: bool = True) -> None:
         super().__init__()
         if num_classes < 1 or dim < 1:
-            raise ValueError('num_classes and dim must be >= 1, got '
+            raise UserError('num_classes and dim must be >= 1, got '
                              f'num_classes={num_classes}, dim={dim}')
         if base_size < 1:
-            raise ValueError(f'base_size must be >= 1, got {base_size}: '
+            raise UserError(f'base_size must be >= 1, got {base_size}: '
                              'every class needs at least one slot.')
         if size < num_classes * base_size:
-            raise ValueError(
+            raise UserError(
                 f'Queue size {size} is smaller than num_classes * base_size '
                 f'= {num_classes} * {base_size} = {num_classes * base_size}: '
                 'increase size or decrease base_size.')
         if max_writes_per_class is not None and max_writes_per_class < 1:
-            raise ValueError('max_writes_per_class must be >= 1 or None, '
+            raise UserError('max_writes_per_class must be >= 1 or None, '
                              f'got {max_writes_per_class}')
         self.num_classes = num_classes
         self.size = size
@@ -107,17 +85,17 @@ class ClassBalancedQueue(nn.Module):
                              torch.zeros(num_classes, dtype=torch.long))
         self.register_buffer('num_pushed',
                              torch.zeros(num_classes, dtype=torch.long))
-        self.allocate(class_prior)
+        self.allocate(prior)
 
     @torch.no_grad()
-    def allocate(self, class_prior: PriorLike = None) -> None:
+    def allocate(self, prior: PriorConfig = None) -> None:
         """Recompute the slot layout from a class prior and clear the queue.
 
         Args:
-            class_prior (Sequence[float] | Tensor | ClassPrior, optional):
-                class probabilities or counts. Defaults to None (uniform).
+            prior (str | dict | Sequence[float] | ClassPrior, optional): See
+                the class docstring. Defaults to None (uniform).
         """
-        probs = _prior_to_probs(class_prior, self.num_classes)
+        probs = build_class_prior(prior, self.num_classes).probs_float64
         extra = self.size - self.num_classes * self.base_size
         ideal = extra * probs  # float64, sums to `extra`
         floor = ideal.floor()
@@ -179,31 +157,26 @@ class ClassBalancedQueue(nn.Module):
         Args:
             features (Tensor): B x D features (detached, stored as float32).
             labels (Tensor): B classes in [0, C); filter ignore_index out
-                before pushing.
+                before pushing. Not checked here: the adapters check a
+                step's labels once (``check_labels``).
             sample_ids (Tensor, optional): B sample ids (long), used for
                 self-exclusion. Defaults to None (stored as -1, never
                 matching).
         """
         if features.dim() != 2 or features.shape[1] != self.dim:
-            raise ValueError(
+            raise UserError(
                 f'features have dim {tuple(features.shape)[1:]} but the queue '
                 f'has dim {self.dim}: push B x {self.dim} features.')
         labels = labels.reshape(-1).long()
         if labels.shape[0] != features.shape[0]:
-            raise ValueError(f'{features.shape[0]} features but '
+            raise UserError(f'{features.shape[0]} features but '
                              f'{labels.shape[0]} labels.')
         if sample_ids is None:
             sample_ids = torch.full_like(labels, -1)
         sample_ids = sample_ids.reshape(-1).long()
         if sample_ids.shape[0] != labels.shape[0]:
-            raise ValueError(f'{labels.shape[0]} labels but '
+            raise UserError(f'{labels.shape[0]} labels but '
                              f'{sample_ids.shape[0]} sample_ids.')
-        out_of_range = (labels < 0) | (labels >= self.num_classes)
-        if out_of_range.any():
-            bad = torch.unique(labels[out_of_range]).tolist()
-            raise ValueError(f'labels {bad} are outside [0, '
-                             f'{self.num_classes}): filter ignore_index out '
-                             'before pushing.')
         device = self.features.device
         features = features.detach().to(device=device,
                                         dtype=self.features.dtype)

@@ -5,6 +5,8 @@ import pytest
 import torch
 from mmpretrain.registry import METRICS
 
+from mil_seg.gml import ClassPrior
+
 
 def _samples(pairs):
     return [
@@ -16,7 +18,7 @@ def _samples(pairs):
 def test_long_tail_accuracy_hand_checked():
     # class counts: 0 many (500), 1 medium (50), 2 medium (20), 3 few (5)
     metric = METRICS.build(
-        dict(type='LongTailAccuracy', class_counts=[500, 50, 20, 5]))
+        dict(type='LongTailAccuracy', prior=[500, 50, 20, 5]))
     pairs = [(0, 0), (0, 0), (1, 0), (0, 0),  # class 0: 3 / 4
              (1, 1), (0, 1),                  # class 1: 1 / 2
              (2, 2), (2, 2),                  # class 2: 2 / 2
@@ -32,10 +34,9 @@ def test_long_tail_accuracy_hand_checked():
 
 
 def test_long_tail_accuracy_count_sources(tmp_path, make_cifar):
-    counts_file = tmp_path / 'counts.json'
-    counts_file.write_text(json.dumps(dict(class_counts=[200, 10])))
-    metric = METRICS.build(
-        dict(type='LongTailAccuracy', counts_file=str(counts_file)))
+    counts_file = str(tmp_path / 'counts.json')
+    ClassPrior.write_file(counts_file, [200, 10], count_type='image')
+    metric = METRICS.build(dict(type='LongTailAccuracy', prior=counts_file))
     metric.process(None, _samples([(0, 0), (0, 1)]))
     result = metric.evaluate(2)
     assert result['lt/many'] == 100 and result['lt/few'] == 0

@@ -27,10 +27,10 @@ def _head(**kwargs):
         type='GMLClsHead',
         num_classes=4,
         in_channels=64,
-        proj_dim=8,
+        embed_dim=8,
         queue=dict(size=16, base_size=2),
         prior=dict(counts=COUNTS),
-        loss=dict(type='GMLLoss', kd_weight=0.0))
+        loss_gml=dict(type='GMLLoss', kd_weight=0.0))
     for key, value in kwargs.items():
         if isinstance(value, dict) and isinstance(cfg.get(key), dict):
             cfg[key] = dict(cfg[key], **value)
@@ -55,14 +55,14 @@ def test_logit_adjusted_loss():
     log_prior = torch.tensor(COUNTS, dtype=torch.float).div(75).log()
     loss = MODELS.build(
         dict(
-            type='LogitAdjustedLoss',
+            type='LogitAdjustedCELoss',
             num_classes=4,
             prior=dict(counts=COUNTS, smoothing=0.0)))
     assert loss(logits, labels) == pytest.approx(
         F.cross_entropy(logits + log_prior, labels).item(), rel=1e-5)
     # tau = 0: plain cross-entropy; soft targets agree with hard ones.
     plain = MODELS.build(
-        dict(type='LogitAdjustedLoss', num_classes=4,
+        dict(type='LogitAdjustedCELoss', num_classes=4,
              prior=dict(counts=COUNTS, tau=0.0)))
     assert plain(logits, labels) == pytest.approx(
         F.cross_entropy(logits, labels).item(), rel=1e-5)
@@ -71,7 +71,7 @@ def test_logit_adjusted_loss():
     # In an mmpretrain head, prediction has no prior.
     head = MODELS.build(
         dict(type='LinearClsHead', num_classes=4, in_channels=8,
-             loss=dict(type='LogitAdjustedLoss', num_classes=4)))
+             loss=dict(type='LogitAdjustedCELoss', num_classes=4)))
     assert head.loss_module.requires_class_counts
     head.loss_module.set_class_counts(COUNTS)
     assert not head.loss_module.requires_class_counts
@@ -82,8 +82,8 @@ def test_logit_adjusted_loss():
 
 
 def test_gml_head_without_contrast_is_la_cosine_ce():
-    head = MODELS.build(_head(loss=dict(con_weight=0.0)))
-    assert head.queue is None and head.projector is None
+    head = MODELS.build(_head(loss_gml=dict(con_weight=0.0)))
+    assert head.contrast is None
     feats = (torch.randn(6, 64), )
     labels = torch.tensor([0, 1, 2, 3, 0, 1])
     losses = head.loss(feats, _samples(labels))
@@ -96,7 +96,7 @@ def test_gml_head_without_contrast_is_la_cosine_ce():
     pred = head.predict(feats)
     assert torch.allclose(pred[0].pred_score, (cos[0] * 30).softmax(0),
                           atol=1e-6)
-    head.predict_tau = 1.0
+    head.posthoc_tau = 1.0
     pred = head.predict(feats)
     adjusted = cos[0] * 30 - head.prior.probs.log()
     assert torch.allclose(pred[0].pred_score, adjusted.softmax(0), atol=1e-6)
@@ -111,26 +111,26 @@ def test_gml_classifier_loss_predict_and_ema():
     losses = model.loss(views, _samples(labels))
     assert {'loss_sup', 'loss_con', 'loss_con_temp'} <= set(losses)
     # the current batch is in the queue (features before projection)
-    features, queue_labels, ids, valid = model.head.queue.get()
+    features, queue_labels, ids, valid = model.head.contrast.queue.get()
     assert valid.sum() == 4
     assert sorted(ids[valid].tolist()) == [0, 1, 2, 3]
     assert features.shape[1] == 64
     total = sum(v for k, v in losses.items() if 'loss' in k)
     total.backward()
     assert model.backbone.conv1.weight.grad is not None
-    assert model.head.loss_module.log_temperature.grad is not None
+    assert model.head.loss_gml.log_temperature.grad is not None
     assert all(p.grad is None for p in model.key_encoder.parameters())
 
     # EMA: new = (1 - momentum) * ema + momentum * student
     ema_before = copy.deepcopy(model.key_encoder.module.projector[0].weight)
     with torch.no_grad():
-        model.head.projector[0].weight.add_(1.0)
-    student = model.head.projector[0].weight.detach().clone()
+        model.head.contrast.projector[0].weight.add_(1.0)
+    student = model.head.contrast.projector[0].weight.detach().clone()
     model.loss(views, _samples(labels, start=4))
     ema_after = model.key_encoder.module.projector[0].weight
     assert torch.allclose(ema_after, 0.5 * ema_before + 0.5 * student,
                           atol=1e-6)
-    assert model.head.queue.get()[3].sum() == 8
+    assert model.head.contrast.queue.get()[3].sum() == 8
 
     # two views: the query view also feeds the classifier
     assert 'loss_con' in model.loss(views[:2], _samples(labels))
@@ -144,7 +144,7 @@ def _teacher_cfg(checkpoint, depth=20):
     return dict(
         backbone=_backbone(depth),
         neck=dict(type='GlobalAveragePooling'),
-        head=_head(loss=dict(con_weight=0.0)),
+        head=_head(loss_gml=dict(con_weight=0.0)),
         checkpoint=checkpoint)
 
 
@@ -164,7 +164,7 @@ def test_teacher_mode_freezes_and_distils(tmp_path):
     teacher, ckpt = _saved_teacher(tmp_path)
     model = _classifier(
         head=_head(
-            trainable_key_projector=True, loss=dict(kd_weight=1.0)),
+            key_in_channels=64, loss_gml=dict(kd_weight=1.0)),
         teacher=_teacher_cfg(ckpt))
     model.init_weights()
     assert model.key_encoder is None
@@ -178,11 +178,11 @@ def test_teacher_mode_freezes_and_distils(tmp_path):
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     assert all(p.grad is None and not p.requires_grad
                for p in model.teacher.parameters())
-    assert model.head.key_projector[0].weight.grad is not None
+    assert model.head.contrast.key_projector[0].weight.grad is not None
 
     # a ResNet-20 checkpoint for a ResNet-32 teacher: clear error
     wrong = _classifier(
-        head=_head(trainable_key_projector=True),
+        head=_head(key_in_channels=64),
         teacher=_teacher_cfg(ckpt, depth=32))
     with pytest.raises(ValueError, match='does not match'):
         wrong.init_weights()
@@ -192,17 +192,17 @@ def test_teacher_mode_freezes_and_distils(tmp_path):
     torch.save(dict(state_dict=state), ckpt)
     with pytest.raises(ValueError, match='shape mismatch'):
         model.load_teacher(ckpt)
-    with pytest.raises(ValueError, match='trainable'):
+    with pytest.raises(ValueError, match="key_in_channels to the teacher's"):
         _classifier(teacher=_teacher_cfg(ckpt))
     with pytest.raises(ValueError, match='needs a teacher'):
-        _classifier(head=_head(loss=dict(kd_weight=1.0)))
+        _classifier(head=_head(loss_gml=dict(kd_weight=1.0)))
 
 
 def test_missing_teacher_file_waits_for_a_student_checkpoint(tmp_path):
     """mmengine initialises weights before resuming: a missing teacher file
     is no error until a training step finds no teacher loaded."""
     student = dict(
-        head=_head(trainable_key_projector=True, loss=dict(kd_weight=1.0)))
+        head=_head(key_in_channels=64, loss_gml=dict(kd_weight=1.0)))
     model = _classifier(
         teacher=_teacher_cfg(str(tmp_path / 'absent.pth')), **student)
     model.init_weights()
@@ -235,6 +235,6 @@ def test_class_counts_hook_fills_prior_and_queue():
     hook._counts = COUNTS
     hook.before_train(runner)
     assert model.head.prior.counts.tolist() == COUNTS
-    assert model.head.queue.slot_size.tolist()[0] > \
-        model.head.queue.slot_size.tolist()[-1]
+    assert model.head.contrast.queue.slot_size.tolist()[0] > \
+        model.head.contrast.queue.slot_size.tolist()[-1]
     assert not model.head.requires_class_counts

@@ -6,10 +6,12 @@ import torch
 import torch.nn.functional as F
 
 import mil_seg.gml.functional as functional_module
-from mil_seg.gml.functional import (class_log_mean_exp, distillation_kl,
+from mil_seg.gml import ClassPrior
+from mil_seg.gml.functional import (check_labels, class_log_mean_exp,
+                                    cross_entropy, distillation_kl,
                                     gml_contrastive_terms,
-                                    logit_adjusted_cross_entropy,
                                     masked_cross_entropy)
+from mil_seg.launch.errors import UserError
 
 torch.set_num_threads(1)
 
@@ -98,14 +100,18 @@ def make_inputs(seed=0, num_queries=7, num_keys=12, dim=5, num_classes=5):
     # class 4 has no key at all; class 3 has exactly one key.
     key_labels = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 0, 1, 3, 2])
     labels = torch.tensor([0, 1, 2, 3, 4, 0, 2])
-    log_prior = torch.randn(num_classes, generator=generator).log_softmax(0)
+    # raw frequencies (no smoothing): log_prior is their log
+    prior = ClassPrior(
+        num_classes,
+        counts=torch.randn(num_classes, generator=generator).softmax(0),
+        smoothing=0.0)
     log_temperature = (torch.rand(num_classes, generator=generator) * 0.5 +
                        0.1).log()
     # the query with label 3 owns the only class-3 key: with self-exclusion
     # its temperature term becomes invalid.
     query_ids = torch.tensor([0, 1, 2, 3, 4, 5, 6])
     key_ids = torch.tensor([0, 7, 5, 1, 9, 2, 11, -1, 12, 13, 3, 6])
-    return (query, keys, key_labels, labels, log_prior, log_temperature,
+    return (query, keys, key_labels, labels, prior, log_temperature,
             query_ids, key_ids)
 
 
@@ -153,7 +159,7 @@ def test_class_log_mean_exp_key_mask_shapes_agree(sum_path):
 @pytest.mark.parametrize('with_mask', [True, False])
 def test_contrastive_terms_match_loop_reference(with_ids, with_mask,
                                                 sum_path):
-    (query, keys, key_labels, labels, log_prior, log_temperature, query_ids,
+    (query, keys, key_labels, labels, prior, log_temperature, query_ids,
      key_ids) = make_inputs()
     key_mask = None
     if with_mask:
@@ -176,15 +182,16 @@ def test_contrastive_terms_match_loop_reference(with_ids, with_mask,
                 q.grad, k.grad, t.grad)
 
     def ours(q, k, t):
-        terms = gml_contrastive_terms(q, k, key_labels, labels, log_prior, t,
+        terms = gml_contrastive_terms(q, k, key_labels, labels, prior.adjust, t,
                                       query_ids, key_ids, key_mask)
         return (terms['loss_con'], terms['loss_temp'], terms['valid_con'],
                 terms['valid_temp'])
 
     def naive(q, k, t):
         mask = None if key_mask is None else key_mask.expand(7, 12)
-        con, temp = reference_contrastive(q, k, key_labels, labels, log_prior,
-                                          t, query_ids, key_ids, mask)
+        con, temp = reference_contrastive(q, k, key_labels, labels,
+                                          prior.log_prior, t, query_ids,
+                                          key_ids, mask)
         valid_con = torch.tensor([v is not None for v in con])
         valid_temp = torch.tensor([v is not None for v in temp])
         zero = q.sum().double() * 0 + t.sum().double() * 0
@@ -211,49 +218,48 @@ def test_contrastive_terms_match_loop_reference(with_ids, with_mask,
 
 
 def test_contrastive_self_exclusion_changes_temperature_term_only():
-    (query, keys, key_labels, labels, log_prior, log_temperature, query_ids,
+    (query, keys, key_labels, labels, prior, log_temperature, query_ids,
      key_ids) = make_inputs()
     with_ids = gml_contrastive_terms(query, keys, key_labels, labels,
-                                     log_prior, log_temperature, query_ids,
-                                     key_ids)
+                                     prior.adjust, log_temperature,
+                                     query_ids, key_ids)
     without = gml_contrastive_terms(query, keys, key_labels, labels,
-                                    log_prior, log_temperature)
+                                    prior.adjust, log_temperature)
     torch.testing.assert_close(with_ids['loss_con'], without['loss_con'])
     assert not torch.allclose(with_ids['loss_temp'], without['loss_temp'])
 
 
 def test_contrastive_stop_gradients():
-    (query, keys, key_labels, labels, log_prior, log_temperature, query_ids,
+    (query, keys, key_labels, labels, prior, log_temperature, query_ids,
      key_ids) = make_inputs()
     q = query.clone().requires_grad_()
     k = keys.clone().requires_grad_()
     t = log_temperature.clone().requires_grad_()
-    prior = log_prior.clone().requires_grad_()
-    terms = gml_contrastive_terms(q, k, key_labels, labels, prior, t,
+    terms = gml_contrastive_terms(q, k, key_labels, labels, prior.adjust, t,
                                   query_ids, key_ids)
     grads = torch.autograd.grad(
-        terms['loss_con'].sum(), (q, k, t, prior), allow_unused=True)
+        terms['loss_con'].sum(), (q, k, t), allow_unused=True)
     assert grads[0].abs().sum() > 0 and grads[1].abs().sum() > 0
     assert grads[2] is None or (grads[2] == 0).all()
-    assert grads[3] is None or (grads[3] == 0).all()
     grads = torch.autograd.grad(
-        terms['loss_temp'].sum(), (q, k, t, prior), allow_unused=True)
+        terms['loss_temp'].sum(), (q, k, t), allow_unused=True)
     assert grads[0] is None or (grads[0] == 0).all()
     assert grads[1] is None or (grads[1] == 0).all()
     assert grads[2].abs().sum() > 0
-    assert grads[3] is None or (grads[3] == 0).all()
+    # the prior is state, never trained: no parameter to receive a gradient
+    assert list(prior.parameters()) == []
 
 
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
 def test_contrastive_half_precision_and_extremes_are_finite(dtype):
-    (query, keys, key_labels, labels, log_prior, log_temperature, query_ids,
+    (query, keys, key_labels, labels, prior, log_temperature, query_ids,
      key_ids) = make_inputs()
     reference = gml_contrastive_terms(query, keys, key_labels, labels,
-                                      log_prior, log_temperature)
+                                      prior.adjust, log_temperature)
     q = query.to(dtype).requires_grad_()
     k = keys.to(dtype).requires_grad_()
     t = log_temperature.clone().requires_grad_()
-    terms = gml_contrastive_terms(q, k, key_labels, labels, log_prior, t,
+    terms = gml_contrastive_terms(q, k, key_labels, labels, prior.adjust, t,
                                   query_ids, key_ids)
     assert terms['loss_con'].dtype == torch.float32
     # low-precision inputs, float32 maths: close to the float32 result
@@ -270,7 +276,7 @@ def test_contrastive_half_precision_and_extremes_are_finite(dtype):
     t = torch.tensor([-50.0, 50.0, -3.0, 0.0, 0.0], requires_grad=True)
     key_mask = torch.zeros(7, 12, dtype=torch.bool)
     key_mask[:, :5] = True  # only the keys of classes 0 and 1 are left
-    terms = gml_contrastive_terms(q, k, key_labels, labels, log_prior, t,
+    terms = gml_contrastive_terms(q, k, key_labels, labels, prior.adjust, t,
                                   query_ids, key_ids, key_mask)
     assert torch.equal(terms['valid_con'], labels <= 1)
     assert (terms['loss_con'][labels <= 1] > 0).any()
@@ -285,8 +291,8 @@ def test_contrastive_with_no_keys_at_all_is_invalid_and_finite():
     query = torch.randn(3, 4, requires_grad=True)
     terms = gml_contrastive_terms(query, torch.zeros(0, 4),
                                   torch.zeros(0, dtype=torch.long),
-                                  torch.tensor([0, 1, 2]), torch.zeros(3),
-                                  torch.zeros(3))
+                                  torch.tensor([0, 1, 2]),
+                                  ClassPrior(3).adjust, torch.zeros(3))
     assert not terms['valid_con'].any() and not terms['valid_temp'].any()
     assert (terms['loss_con'] == 0).all()
     terms['loss_con'].sum().backward()
@@ -313,49 +319,55 @@ def test_masked_cross_entropy_matches_reference():
 
 
 @pytest.mark.parametrize('spatial', [False, True])
-def test_logit_adjusted_ce_equals_cross_entropy(spatial):
+def test_cross_entropy_of_adjusted_logits_is_logit_adjusted_ce(spatial):
     generator = torch.Generator().manual_seed(3)
     shape = (2, 4, 3, 5) if spatial else (6, 4)
     logits = torch.randn(*shape, generator=generator)
     labels = torch.randint(0, 4, (shape[0], ) + shape[2:], generator=generator)
     labels.view(-1)[::3] = 255
+    prior = ClassPrior(4, counts=[0.5, 0.3, 0.15, 0.05], smoothing=0.0)
     log_prior = torch.tensor([0.5, 0.3, 0.15, 0.05]).log()
     prior_shape = (1, 4, 1, 1) if spatial else (1, 4)
     adjusted = logits + log_prior.view(prior_shape)
-    loss = logit_adjusted_cross_entropy(
-        logits, labels, log_prior, ignore_index=255)
+    torch.testing.assert_close(prior.adjust(logits), adjusted)
+    loss = cross_entropy(prior.adjust(logits), labels, ignore_index=255)
     torch.testing.assert_close(
         loss, F.cross_entropy(adjusted, labels, ignore_index=255))
-    per_element = logit_adjusted_cross_entropy(
-        logits, labels, log_prior, ignore_index=255, reduction='none')
+    per_element = cross_entropy(
+        prior.adjust(logits), labels, ignore_index=255, reduction='none')
     assert per_element.shape == labels.shape
     assert (per_element[labels == 255] == 0).all()
     torch.testing.assert_close(
         per_element,
         F.cross_entropy(
             adjusted, labels, ignore_index=255, reduction='none'))
-    all_elements = logit_adjusted_cross_entropy(
-        logits, labels, log_prior, ignore_index=255, avg_non_ignore=False)
+    all_elements = cross_entropy(
+        prior.adjust(logits), labels, ignore_index=255, avg_non_ignore=False)
     torch.testing.assert_close(all_elements,
                                per_element.sum() / labels.numel())
     # class weights: weighted sum over the non-ignored count (mmseg rule)
     weight = torch.tensor([1.0, 2.0, 0.5, 3.0])
-    weighted = logit_adjusted_cross_entropy(
-        logits, labels, log_prior, ignore_index=255, weight=weight)
+    weighted = cross_entropy(
+        prior.adjust(logits), labels, ignore_index=255, weight=weight)
     expected = F.cross_entropy(
         adjusted, labels, weight=weight, ignore_index=255,
         reduction='sum') / (labels != 255).sum()
     torch.testing.assert_close(weighted, expected)
 
 
-def test_logit_adjusted_ce_all_ignored_is_zero_with_gradient():
+def test_cross_entropy_all_ignored_is_zero_with_gradient():
     logits = torch.randn(2, 3, 4, 4, requires_grad=True)
     labels = torch.full((2, 4, 4), 255)
-    loss = logit_adjusted_cross_entropy(
-        logits, labels, torch.zeros(3), ignore_index=255)
+    loss = cross_entropy(logits, labels, ignore_index=255)
     assert loss.item() == 0
     loss.backward()
     assert torch.equal(logits.grad, torch.zeros_like(logits))
+
+
+def test_check_labels_names_the_bad_values_and_the_fix():
+    check_labels(torch.tensor([0, 3, 255]), 4, ignore_index=255)
+    with pytest.raises(UserError, match=r'\[-1, 7\] are outside \[0, 4\)'):
+        check_labels(torch.tensor([0, 7, -1, 255]), 4, ignore_index=255)
 
 
 def test_distillation_kl_matches_reference():

@@ -6,7 +6,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mil_seg.gml import GMLLoss, distillation_kl, gml_contrastive_terms
+from mil_seg.gml import (ClassPrior, GMLLoss, distillation_kl,
+                         gml_contrastive_terms)
 
 torch.set_num_threads(1)
 
@@ -16,27 +17,28 @@ def make_batch(seed=0, num_samples=8, num_classes=4, dim=6, num_keys=10):
     logits = torch.randn(num_samples, num_classes, generator=generator) * 5
     labels = torch.randint(0, num_classes, (num_samples, ),
                            generator=generator)
-    log_prior = torch.tensor([0.6, 0.25, 0.1, 0.05]).log()
+    # raw frequencies: prior.log_prior is exactly their log
+    prior = ClassPrior(4, counts=[0.6, 0.25, 0.1, 0.05], smoothing=0.0)
     query = F.normalize(torch.randn(num_samples, dim, generator=generator), 1)
     keys = F.normalize(torch.randn(num_keys, dim, generator=generator), 1)
     key_labels = torch.arange(num_keys) % num_classes
-    return logits, labels, log_prior, query, keys, key_labels
+    return logits, labels, prior, query, keys, key_labels
 
 
 def test_no_extra_terms_equals_logit_adjusted_cross_entropy():
-    logits, labels, log_prior, query, keys, key_labels = make_batch()
+    logits, labels, prior, query, keys, key_labels = make_batch()
     loss = GMLLoss(4, con_weight=0.0, kd_weight=0.0)
     logits.requires_grad_()
     losses = loss(
         logits,
         labels,
-        log_prior,
+        prior,
         query=query,
         keys=keys,
         key_labels=key_labels,
         teacher_logits=torch.randn(8, 4))
     assert set(losses) == {'loss_sup'}
-    expected = F.cross_entropy(logits + log_prior, labels)
+    expected = F.cross_entropy(logits + prior.log_prior, labels)
     # bit-identical, not merely close
     assert torch.equal(losses['loss_sup'], expected)
     grad, = torch.autograd.grad(losses['loss_sup'], logits)
@@ -49,16 +51,16 @@ def test_segmentation_shaped_sup_term_respects_ignore_index():
     logits = torch.randn(2, 4, 5, 5, generator=generator)
     labels = torch.randint(0, 4, (2, 5, 5), generator=generator)
     labels[0, :2] = 255
-    log_prior = torch.tensor([0.4, 0.3, 0.2, 0.1]).log()
+    prior = ClassPrior(4, counts=[0.4, 0.3, 0.2, 0.1], smoothing=0.0)
     losses = GMLLoss(4, sup_weight=0.5, con_weight=0.0)(
-        logits, labels, log_prior, ignore_index=255)
+        logits, labels, prior, ignore_index=255)
     expected = F.cross_entropy(
-        logits + log_prior.view(1, 4, 1, 1), labels, ignore_index=255)
+        logits + prior.log_prior.view(1, 4, 1, 1), labels, ignore_index=255)
     assert torch.equal(losses['loss_sup'], 0.5 * expected)
 
 
 def test_weighted_terms_match_functional():
-    logits, labels, log_prior, query, keys, key_labels = make_batch(seed=2)
+    logits, labels, prior, query, keys, key_labels = make_batch(seed=2)
     teacher = torch.randn(8, 4)
     query_ids = torch.arange(8)
     key_ids = torch.tensor([0, 1, 2, 3, 20, 21, 22, 23, 24, 25])
@@ -70,7 +72,7 @@ def test_weighted_terms_match_functional():
     losses = loss(
         logits,
         labels,
-        log_prior,
+        prior,
         query=query,
         keys=keys,
         key_labels=key_labels,
@@ -80,7 +82,7 @@ def test_weighted_terms_match_functional():
         teacher_logits=teacher)
     assert set(losses) == {'loss_sup', 'loss_con', 'loss_con_temp', 'loss_kd'}
     terms = gml_contrastive_terms(
-        query, keys, key_labels, labels, log_prior,
+        query, keys, key_labels, labels, prior.adjust,
         torch.full((4, ), math.log(0.07)), query_ids, key_ids, key_mask)
     assert not terms['valid_con'][labels == 3].any()
     valid = terms['valid_con']
@@ -92,7 +94,8 @@ def test_weighted_terms_match_functional():
     torch.testing.assert_close(losses['loss_kd'],
                                2.0 * distillation_kl(logits, teacher, 4.0))
     torch.testing.assert_close(
-        losses['loss_sup'], 1.5 * F.cross_entropy(logits + log_prior, labels))
+        losses['loss_sup'],
+        1.5 * F.cross_entropy(logits + prior.log_prior, labels))
 
 
 def test_temperature_parameter_and_buffer():
@@ -104,17 +107,22 @@ def test_temperature_parameter_and_buffer():
     assert not isinstance(fixed.log_temperature, nn.Parameter)
     assert 'log_temperature' in fixed.state_dict()
     assert list(fixed.parameters()) == []
-    logits, labels, log_prior, query, keys, key_labels = make_batch()
-    losses = fixed(logits[:, :3], labels % 3, log_prior[:3], query, keys,
-                   key_labels % 3)
+    logits, labels, prior, query, keys, key_labels = make_batch()
+    losses = fixed(logits[:, :3], labels % 3, ClassPrior(3, counts=[6, 3, 1]),
+                   query, keys, key_labels % 3)
     assert 'loss_con' in losses and 'loss_con_temp' not in losses
+    # without a contrastive term the temperature is never learnt: a
+    # parameter would get no gradient, which DDP refuses
+    off = GMLLoss(3, con_weight=0.0)
+    assert not off.learn_temperature and list(off.parameters()) == []
+    assert 'log_temperature' in off.state_dict()
 
 
 def test_temperature_learns_only_from_temperature_term():
-    logits, labels, log_prior, query, keys, key_labels = make_batch(seed=3)
+    logits, labels, prior, query, keys, key_labels = make_batch(seed=3)
     loss = GMLLoss(4)
     q = query.clone().requires_grad_()
-    losses = loss(logits, labels, log_prior, q, keys, key_labels)
+    losses = loss(logits, labels, prior, q, keys, key_labels)
     grad_t, grad_q = torch.autograd.grad(
         losses['loss_con'], (loss.log_temperature, q), allow_unused=True)
     assert grad_t is None or (grad_t == 0).all()
@@ -133,15 +141,15 @@ def test_query_labels_and_ignore_index_for_anchors():
     query = F.normalize(torch.randn(5, 6, generator=generator), 1)
     keys = F.normalize(torch.randn(8, 6, generator=generator), 1)
     key_labels = torch.arange(8) % 4
-    log_prior = torch.full((4, ), 0.25).log()
+    prior = ClassPrior(4, counts=[1, 1, 1, 1])
     loss = GMLLoss(4)
     with pytest.raises(ValueError, match='query_labels'):
-        loss(logits, labels, log_prior, query, keys, key_labels)
+        loss(logits, labels, prior, query, keys, key_labels)
     query_labels = torch.tensor([0, 1, 255, 3, 2])
     losses = loss(
         logits,
         labels,
-        log_prior,
+        prior,
         query,
         keys,
         key_labels,
@@ -149,7 +157,7 @@ def test_query_labels_and_ignore_index_for_anchors():
         query_labels=query_labels)
     keep = query_labels != 255
     terms = gml_contrastive_terms(query[keep], keys, key_labels,
-                                  query_labels[keep], log_prior,
+                                  query_labels[keep], prior.adjust,
                                   loss.log_temperature)
     torch.testing.assert_close(losses['loss_con'], terms['loss_con'].mean())
 
@@ -163,7 +171,7 @@ def test_all_ignored_and_no_valid_queries_give_zero_with_gradient():
     losses = loss(
         logits,
         labels,
-        torch.zeros(3),
+        ClassPrior(3),
         query=query,
         keys=keys,
         key_labels=torch.zeros(6, dtype=torch.long),
@@ -183,13 +191,13 @@ def test_all_ignored_and_no_valid_queries_give_zero_with_gradient():
 
 
 def test_half_precision_and_extreme_logits_are_finite():
-    logits, labels, log_prior, query, keys, key_labels = make_batch(seed=6)
+    logits, labels, prior, query, keys, key_labels = make_batch(seed=6)
     loss = GMLLoss(4, kd_weight=1.0)
     extreme = (logits.sign() * 1e4).half().requires_grad_()
     q = query.half().requires_grad_()
     k = (keys * 1e3).half().requires_grad_()
     teacher = (torch.randn(8, 4) * 1e4).half()
-    losses = loss(extreme, labels, log_prior, q, k, key_labels,
+    losses = loss(extreme, labels, prior, q, k, key_labels,
                   teacher_logits=teacher)
     total = sum(losses.values())
     assert torch.isfinite(total)

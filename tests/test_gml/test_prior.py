@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import mil_seg.gml.prior as prior_module
-from mil_seg.gml import ClassPrior
+from mil_seg.gml import ClassPrior, build_class_prior
 
 torch.set_num_threads(1)
 
@@ -117,7 +117,11 @@ def test_constructor_errors():
     with pytest.raises(ValueError, match='has 2 classes but num_classes=3'):
         ClassPrior(3, counts=[1, 2])
     with pytest.raises(ValueError, match="mode='online'"):
-        ClassPrior(3)
+        ClassPrior(3, mode='fixed')
+    # without counts or file the prior starts empty: online, uniform
+    empty = ClassPrior(3)
+    assert empty.mode == 'online' and empty.is_empty
+    torch.testing.assert_close(empty.probs, torch.full((3, ), 1 / 3))
     with pytest.raises(ValueError, match='non-negative'):
         ClassPrior(2, counts=[1, -1])
     with pytest.raises(ValueError, match='not both'):
@@ -139,8 +143,6 @@ def test_online_update_equals_bincount():
         expected += torch.bincount(kept, minlength=5).double()
     assert torch.equal(prior.counts, expected)
     assert int(prior.num_updates) == 3
-    with pytest.raises(ValueError, match=r'\[7\]'):
-        prior.update(torch.tensor([1, 7, 255]))
     with pytest.raises(RuntimeError, match="mode='online'"):
         ClassPrior(2, counts=[1, 1]).update(torch.tensor([0]))
 
@@ -163,3 +165,63 @@ def test_sorted_classes():
     prior = ClassPrior(4, counts=[5, 50, 5, 500])
     assert prior.sorted_classes().tolist() == [3, 1, 0, 2]
     assert math.isclose(float(prior.probs[3]), 500.14 / 560.56, rel_tol=1e-6)
+
+
+def test_build_class_prior_accepts_what_a_config_may_hold(tmp_path):
+    path = str(tmp_path / 'prior.json')
+    ClassPrior.write_file(path, [6, 3, 1], classes=['a', 'b', 'c'])
+    built = ClassPrior(3, counts=[6, 3, 1], tau=0.5)
+    expected = ClassPrior(3, counts=[6, 3, 1]).counts
+    for config in (path, dict(type='ClassPrior', file=path), dict(
+            counts=[6, 3, 1]), [6, 3, 1], built):
+        prior = build_class_prior(config, 3)
+        assert torch.equal(prior.counts, expected), config
+    assert build_class_prior(built) is built
+    # the number of classes comes from the counts or the file if not given
+    assert build_class_prior(path).num_classes == 3
+    assert build_class_prior('camvid').num_classes == 11
+    # None: an empty prior, uniform until filled
+    empty = build_class_prior(None, 4)
+    assert empty.is_empty and empty.mode == 'online'
+    with pytest.raises(ValueError, match='has 3 classes, the model 4'):
+        build_class_prior(built, 4)
+    with pytest.raises(ValueError, match="type='ClassPrior'"):
+        build_class_prior(dict(type='GMLLoss'), 3)
+    with pytest.raises(ValueError, match='needs num_classes'):
+        build_class_prior(None)
+
+
+def test_adjust_is_the_logit_adjustment_in_training_and_post_hoc():
+    prior = ClassPrior(3, counts=[6, 3, 1], tau=0.75)
+    logits = torch.randn(2, 3, 4, 5, dtype=torch.float16)
+    log_probs = prior.probs.double().log().float().view(1, 3, 1, 1)
+    trained = prior.adjust(logits)
+    assert trained.dtype == torch.float32
+    assert torch.equal(
+        trained, logits.float() +
+        (0.75 * prior.probs.double().log()).float().view(1, 3, 1, 1))
+    assert torch.equal(trained, logits.float() +
+                       prior.log_prior.view(1, 3, 1, 1))
+    # post hoc: any strength, e.g. -posthoc_tau
+    torch.testing.assert_close(
+        prior.adjust(logits, -0.5), logits.float() - 0.5 * log_probs)
+    assert torch.equal(prior.adjust(logits, 0.0), logits.float())
+    flat = torch.randn(4, 3)
+    torch.testing.assert_close(prior.adjust(flat),
+                               flat + prior.log_prior[None])
+    with pytest.raises(ValueError, match='for a prior of 3 classes'):
+        prior.adjust(torch.randn(2, 4))
+
+
+def test_set_counts_fills_an_empty_prior():
+    prior = ClassPrior(3)
+    assert prior.is_empty
+    prior.set_counts([8, 4, 0])
+    assert not prior.is_empty
+    assert torch.equal(prior.counts, torch.tensor([8.0, 4.0, 0.0],
+                                                  dtype=torch.float64))
+    torch.testing.assert_close(prior.probs_float64.float(), prior.probs)
+    with pytest.raises(ValueError, match='2 class counts for a prior of 3'):
+        prior.set_counts([1, 2])
+    with pytest.raises(ValueError, match='sum to 0'):
+        prior.set_counts([0, 0, 0])

@@ -18,7 +18,7 @@ def class_slots(queue, c):
 def test_slots_sum_to_size_floor_and_follow_prior():
     counts = [5000, 1200, 300, 60, 10, 1, 0]
     queue = ClassBalancedQueue(7, size=203, dim=4, base_size=3,
-                               class_prior=counts)
+                               prior=dict(counts=counts, smoothing=0.0))
     sizes = queue.slot_size
     assert int(sizes.sum()) == 203
     assert (sizes >= 3).all()
@@ -34,12 +34,13 @@ def test_slots_sum_to_size_floor_and_follow_prior():
                        torch.cumsum(sizes, 0) - sizes)
     assert torch.equal(queue.labels,
                        torch.repeat_interleave(torch.arange(7), sizes))
-    # probabilities, counts and a ClassPrior give the same layout
-    same = ClassBalancedQueue(7, 203, 4, 3, class_prior=probs.float())
-    assert torch.equal(same.slot_size, sizes)
+    # a built ClassPrior gives the same layout as its config
     from_prior = ClassBalancedQueue(
-        7, 203, 4, 3, class_prior=ClassPrior(7, counts=counts, smoothing=0))
+        7, 203, 4, 3, prior=ClassPrior(7, counts=counts, smoothing=0))
     assert torch.equal(from_prior.slot_size, sizes)
+    # counts alone are a (smoothed) prior: the zero-count class gains mass
+    smoothed = ClassBalancedQueue(7, 203, 4, 3, prior=counts)
+    assert int(smoothed.slot_size.sum()) == 203
     # uniform when no prior is given; remainders to the lowest classes
     uniform = ClassBalancedQueue(4, 10, 2, base_size=1)
     assert uniform.slot_size.tolist() == [3, 3, 2, 2]
@@ -48,23 +49,21 @@ def test_slots_sum_to_size_floor_and_follow_prior():
 def test_too_small_queue_and_bad_prior_raise():
     with pytest.raises(ValueError, match='increase size'):
         ClassBalancedQueue(10, size=19, dim=4, base_size=2)
-    with pytest.raises(ValueError, match='one probability or count'):
-        ClassBalancedQueue(3, size=10, dim=4, class_prior=[1, 2])
+    with pytest.raises(ValueError, match='has 2 classes but num_classes=3'):
+        ClassBalancedQueue(3, size=10, dim=4, prior=[1, 2])
     with pytest.raises(ValueError, match='non-negative'):
-        ClassBalancedQueue(2, size=10, dim=4, class_prior=[1, -2])
+        ClassBalancedQueue(2, size=10, dim=4, prior=[1, -2])
 
 
-def test_push_dim_mismatch_and_bad_labels_raise():
+def test_push_dim_mismatch_raises():
     queue = ClassBalancedQueue(3, size=9, dim=4, base_size=1)
     with pytest.raises(ValueError, match=r'dim \(5,\).*dim 4'):
         queue.push(torch.zeros(2, 5), torch.tensor([0, 1]))
-    with pytest.raises(ValueError, match=r'\[-1, 255\]'):
-        queue.push(torch.zeros(3, 4), torch.tensor([255, 0, -1]))
 
 
 def test_fifo_order_per_class_over_several_pushes():
     queue = ClassBalancedQueue(2, size=7, dim=1, base_size=1,
-                               class_prior=[3, 1])
+                               prior=dict(counts=[3, 1], smoothing=0.0))
     sizes = queue.slot_size.tolist()
     assert sizes == [5, 2]
     # reference: one Python ring per class
@@ -128,7 +127,7 @@ def test_features_are_detached_float32_copies():
 
 def test_state_dict_round_trip_restores_exactly():
     queue = ClassBalancedQueue(3, size=12, dim=4, base_size=2,
-                               class_prior=[10, 3, 1])
+                               prior=dict(counts=[10, 3, 1], smoothing=0.0))
     generator = torch.Generator().manual_seed(1)
     for _ in range(3):
         queue.push(
@@ -158,7 +157,7 @@ def test_state_dict_round_trip_restores_exactly():
 def test_allocate_recomputes_and_clears():
     queue = ClassBalancedQueue(2, size=8, dim=2, base_size=1)
     queue.push(torch.randn(3, 2), torch.tensor([0, 1, 1]), torch.arange(3))
-    queue.allocate([7, 1])
+    queue.allocate(dict(counts=[7, 1], smoothing=0.0))
     assert queue.slot_size.tolist() == [6, 2]
     assert not queue.valid_mask().any()
     assert (queue.sample_ids == -1).all() and (queue.num_pushed == 0).all()

@@ -47,7 +47,7 @@ def build_head():
                 num_classes=NUM_CLASSES,
                 counts=[8, 4, 2, 1]),
             embed_dim=4,
-            queue_size=2048,
+            queue=dict(size=2048),
             anchor_sampler=dict(
                 type='ClassBalancedAnchorSampler',
                 max_anchors_per_image=1024)))
@@ -75,7 +75,7 @@ def run(rank: int, world_size: int, out_dir: str) -> None:
             if key.startswith('loss')).backward()
         state = {
             name: buffer.clone()
-            for name, buffer in head.queue.named_buffers()
+            for name, buffer in head.contrast.queue.named_buffers()
         }
         state['bn_running_mean'] = head.decoder.convs[0].bn.running_mean
         states.append(state)

@@ -27,14 +27,14 @@ class QueueProbeHook(Hook):
         head = model.decode_head
         state = {
             f'queue.{name}': digest(buffer)
-            for name, buffer in head.queue.named_buffers()
+            for name, buffer in head.contrast.queue.named_buffers()
         }
         state['prior.counts'] = digest(head.prior.counts)
         state['log_temperature'] = digest(head.loss_gml.log_temperature)
         state['backbone.bn_running_mean'] = digest(
             model.backbone.stem[1].running_mean)
         state['sync_bn'] = type(model.backbone.stem[1]).__name__
-        state['num_pushed'] = int(head.queue.num_pushed.sum())
+        state['num_pushed'] = int(head.contrast.queue.num_pushed.sum())
         state['iter'] = runner.iter + 1
         path = osp.join(runner.work_dir, f'probe_rank{get_rank()}.jsonl')
         with open(path, 'a') as f:

@@ -4,7 +4,7 @@ inputs; the loss math runs in float32."""
 import pytest
 import torch
 
-from mil_seg.gml import GMLLoss
+from mil_seg.gml import ClassPrior, GMLLoss
 from .tiny_head import (NUM_CLASSES, block_labels, build_head, data_samples,
                         features, total_loss)
 
@@ -39,18 +39,18 @@ def assert_finite_step(head, inputs, labels):
 def test_head_loss_and_grads_finite_under_bf16_autocast(case):
     scale, classes = CASES[case]
     head = build_head()
-    queue_before = head.queue.features.clone()
+    queue_before = head.contrast.queue.features.clone()
     for step in range(3):  # an empty queue first, then a filling one
         losses = assert_finite_step(
             head, features(scale=scale, seed=step),
             block_labels(classes=classes, seed=step))
     if case == 'all_ignored':
         assert total_loss(losses).item() == 0.0
-        assert torch.equal(head.queue.features, queue_before)
+        assert torch.equal(head.contrast.queue.features, queue_before)
     if case == 'one_class_batch':
         # only class 2 has keys: its queries are valid and the loss is 0
         # (a soft-max over one class), never NaN
-        pushed = head.queue.num_pushed.tolist()
+        pushed = head.contrast.queue.num_pushed.tolist()
         assert pushed[2] > 0 and pushed[:2] + pushed[3:] == [0] * (
             NUM_CLASSES - 1)
 
@@ -73,12 +73,14 @@ def test_gml_loss_with_low_precision_extreme_inputs(dtype):
     query.requires_grad_()
     labels = torch.tensor([0, 0, 1, 3, 3, 255])
     key_labels = torch.tensor([0, 0, 1, 1, 2])  # class 3 has no key
-    log_prior = torch.tensor([-0.1, -2.0, -40.0, -80.0]).to(dtype)
+    # a log prior spanning 55 nats (probabilities down to the 1e-12 floor)
+    prior = ClassPrior(
+        NUM_CLASSES, counts=[0.9, 0.1, 1e-18, 1e-35], smoothing=0.0, tau=2.0)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         losses = loss(
             logits,
             labels,
-            log_prior,
+            prior,
             query=query,
             keys=keys,
             key_labels=key_labels,

@@ -8,7 +8,7 @@ import pytest
 import torch
 from mmengine.runner.checkpoint import load_state_dict
 
-from mil_seg.gml import ClassBalancedQueue, GMLLoss
+from mil_seg.gml import ClassBalancedQueue, ClassPrior, GMLLoss
 from .tiny_head import (CHANNELS, NUM_CLASSES, block_labels, build_head,
                         data_samples, features, total_loss)
 
@@ -49,7 +49,7 @@ def test_class_with_zero_pixels_in_the_prior(smoothing):
         type='ClassPrior', counts=[80, 40, 0, 1], smoothing=smoothing)
     head = build_head(prior=prior)
     assert torch.isfinite(head.prior.log_prior).all()
-    assert head.queue.slot_size[2] >= head.queue.base_size
+    assert head.contrast.queue.slot_size[2] >= head.contrast.queue.base_size
     losses = train_step(head, features(), block_labels())
     assert all(torch.isfinite(value) for value in losses.values())
 
@@ -57,11 +57,11 @@ def test_class_with_zero_pixels_in_the_prior(smoothing):
 def test_all_ignored_batch_zero_loss_gradients_defined_queue_unchanged():
     head = build_head()
     inputs = features().requires_grad_()
-    before = {k: v.clone() for k, v in head.queue.named_buffers()}
+    before = {k: v.clone() for k, v in head.contrast.queue.named_buffers()}
     losses = train_step(head, inputs, torch.full((2, 32, 32), 255))
     assert total_loss(losses).item() == 0.0
     assert inputs.grad is not None and torch.isfinite(inputs.grad).all()
-    for name, buffer in head.queue.named_buffers():
+    for name, buffer in head.contrast.queue.named_buffers():
         assert torch.equal(buffer, before[name]), name
 
 
@@ -74,7 +74,7 @@ def test_labels_outside_classes_name_the_fix(prior_mode, bad_value):
     labels = block_labels()
     labels[0, :8, :8] = bad_value
     with pytest.raises(ValueError, match=rf'\[{bad_value}\] are outside'
-                       r' \[0, 4\).*ignore_index=255: fix'):
+                       r' \[0, 4\).*ignore_index=255: set num_classes'):
         train_step(head, features(), labels)
     labels[0, :8, :8] = 255  # the ignore index itself is fine
     train_step(head, features(), labels)
@@ -82,13 +82,13 @@ def test_labels_outside_classes_name_the_fix(prior_mode, bad_value):
 
 def test_queue_smaller_than_classes_times_base_size():
     with pytest.raises(ValueError, match='increase size or decrease'):
-        build_head(queue_size=7, queue_base_size=2)
+        build_head(queue=dict(size=7, base_size=2))
 
 
 def test_checkpoint_with_another_queue_shape():
     """Strict loading fails with the reason; mmengine's non-strict loading
     (resume, load_from) keeps a consistent, empty queue and logs why."""
-    source = build_head(queue_size=96)
+    source = build_head(queue=dict(size=96))
     train_step(source, features(), block_labels())
     state = source.state_dict()
     head = build_head()
@@ -98,9 +98,9 @@ def test_checkpoint_with_another_queue_shape():
     head = build_head()
     train_step(head, features(), block_labels())
     load_state_dict(head, state, strict=False)
-    assert not head.queue.valid_mask().any()
-    assert (head.queue.num_pushed == 0).all()
-    assert head.queue.features.shape == (64, CHANNELS)
+    assert not head.contrast.queue.valid_mask().any()
+    assert (head.contrast.queue.num_pushed == 0).all()
+    assert head.contrast.queue.features.shape == (64, CHANNELS)
     # the rest of the head is loaded
     assert torch.equal(head.conv_seg.weight, source.conv_seg.weight)
 
@@ -114,7 +114,7 @@ def test_embedding_dim_mismatch_between_head_and_queue():
         loss(
             torch.randn(2, NUM_CLASSES),
             torch.tensor([0, 1]),
-            torch.zeros(NUM_CLASSES),
+            ClassPrior(NUM_CLASSES),
             query=torch.randn(2, 4),
             keys=torch.randn(3, 5),
             key_labels=torch.tensor([0, 1, 2]))
@@ -135,8 +135,8 @@ def test_dataset_in_which_some_classes_never_occur(prior_mode):
         optimizer.step()
     assert torch.isfinite(head.prior.log_prior).all()
     assert (head.prior.probs > 0).all()
-    valid = head.queue.valid_mask()
-    assert not valid[head.queue.labels >= 2].any()
+    valid = head.contrast.queue.valid_mask()
+    assert not valid[head.contrast.queue.labels >= 2].any()
     # the absent classes' temperatures get no gradient
     assert torch.equal(head.loss_gml.log_temperature.detach()[2:],
                        temperature[2:])
@@ -153,7 +153,7 @@ def test_unusual_image_sizes(label_size, feature_size):
     inputs = torch.randn(2, CHANNELS, *feature_size, generator=generator)
     losses = train_step(head, inputs, labels)
     assert all(torch.isfinite(value) for value in losses.values())
-    assert head.queue.num_pushed.sum() > 0
+    assert head.contrast.queue.num_pushed.sum() > 0
 
 
 def test_single_channel_images_are_loaded_as_colour(tmp_path):

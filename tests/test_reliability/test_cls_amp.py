@@ -29,10 +29,10 @@ def build_head(**kwargs):
         type='GMLClsHead',
         num_classes=NUM_CLASSES,
         in_channels=CHANNELS,
-        proj_dim=4,
+        embed_dim=4,
         queue=dict(size=16, base_size=2),
         prior=dict(counts=[8, 4, 2, 1]),
-        loss=dict(type='GMLLoss', init_temperature=0.1))
+        loss_gml=dict(type='GMLLoss', init_temperature=0.1))
     cfg.update(kwargs)
     torch.manual_seed(0)
     return build_model(cfg)
@@ -74,11 +74,11 @@ CASES = {
 def test_head_loss_and_grads_finite_under_bf16_autocast(case, kd):
     scale, labels = CASES[case]
     extra = dict(
-        trainable_key_projector=True,
-        loss=dict(type='GMLLoss', kd_weight=1.0)) if kd else {}
+        key_in_channels=CHANNELS,
+        loss_gml=dict(type='GMLLoss', kd_weight=1.0)) if kd else {}
     head = build_head(**extra)
     # a momentum copy of the projector, as GMLClassifier passes it
-    key_projector = None if kd else copy.deepcopy(head.projector)
+    key_projector = None if kd else copy.deepcopy(head.contrast.projector)
     generator = torch.Generator().manual_seed(0)
     for step in range(3):  # an empty queue first, then a filling one
         def draw(*shape):
@@ -106,12 +106,12 @@ def test_head_loss_and_grads_finite_under_bf16_autocast(case, kd):
         for name, parameter in head.named_parameters():
             if parameter.grad is not None:
                 assert torch.isfinite(parameter.grad).all(), name
-    pushed = head.queue.num_pushed.tolist()
+    pushed = head.contrast.queue.num_pushed.tolist()
     present = sorted(set(labels))
     assert all(pushed[c] > 0 for c in present)
     assert all(pushed[c] == 0 for c in range(NUM_CLASSES)
                if c not in present)
-    assert torch.isfinite(head.queue.features).all()
+    assert torch.isfinite(head.contrast.queue.features).all()
 
 
 def tiny_classifier(teacher=False):
@@ -119,10 +119,10 @@ def tiny_classifier(teacher=False):
         type='GMLClsHead',
         num_classes=NUM_CLASSES,
         in_channels=64,
-        proj_dim=8,
+        embed_dim=8,
         queue=dict(size=16, base_size=2),
         prior=dict(counts=[8, 4, 2, 1]),
-        loss=dict(type='GMLLoss', kd_weight=1.0 if teacher else 0.0))
+        loss_gml=dict(type='GMLLoss', kd_weight=1.0 if teacher else 0.0))
     cfg = dict(
         type='GMLClassifier',
         backbone=dict(type='CIFARResNet', depth=20),
@@ -130,7 +130,7 @@ def tiny_classifier(teacher=False):
         head=head,
         data_preprocessor=dict(num_classes=NUM_CLASSES))
     if teacher:
-        head['trainable_key_projector'] = True
+        head['key_in_channels'] = 64
         cfg['teacher'] = dict(
             backbone=dict(type='CIFARResNet', depth=20),
             neck=dict(type='GlobalAveragePooling'),
@@ -138,7 +138,7 @@ def tiny_classifier(teacher=False):
                 type='GMLClsHead',
                 num_classes=NUM_CLASSES,
                 in_channels=64,
-                loss=dict(type='GMLLoss', con_weight=0.0)))
+                loss_gml=dict(type='GMLLoss', con_weight=0.0)))
     torch.manual_seed(0)
     model = build_model(cfg)
     if teacher:

@@ -27,8 +27,8 @@ def contrast_step(head, labels, key_feats=None, key_projector=None):
     feats = torch.randn(len(labels), CHANNELS)
     if key_feats is None:
         key_feats = torch.randn(len(labels), CHANNELS)
-    if key_projector is None and head.key_projector is None:
-        key_projector = copy.deepcopy(head.projector)
+    if key_projector is None and head.contrast.key_projector is None:
+        key_projector = copy.deepcopy(head.contrast.projector)
     return head.loss((feats, ),
                      samples(labels),
                      query_feats=(feats, ),
@@ -41,32 +41,32 @@ def contrast_step(head, labels, key_feats=None, key_projector=None):
 @pytest.mark.parametrize('stage', ['gml', 'stage1'])
 def test_labels_outside_classes_name_the_fix(stage, bad):
     head = build_head() if stage == 'gml' else build_head(
-        loss=dict(type='GMLLoss', con_weight=0.0))
-    queue_before = None if head.queue is None else copy.deepcopy(
-        head.queue.state_dict())
+        loss_gml=dict(type='GMLLoss', con_weight=0.0))
+    queue_before = None if head.contrast is None else copy.deepcopy(
+        head.contrast.queue.state_dict())
     labels = [0, 1, bad, 2]
-    message = (rf'gt_label \[{bad}\] outside \[0, {NUM_CLASSES}\): set '
-               r'model.head.num_classes .* or fix the dataset')
+    message = (rf'labels \[{bad}\] are outside \[0, {NUM_CLASSES}\).*set '
+               r'num_classes of the model .* or fix the dataset')
     with pytest.raises(ValueError, match=message):
         if stage == 'gml':
             contrast_step(head, labels)
         else:
             head.loss((torch.randn(4, CHANNELS), ), samples(labels))
     if queue_before is not None:  # nothing was pushed
-        for name, value in head.queue.state_dict().items():
+        for name, value in head.contrast.queue.state_dict().items():
             assert torch.equal(value, queue_before[name]), name
 
 
 def test_classifier_with_labels_outside_classes(tmp_path):
     model = tiny_classifier()
     views = [torch.randn(2, 3, 32, 32) for _ in range(3)]
-    with pytest.raises(ValueError, match=r'gt_label \[4\] outside \[0, 4\)'):
+    with pytest.raises(ValueError, match=r'labels \[4\] are outside \[0, 4\)'):
         model.loss(views, samples([0, 4]))
 
 
 @pytest.mark.parametrize('bad', [NUM_CLASSES, -1])
 def test_metric_labels_outside_classes_name_the_fix(bad):
-    metric = LongTailAccuracy(class_counts=[8, 4, 2, 1])
+    metric = LongTailAccuracy(prior=[8, 4, 2, 1])
     with pytest.raises(ValueError, match=rf'labels \[{bad}\] outside '
                        r'\[0, 4\).*evaluate on a labelled set'):
         metric.compute_metrics([(0, 0), (1, bad)])
@@ -82,8 +82,8 @@ def test_prior_queue_and_step_with_zero_count_classes():
     assert not head.requires_class_counts
     assert torch.isfinite(head.prior.log_prior).all()
     assert (head.prior.probs > 0).all()
-    assert head.queue.slot_size.tolist()[2:] == [2, 2]
-    assert int(head.queue.slot_size.sum()) == head.queue.size
+    assert head.contrast.queue.slot_size.tolist()[2:] == [2, 2]
+    assert int(head.contrast.queue.slot_size.sum()) == head.contrast.queue.size
     optimizer = torch.optim.SGD(head.parameters(), lr=0.1)
     for _ in range(3):
         optimizer.zero_grad()
@@ -92,12 +92,12 @@ def test_prior_queue_and_step_with_zero_count_classes():
         total(losses).backward()
         optimizer.step()
     # the empty classes get no key
-    assert head.queue.num_pushed.tolist()[2:] == [0, 0]
+    assert head.contrast.queue.num_pushed.tolist()[2:] == [0, 0]
 
 
 def test_all_zero_counts_are_refused_with_the_fix():
     head = build_head(prior=None)
-    with pytest.raises(ValueError, match='not all 0'):
+    with pytest.raises(ValueError, match='sum to 0'):
         head.set_class_counts([0, 0, 0, 0])
     with pytest.raises(ValueError, match='set num_classes'):
         head.set_class_counts([1, 2, 3])
@@ -108,7 +108,7 @@ def test_metric_groups_with_zero_count_classes():
     the mean over its classes present in the evaluation set, an empty group
     is nan (never a division error)."""
     metric = LongTailAccuracy(
-        class_counts=[150, 50, 0, 0], many_thr=100, few_thr=20)
+        prior=[150, 50, 0, 0], many_thr=100, few_thr=20)
     results = [(0, 0), (1, 1), (0, 1), (2, 2), (0, 3)]
     out = metric.compute_metrics(results)
     assert out['many'] == 100.0
@@ -116,7 +116,7 @@ def test_metric_groups_with_zero_count_classes():
     assert out['few'] == 50.0  # classes 2 (right) and 3 (wrong)
     assert out['mean_class'] == pytest.approx(100 * 2.5 / 4)
     assert out['top1'] == pytest.approx(100 * 3 / 5)
-    only_zero = LongTailAccuracy(class_counts=[0, 0, 5, 500])
+    only_zero = LongTailAccuracy(prior=[0, 0, 5, 500])
     out = only_zero.compute_metrics([(3, 3)])
     assert out['many'] == 100.0
     assert np.isnan(out['medium']) and np.isnan(out['few'])
@@ -172,8 +172,8 @@ train_dataloader = dict(
     state = checkpoint['state_dict']
     counts = state['head.prior.counts'].tolist()
     assert counts == [0 if c in EMPTY else 8 for c in range(10)]
-    assert (state['head.queue.slot_size'] >= 2).all()
-    assert [int(state['head.queue.num_pushed'][c]) for c in EMPTY] == [0, 0]
+    assert (state['head.contrast.queue.slot_size'] >= 2).all()
+    assert [int(state['head.contrast.queue.num_pushed'][c]) for c in EMPTY] == [0, 0]
     assert all(torch.isfinite(v).all() for k, v in state.items()
                if v.is_floating_point())
     log = result.stdout + result.stderr
@@ -200,7 +200,7 @@ def test_key_features_of_another_size_than_the_queue():
                        r'for a queue of 8-channel features: set '
                        'model.head.key_in_channels'):
         contrast_step(head, [0, 1, 2, 3], key_feats=torch.randn(4, 16))
-    assert int(head.queue.num_pushed.sum()) == 0
+    assert int(head.contrast.queue.num_pushed.sum()) == 0
 
 
 def test_teacher_features_of_another_size_than_key_in_channels():
@@ -214,7 +214,6 @@ def test_teacher_features_of_another_size_than_key_in_channels():
             num_classes=NUM_CLASSES,
             in_channels=64,
             key_in_channels=32,
-            trainable_key_projector=True,
             queue=dict(size=16, base_size=2),
             prior=dict(counts=[8, 4, 2, 1])),
         teacher=dict(
@@ -224,7 +223,7 @@ def test_teacher_features_of_another_size_than_key_in_channels():
                 type='GMLClsHead',
                 num_classes=NUM_CLASSES,
                 in_channels=64,
-                loss=dict(type='GMLLoss', con_weight=0.0))))
+                loss_gml=dict(type='GMLLoss', con_weight=0.0))))
     with pytest.raises(ValueError, match=r"teacher's features have 64 "
                        r'channels but head.key_in_channels=32: set '
                        r'model.head.key_in_channels=64'):

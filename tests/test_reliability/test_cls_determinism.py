@@ -22,7 +22,7 @@ def loss_sequence(seed: int, steps: int = 3) -> list:
         total(losses).backward()
         optimizer.step()
         sequence.append({k: v.item() for k, v in losses.items()})
-    sequence.append(model.head.queue.features.sum().item())
+    sequence.append(model.head.contrast.queue.features.sum().item())
     return sequence
 
 

@@ -42,15 +42,15 @@ class ClsQueueProbeHook(Hook):
             runner.model) else runner.model
         head = model.head
         state = {f'queue.{name}': digest(buffer)
-                 for name, buffer in head.queue.named_buffers()}
+                 for name, buffer in head.contrast.queue.named_buffers()}
         state['prior.counts'] = digest(head.prior.counts)
-        state['log_temperature'] = digest(head.loss_module.log_temperature)
+        state['log_temperature'] = digest(head.loss_gml.log_temperature)
         state['fc'] = digest(head.fc.weight)
         state['key_encoder'] = digest(
             model.key_encoder.module.backbone.conv1.weight)
-        state['num_pushed'] = int(head.queue.num_pushed.sum())
+        state['num_pushed'] = int(head.contrast.queue.num_pushed.sum())
         state['queue_ids'] = sorted(
-            int(i) for i in head.queue.sample_ids if i >= 0)
+            int(i) for i in head.contrast.queue.sample_ids if i >= 0)
         state['batch_ids'] = [
             int(s.metainfo['sample_idx']) for s in data_batch['data_samples']
         ]

@@ -29,9 +29,11 @@ QUEUE_SIZE = 40
 
 HEAD = 'head.'
 NAMED_STATE = [
-    'queue.features', 'queue.labels', 'queue.sample_ids', 'queue.pointer',
-    'queue.num_pushed', 'queue.slot_start', 'queue.slot_size',
-    'loss_module.log_temperature', 'prior.counts', 'prior.num_updates'
+    'contrast.queue.features', 'contrast.queue.labels',
+    'contrast.queue.sample_ids', 'contrast.queue.pointer',
+    'contrast.queue.num_pushed', 'contrast.queue.slot_start',
+    'contrast.queue.slot_size', 'loss_gml.log_temperature', 'prior.counts',
+    'prior.num_updates'
 ]
 
 
@@ -140,8 +142,8 @@ def check_exact_resume(runs, extra_names=()):
     for name in [HEAD + n for n in NAMED_STATE] + list(extra_names):
         assert name in state, name
     # the queue was filled and its head classes' rings wrapped around
-    pushed = state[HEAD + 'queue.num_pushed']
-    assert (pushed > state[HEAD + 'queue.slot_size']).any()
+    pushed = state[HEAD + 'contrast.queue.num_pushed']
+    assert (pushed > state[HEAD + 'contrast.queue.slot_size']).any()
     assert state[HEAD + 'prior.counts'].tolist() == [8, 4, 2] + [1] * 7
     assert_same_tensors(state, resumed['state_dict'], 'state_dict')
     assert_same_optimizer(full['optimizer'], resumed['optimizer'])
@@ -172,7 +174,7 @@ def test_ema_without_random_state_hook_resume_differs(ema_runs):
     full, reseeded = ema_runs['full'], ema_runs['reseeded']
     assert 'random_states' not in reseeded
     differ = differing_keys(full['state_dict'], reseeded['state_dict'])
-    assert HEAD + 'queue.features' in differ
+    assert HEAD + 'contrast.queue.features' in differ
     assert 'key_encoder.module.backbone.conv1.weight' in differ
     # the first (uninterrupted) epoch is identical
     assert all(full['losses'][i] == reseeded['losses'][i] for i in (1, 2, 3))
@@ -183,7 +185,7 @@ def test_student_resume_at_epoch_boundary_equals_uninterrupted_run(
         student_runs):
     check_exact_resume(
         student_runs,
-        ('head.key_projector.0.weight', 'teacher.backbone.conv1.weight'))
+        ('head.contrast.key_projector.0.weight', 'teacher.backbone.conv1.weight'))
     assert not any(k.startswith('key_encoder.')
                    for k in student_runs['full']['state_dict'])
     assert 'loss_kd' in student_runs['full']['losses'][6]
@@ -192,6 +194,6 @@ def test_student_resume_at_epoch_boundary_equals_uninterrupted_run(
 def test_student_without_random_state_hook_resume_differs(student_runs):
     differ = differing_keys(student_runs['full']['state_dict'],
                             student_runs['reseeded']['state_dict'])
-    assert HEAD + 'queue.features' in differ
+    assert HEAD + 'contrast.queue.features' in differ
     # the frozen teacher never changes
     assert not any(k.startswith('teacher.') for k in differ)

@@ -7,8 +7,8 @@ import sys
 import pytest
 import torch
 
-from mil_seg.seg.models.gml_head import IMAGES_PER_RANK_STEP, \
-    PIXELS_PER_IMAGE
+from mil_seg.seg.models.pixel_contrast import (IMAGES_PER_RANK_STEP,
+                                              PIXELS_PER_IMAGE)
 from .conftest import run_command
 
 WORKER = osp.join(osp.dirname(osp.abspath(__file__)), 'dist_queue_worker.py')

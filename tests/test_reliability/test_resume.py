@@ -12,9 +12,11 @@ from .conftest import DEMO_GML, run_tool, small_seg_options
 HEAD = 'decode_head.'
 # State the issue names explicitly (all of state_dict is compared anyway).
 NAMED_STATE = [
-    'queue.features', 'queue.labels', 'queue.sample_ids', 'queue.pointer',
-    'queue.num_pushed', 'queue.slot_size', 'loss_gml.log_temperature',
-    'prior.counts', 'prior.num_updates', 'queue_allocated', 'num_train_steps'
+    'contrast.queue.features', 'contrast.queue.labels',
+    'contrast.queue.sample_ids', 'contrast.queue.pointer',
+    'contrast.queue.num_pushed', 'contrast.queue.slot_size',
+    'loss_gml.log_temperature', 'prior.counts', 'prior.num_updates',
+    'queue_allocated', 'num_train_steps'
 ]
 
 
@@ -99,7 +101,7 @@ def test_resumed_run_equals_uninterrupted_run(runs):
     assert full['meta']['iter'] == resumed['meta']['iter'] == 4
     for name in NAMED_STATE:
         assert HEAD + name in full['state_dict'], name
-    assert full['state_dict'][HEAD + 'queue.num_pushed'].sum() > 0
+    assert full['state_dict'][HEAD + 'contrast.queue.num_pushed'].sum() > 0
     assert_same_tensors(full['state_dict'], resumed['state_dict'],
                         'state_dict')
     assert_same_optimizer(full['optimizer'], resumed['optimizer'])
@@ -118,7 +120,7 @@ def test_without_random_state_hook_resume_differs(runs):
     full, reseeded = runs['full'], runs['reseeded']
     assert 'random_states' not in reseeded
     differ = differing_keys(full['state_dict'], reseeded['state_dict'])
-    assert HEAD + 'queue.features' in differ
+    assert HEAD + 'contrast.queue.features' in differ
 
 
 def test_checkpoint_holds_random_states_of_each_rank(runs):

@@ -70,7 +70,7 @@ def test_student_resumes_exactly_with_its_frozen_teacher(runs):
     assert full.keys() == resumed.keys()
     for key in full:
         assert torch.equal(full[key], resumed[key]), key
-    assert full['decode_head.queue.num_pushed'].sum() > 0
+    assert full['decode_head.contrast.queue.num_pushed'].sum() > 0
     # The teacher never moved: its weights and BN statistics are stage 1's.
     stage1 = runs['teacher']['state_dict']
     teacher_keys = [k for k in full if k.startswith('teacher.')]
@@ -79,7 +79,7 @@ def test_student_resumes_exactly_with_its_frozen_teacher(runs):
         assert torch.equal(full[key], stage1[key[len('teacher.'):]]), key
     # Keys come through the trainable key projector of the teacher's
     # features.
-    assert full['decode_head.key_projector.0.weight'].shape[1] == 64
+    assert full['decode_head.contrast.key_projector.0.weight'].shape[1] == 64
 
 
 def test_student_without_teacher_file_or_checkpoint_stops_with_the_fix(runs):

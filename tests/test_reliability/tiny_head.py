@@ -26,7 +26,7 @@ def build_head(seed: int = 0, **overrides):
             dropout_ratio=0.0),
         prior=dict(type='ClassPrior', counts=[80, 40, 2, 1]),
         embed_dim=4,
-        queue_size=64,
+        queue=dict(size=64),
         anchor_sampler=dict(
             type='ClassBalancedAnchorSampler', max_anchors_per_image=16))
     cfg.update(overrides)

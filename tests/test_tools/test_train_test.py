@@ -102,5 +102,5 @@ def test_wrong_launcher_is_rejected_by_name():
 def test_package_check_is_one_clear_line(synthetic_root, tmp_path):
     result = run_tool('tools/train.py', DEMO, '--work-dir', str(tmp_path),
                       *small_seg_options(synthetic_root, 2),
-                      'model.decode_head.queue_size=4')
+                      'model.decode_head.queue.size=4')
     assert_one_error_line(result, 'Queue size 4 is smaller than', 'increase')

@@ -77,7 +77,7 @@ def test_deeplabv3plus_gml_trains_and_tests_on_ade20k_layout(
     state = torch.load(checkpoint, map_location='cpu')['state_dict']
     # reduce_zero_label: annotation v becomes class v - 1, 0 is ignored, so
     # the queue only ever saw classes 0, 2 and 149.
-    pushed = state['decode_head.queue.num_pushed']
+    pushed = state['decode_head.contrast.queue.num_pushed']
     seen = set(torch.nonzero(pushed).flatten().tolist())
     assert seen and seen <= {0, 2, 149}, seen
 

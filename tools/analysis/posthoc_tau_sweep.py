@@ -30,7 +30,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mil_seg  # noqa: F401  (compat layer and registration)
-from mil_seg.gml import ClassPrior
+from mil_seg.gml import ClassPrior, build_class_prior
 from mil_seg.launch import (UserError, add_common_arguments,
                             load_evaluation_config, run_guarded)
 
@@ -62,12 +62,7 @@ def load_prior(cfg: Config, prior_arg: str, num_classes: int) -> ClassPrior:
     if source is None:
         raise UserError(
             'no class prior: pass --prior FILE or set test_evaluator.prior')
-    if isinstance(source, str):
-        return ClassPrior(num_classes, file=source)
-    source = dict(source)
-    source.pop('type', None)
-    source['num_classes'] = num_classes
-    return ClassPrior(**source)
+    return build_class_prior(source, num_classes)
 
 
 def main() -> None:
@@ -81,14 +76,14 @@ def main() -> None:
                         'decode_head')
     if isinstance(head, nn.ModuleList):
         head = head[-1]  # cascade: the last stage gives the prediction
-    log_prior = load_prior(cfg, args.prior, head.num_classes).probs.log()
+    prior = load_prior(cfg, args.prior, head.num_classes)
 
     tau = 0.0
 
     def adjust(_module, _inputs, logits):
         if tau == 0.0 or _module.training:
             return logits
-        return logits - tau * log_prior.to(logits).view(1, -1, 1, 1)
+        return prior.adjust(logits, -tau)
 
     # mmseg heads call their own forward directly (no hooks there); their
     # classifier conv_seg is called as a module. A per-class constant added

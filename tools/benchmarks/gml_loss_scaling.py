@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from mil_seg.gml import gml_contrastive_terms
+from mil_seg.gml import ClassPrior, gml_contrastive_terms
 
 
 def parse_args() -> argparse.Namespace:
@@ -67,8 +67,10 @@ def main() -> None:
                                generator=generator).to(device)
         key_labels = torch.randint(0, args.classes, (queue_size, ),
                                    generator=generator).to(device)
-        log_prior = torch.log_softmax(
-            torch.randn(args.classes, generator=generator), 0).to(device)
+        prior = ClassPrior(
+            args.classes,
+            counts=torch.randn(args.classes, generator=generator).softmax(0),
+            smoothing=0.0).to(device)
         log_temperature = torch.full((args.classes, ), 0.1,
                                      device=device).log().requires_grad_()
         query_ids = torch.arange(num_anchors, device=device)
@@ -76,7 +78,7 @@ def main() -> None:
 
         def gml_step():
             terms = gml_contrastive_terms(query, keys, key_labels, labels,
-                                          log_prior, log_temperature,
+                                          prior.adjust, log_temperature,
                                           query_ids, key_ids)
             (terms['loss_con'].mean() + terms['loss_temp'].mean()).backward()
 

@@ -1,4 +1,4 @@
 """Evaluation of the classification adapter (mmpretrain METRICS)."""
-from .metrics import LongTailAccuracy, load_class_counts
+from .metrics import LongTailAccuracy
 
-__all__ = ['LongTailAccuracy', 'load_class_counts']
+__all__ = ['LongTailAccuracy']

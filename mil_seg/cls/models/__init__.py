@@ -1,13 +1,14 @@
-"""Models of the classification adapter (registered in mmpretrain MODELS)."""
+"""Models of the classification adapter (registered in mmpretrain MODELS).
+
+The logit-adjusted baseline, ``LogitAdjustedCELoss``, is the core's
+(:mod:`mil_seg.gml`), registered here by :mod:`mil_seg.cls`.
+"""
 from .backbones import CIFARResNet
 from .classifiers import GMLClassifier
 from .heads import GMLClsHead
-from .losses import LogitAdjustedLoss
-from .utils import (MultiViewClsDataPreprocessor, build_class_prior,
-                    fill_class_prior, prior_is_empty)
+from .utils import MultiViewClsDataPreprocessor
 
 __all__ = [
-    'CIFARResNet', 'GMLClassifier', 'GMLClsHead', 'LogitAdjustedLoss',
-    'MultiViewClsDataPreprocessor', 'build_class_prior', 'fill_class_prior',
-    'prior_is_empty'
+    'CIFARResNet', 'GMLClassifier', 'GMLClsHead',
+    'MultiViewClsDataPreprocessor'
 ]

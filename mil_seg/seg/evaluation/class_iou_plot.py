@@ -6,7 +6,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 from mmengine.utils import mkdir_or_exist
 
-from .class_groups import GROUP_NAMES
+from mil_seg.gml.groups import GROUP_NAMES
 from mil_seg.launch.errors import UserError
 
 

@@ -12,7 +12,9 @@ from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from .class_groups import GROUP_NAMES, class_groups
+from mil_seg.gml.groups import GROUP_NAMES, class_groups
+from mil_seg.gml.prior import build_class_prior
+from mil_seg.launch.errors import UserError
 
 
 @METRICS.register_module()
@@ -22,7 +24,7 @@ class LongTailIoUMetric(IoUMetric):
     The per-class IoU and accuracy are mmseg's :class:`IoUMetric`
     (intersections and unions summed over the whole evaluated set). The
     classes are then split into head, body and tail by the *training* class
-    counts (:func:`~mil_seg.seg.evaluation.class_groups`; by default the
+    counts (:func:`~mil_seg.gml.groups.class_groups`; by default the
     classes holding the first 50 % of the labelled training pixels are
     head, the next 40 % body, the last 10 % tail), and the mean IoU of each
     group is reported as ``mIoU_head``, ``mIoU_body`` and ``mIoU_tail``.
@@ -30,10 +32,10 @@ class LongTailIoUMetric(IoUMetric):
 
     Where the counts come from (``prior``):
 
-    * a path or the name of a shipped prior (``'ade20k'``, ``'camvid'``):
-      read with ``ClassPrior.read_file``;
-    * a ``ClassPrior`` config dict (``num_classes`` filled in from the
-      dataset if missing) or a built ``ClassPrior``: its ``counts`` buffer;
+    * anything :func:`~mil_seg.gml.prior.build_class_prior` accepts: a
+      shipped prior's name (``'ade20k'``, ``'camvid'``) or a path (whose
+      class names are checked against the dataset's), a ``ClassPrior``
+      dict or a built ``ClassPrior``: its ``counts``;
     * None: counts handed over by :class:`PriorToMetricHook`, which copies
       the counts of the model's ``ClassPrior`` (e.g. an online prior
       accumulated during training, restored from the checkpoint at test
@@ -61,7 +63,7 @@ class LongTailIoUMetric(IoUMetric):
         prior (str | dict | nn.Module, optional): Source of the training
             class counts, see above. Defaults to None.
         group_by (str): 'share', 'rank' or 'count', see
-            :func:`~mil_seg.seg.evaluation.class_groups`.
+            :func:`~mil_seg.gml.groups.class_groups`.
             Defaults to 'share'.
         group_split (Tuple[float, float]): The group boundaries.
             Defaults to (0.5, 0.9).
@@ -99,7 +101,7 @@ class LongTailIoUMetric(IoUMetric):
         self._prior_counts: Optional[np.ndarray] = None
         self._prior_source: Optional[str] = None
 
-    def set_prior_counts(self,
+    def set_class_counts(self,
                          counts: Sequence[float],
                          source: str = 'model') -> None:
         """Set the training class counts that define the groups.
@@ -120,32 +122,18 @@ class LongTailIoUMetric(IoUMetric):
         """Training class counts and a description of their source."""
         logger = MMLogger.get_current_instance()
         if self._prior_counts is None and self.prior is not None:
-            from mil_seg.gml import ClassPrior
-            if isinstance(self.prior, str):
-                path = ClassPrior.resolve_file(self.prior)
-                content = ClassPrior.read_file(path)
-                names = content['classes']
-                classes = self.dataset_meta['classes']
-                if names is not None and len(names) == len(classes) and [
-                        n.strip().lower() for n in names
-                ] != [c.strip().lower() for c in classes]:
-                    print_log(
-                        f'Prior file {path}: class names differ from the '
-                        "dataset's; counts are used in the dataset's order.",
-                        logger, level=30)
-                self.set_prior_counts(content['counts'], f'file {path}')
-            else:
-                prior = self.prior
-                if isinstance(prior, dict):
-                    from mmseg.registry import MODELS
-                    cfg = dict(prior)
-                    cfg.setdefault('num_classes', num_classes)
-                    prior = MODELS.build(cfg)
-                self.set_prior_counts(prior.counts.detach().cpu().numpy(),
-                                      type(prior).__name__)
+            prior = self.prior
+            source = type(prior).__name__
+            if isinstance(prior, str):
+                # The file's class names are checked against the dataset's.
+                source = f'file {prior}'
+                prior = dict(
+                    file=prior, class_names=self.dataset_meta['classes'])
+            prior = build_class_prior(prior, num_classes)
+            self.set_class_counts(prior.counts.detach().cpu().numpy(), source)
         counts = self._prior_counts
         if counts is not None and len(counts) != num_classes:
-            raise ValueError(
+            raise UserError(
                 f'The prior ({self._prior_source}) has {len(counts)} classes '
                 f'but the dataset {num_classes}: use the prior of the '
                 'training set of this dataset.')

@@ -14,7 +14,7 @@ class PriorToMetricHook(Hook):
     Before every validation and test run, the hook finds the model's
     :class:`~mil_seg.gml.ClassPrior` (the submodule named ``prior_name``,
     or else the first ``ClassPrior`` among the model's modules) and calls
-    ``set_prior_counts(counts)`` on each metric of the evaluator that has
+    ``set_class_counts(counts)`` on each metric of the evaluator that has
     that method (:class:`LongTailIoUMetric`). This is how an *online* prior,
     accumulated during training and saved in the checkpoint, defines the
     head / body / tail groups, also when testing a checkpoint without the
@@ -62,10 +62,10 @@ class PriorToMetricHook(Hook):
             return
         counts = prior.counts.detach().cpu().numpy()
         for metric in getattr(evaluator, 'metrics', []):
-            if not hasattr(metric, 'set_prior_counts'):
+            if not hasattr(metric, 'set_class_counts'):
                 continue
             if self.overwrite or getattr(metric, 'prior', None) is None:
-                metric.set_prior_counts(counts, f'model.{name}')
+                metric.set_class_counts(counts, f'model.{name}')
 
     def before_val(self, runner) -> None:
         """Hand the counts to the validation metrics."""

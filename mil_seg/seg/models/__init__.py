@@ -1,10 +1,11 @@
-"""MMSegmentation models of GML: decode heads, pixel loss, anchor sampler.
+"""MMSegmentation models of GML: decode heads, pixel contrast, segmentors.
 
 Importing this package registers ``GMLHead``, ``GMLCascadeHead``,
-``GMLEncoderDecoder``, ``GMLCascadeEncoderDecoder``,
-``CosineClassifier2d`` and ``LogitAdjustedCELoss`` in
-mmseg's ``MODELS`` and ``ClassBalancedAnchorSampler`` in mmseg's
-``TASK_UTILS``.
+``GMLEncoderDecoder``, ``GMLCascadeEncoderDecoder`` and
+``CosineClassifier2d`` in mmseg's ``MODELS`` and
+``ClassBalancedAnchorSampler`` in mmseg's ``TASK_UTILS``. The
+logit-adjusted baseline, ``LogitAdjustedCELoss``, is the core's
+(:mod:`mil_seg.gml`), registered by :mod:`mil_seg.seg`.
 """
 from .anchor_sampler import ClassBalancedAnchorSampler, balanced_quotas
 from .cosine_classifier import CosineClassifier2d
@@ -13,12 +14,10 @@ from .gml_cascade_encoder_decoder import GMLCascadeEncoderDecoder
 from .gml_cascade_head import GMLCascadeHead
 from .gml_encoder_decoder import GMLEncoderDecoder
 from .gml_head import GMLHead
-from .logit_adjusted_ce_loss import (LogitAdjustedCELoss,
-                                     pixel_logit_adjusted_cross_entropy)
+from .pixel_contrast import PixelContrast
 
 __all__ = [
     'ClassBalancedAnchorSampler', 'balanced_quotas', 'CosineClassifier2d',
     'GMLHead', 'GMLCascadeHead', 'GMLEncoderDecoder',
-    'GMLCascadeEncoderDecoder', 'FrozenTeacherMixin', 'LogitAdjustedCELoss',
-    'pixel_logit_adjusted_cross_entropy'
+    'GMLCascadeEncoderDecoder', 'FrozenTeacherMixin', 'PixelContrast'
 ]

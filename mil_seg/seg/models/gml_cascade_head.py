@@ -8,6 +8,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
+from mil_seg.launch.errors import WrongModuleError
 from .gml_head import GMLHead
 
 
@@ -31,10 +32,15 @@ class GMLCascadeHead(GMLHead):
     """
 
     def _check_cascade(self, decoder: BaseDecodeHead) -> None:
-        """Require a cascade decoder (one that takes ``prev_output``)."""
+        """Require a cascade decoder (one that takes ``prev_output``).
+
+        Raises:
+            WrongModuleError: If ``decoder`` is not a cascade decode head.
+        """
         if not isinstance(decoder, BaseCascadeDecodeHead):
-            raise TypeError(f'{type(decoder).__name__} is not a cascade '
-                            'decode head: wrap it with GMLHead.')
+            raise WrongModuleError(f'{type(decoder).__name__} is not a '
+                                   'cascade decode head: wrap it with '
+                                   'GMLHead.')
 
     def forward(self, inputs: List[Tensor], prev_output: Tensor) -> Tensor:
         """Prior-free logits (post-hoc adjusted in eval mode if set).
@@ -47,7 +53,7 @@ class GMLCascadeHead(GMLHead):
             Tensor: Logits, B x C x h x w.
         """
         features = self._decode_features(inputs, prev_output)
-        return self._adjust_for_inference(self.cls_seg(features))
+        return self._posthoc_adjust(self.cls_seg(features))
 
     def loss(self,
              inputs: List[Tensor],

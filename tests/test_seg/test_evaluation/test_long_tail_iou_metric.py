@@ -6,7 +6,8 @@ import torch
 
 import mil_seg  # noqa: F401
 from mil_seg.gml import ClassPrior
-from mil_seg.seg.evaluation import LongTailIoUMetric, class_groups
+from mil_seg.gml.groups import class_groups
+from mil_seg.seg.evaluation import LongTailIoUMetric
 from mil_seg.seg.hooks import PriorToMetricHook
 from mmseg.registry import HOOKS, METRICS
 

@@ -109,7 +109,7 @@ def gml_head(decoder: dict, **kwargs) -> dict:
         type='GMLHead',
         decoder=decoder,
         prior=tiny_prior(),
-        queue_size=256,
+        queue=dict(size=256),
         embed_dim=8,
         anchor_sampler=dict(
             type='ClassBalancedAnchorSampler', max_anchors_per_image=32))

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
-from mil_seg.gml.functional import logit_adjusted_cross_entropy
+from mil_seg.gml.functional import cross_entropy
 
 DECODERS = ['aspp', 'uper', 'segformer', 'fcn']
 
@@ -31,7 +31,7 @@ def test_without_contrastive_term_equals_logit_adjusted_ce(builders, labels):
     head = build_head(
         builders, loss_gml=dict(con_weight=0.0), classifier_scale=16.0)
     head.train()
-    assert head.queue is None and head.projector is None
+    assert head.contrast is None
     inputs = backbone_features(builders)
     samples = builders.make_data_samples(labels)
     torch.manual_seed(1)
@@ -58,8 +58,7 @@ def test_without_contrastive_term_equals_logit_adjusted_ce(builders, labels):
     torch.testing.assert_close(losses['loss_sup'], expected)
     torch.testing.assert_close(
         losses['loss_sup'],
-        logit_adjusted_cross_entropy(logits, labels, head.prior.log_prior,
-                                     ignore_index=255))
+        cross_entropy(head.prior.adjust(logits), labels, ignore_index=255))
 
 
 def test_linear_classifier_supervised_term_is_logit_adjusted_ce(
@@ -123,9 +122,9 @@ def test_each_decoder_trains_and_predicts_in_a_segmentor(
     total.backward()
     head = model.decode_head
     assert head.loss_gml.log_temperature.grad is not None
-    assert all(p.grad is not None for p in head.projector.parameters())
+    assert all(p.grad is not None for p in head.contrast.projector.parameters())
     assert head.conv_seg.weight.grad is not None
-    assert int(head.queue.valid_mask().sum()) > 0
+    assert int(head.contrast.queue.valid_mask().sum()) > 0
 
     model.eval()
     with torch.no_grad():
@@ -176,9 +175,9 @@ def test_all_ignored_batch_is_finite_zero_and_leaves_queue(builders, labels):
     head.loss(inputs, builders.make_data_samples(labels), dict())
     queue_before = {
         name: buffer.clone()
-        for name, buffer in head.queue.named_buffers()
+        for name, buffer in head.contrast.queue.named_buffers()
     }
-    assert int(head.queue.valid_mask().sum()) > 0
+    assert int(head.contrast.queue.valid_mask().sum()) > 0
 
     ignored = torch.full_like(labels, 255)
     losses = head.loss(inputs, builders.make_data_samples(ignored), dict())
@@ -189,7 +188,7 @@ def test_all_ignored_batch_is_finite_zero_and_leaves_queue(builders, labels):
     for name, parameter in head.named_parameters():
         if parameter.grad is not None:
             assert torch.isfinite(parameter.grad).all(), name
-    for name, buffer in head.queue.named_buffers():
+    for name, buffer in head.contrast.queue.named_buffers():
         assert torch.equal(buffer, queue_before[name]), name
 
 
@@ -202,7 +201,7 @@ def test_all_ignored_first_batch_with_empty_queue(builders):
         dict())
     assert all(
         math.isfinite(v.item()) for k, v in losses.items() if 'loss' in k)
-    assert int(head.queue.valid_mask().sum()) == 0
+    assert int(head.contrast.queue.valid_mask().sum()) == 0
 
 
 def test_queue_receives_detached_feature_resolution_anchors(builders,
@@ -211,7 +210,7 @@ def test_queue_receives_detached_feature_resolution_anchors(builders,
     head.train()
     inputs = backbone_features(builders)
     head.loss(inputs, builders.make_data_samples(labels), dict())
-    features, key_labels, sample_ids, valid = head.queue.get()
+    features, key_labels, sample_ids, valid = head.contrast.queue.get()
     assert features.shape[1] == head.channels
     assert not features.requires_grad
     # 32x32 labels at the stride-8 feature map: 4x4 pixels; ids encode
@@ -228,7 +227,7 @@ def test_queue_receives_detached_feature_resolution_anchors(builders,
     assert torch.equal(small[image, pixel], key_labels[valid])
     # The next step uses new image ids: no collision with stored keys.
     head.loss(inputs, builders.make_data_samples(labels), dict())
-    ids = head.queue.get()[2][head.queue.valid_mask()]
+    ids = head.contrast.queue.get()[2][head.contrast.queue.valid_mask()]
     assert ids.unique().numel() == ids.numel()
 
 
@@ -239,7 +238,7 @@ def test_region_keys_are_per_image_class_means(builders, labels):
     with torch.no_grad():
         features = head._decode_features(inputs)  # 2 x F x 4 x 4
     head.loss(inputs, builders.make_data_samples(labels), dict())
-    stored, key_labels, sample_ids, valid = head.queue.get()
+    stored, key_labels, sample_ids, valid = head.contrast.queue.get()
     small = F.interpolate(labels[:, None].float(), size=(4, 4),
                           mode='nearest').long().squeeze(1)
     expected = {}
@@ -268,25 +267,25 @@ def test_online_prior_allocates_queue_after_first_batch(builders, labels):
     head = build_head(builders, prior=builders.tiny_prior('online'))
     head.train()
     assert not bool(head.queue_allocated)
-    uniform_layout = head.queue.slot_size.clone()
+    uniform_layout = head.contrast.queue.slot_size.clone()
     head.loss(backbone_features(builders), builders.make_data_samples(labels),
               dict())
     assert bool(head.queue_allocated)
     counts = torch.bincount(labels[labels != 255], minlength=5).double()
     torch.testing.assert_close(head.prior.counts, counts)
-    layout = head.queue.slot_size.clone()
+    layout = head.contrast.queue.slot_size.clone()
     assert not torch.equal(layout, uniform_layout)
     # Most frequent class gets the most slots.
     assert int(layout.argmax()) == int(counts.argmax())
-    assert int(head.queue.valid_mask().sum()) > 0
+    assert int(head.contrast.queue.valid_mask().sum()) > 0
     head.loss(backbone_features(builders), builders.make_data_samples(labels),
               dict())
-    assert torch.equal(head.queue.slot_size, layout)
+    assert torch.equal(head.contrast.queue.slot_size, layout)
     # The state is in buffers: a fresh head restores it from a checkpoint.
     restored = build_head(builders, prior=builders.tiny_prior('online'))
     restored.load_state_dict(head.state_dict())
     assert bool(restored.queue_allocated)
-    assert torch.equal(restored.queue.features, head.queue.features)
+    assert torch.equal(restored.contrast.queue.features, head.contrast.queue.features)
     assert torch.equal(restored.prior.counts, head.prior.counts)
     assert int(restored.num_train_steps) == 2
 
@@ -316,7 +315,7 @@ def test_self_exclusion_by_image(builders, labels):
     head.train()
     head.loss(backbone_features(builders), builders.make_data_samples(labels),
               dict())
-    ids = head.queue.get()[2][head.queue.valid_mask()]
+    ids = head.contrast.queue.get()[2][head.contrast.queue.valid_mask()]
     assert set(ids.tolist()) <= {0, 1}
 
 
@@ -337,7 +336,8 @@ def test_anchors_never_meet_keys_of_their_own_image(builders, labels, exclude):
     features = torch.randn(2, 16, 8, 8)
     for _ in range(2):  # second step: the queue also holds older images
         head.num_train_steps += 1
-        inputs = head._contrastive_inputs(features, labels[:, None])
+        inputs = head.contrast(features, labels[:, None],
+                               head.num_train_steps)
     shape = (len(inputs['query']), len(inputs['keys']))
     mask = inputs['key_mask'].expand(shape)
     query_image = inputs['query_ids'] // 2**22

@@ -83,7 +83,7 @@ def test_config_builds_model(path):
         head = model.decode_head
         assert type(head).__name__ == 'GMLHead'
         assert head.num_classes == head.prior.probs.numel()
-        assert head.queue is not None
+        assert head.contrast.queue is not None
 
 
 @pytest.mark.parametrize(

@@ -87,7 +87,8 @@ def test_class_and_pixel_weights_match_naive():
             class_weight=class_weight,
             avg_non_ignore=True))
     ours_input = logits.clone().requires_grad_()
-    ours = loss_module(ours_input, labels, weight=pixel_weight)
+    ours = loss_module(
+        ours_input, labels, weight=pixel_weight, ignore_index=255)
     ours.backward()
     ref_input = logits.clone().requires_grad_()
     ref = naive_loss(

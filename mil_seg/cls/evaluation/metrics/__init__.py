@@ -1,4 +1,4 @@
 """Metrics of the classification adapter."""
-from .long_tail_accuracy import LongTailAccuracy, load_class_counts
+from .long_tail_accuracy import LongTailAccuracy
 
-__all__ = ['LongTailAccuracy', 'load_class_counts']
+__all__ = ['LongTailAccuracy']

@@ -1,36 +1,13 @@
 """Top-1 accuracy with many / medium / few-shot groups."""
-import json
-import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
-from mmengine.fileio import get_text
 from mmpretrain.registry import DATASETS, METRICS
 
-
-def load_class_counts(file: str) -> List[int]:
-    """Read per-class counts from a file.
-
-    Accepted: a JSON list, a JSON dict with ``class_counts`` or ``counts``,
-    or a text file with one count per line (``count`` or ``name count``).
-
-    Args:
-        file (str): Path of the counts file.
-
-    Returns:
-        list[int]: The counts, in class order.
-    """
-    text = get_text(file)
-    if osp.splitext(file)[1] == '.json':
-        data = json.loads(text)
-        if isinstance(data, dict):
-            data = data.get('class_counts', data.get('counts'))
-        return [int(n) for n in data]
-    return [
-        int(float(line.split()[-1])) for line in text.splitlines()
-        if line.strip()
-    ]
+from mil_seg.gml.groups import class_groups
+from mil_seg.gml.prior import PriorConfig, build_class_prior
+from mil_seg.launch.errors import UserError
 
 
 @METRICS.register_module()
@@ -44,8 +21,11 @@ class LongTailAccuracy(BaseMetric):
     classes present in the evaluation set (on a balanced test set, the
     sample accuracy of the group); an empty group reports ``nan``.
 
-    The training class counts come from, in order: ``class_counts``,
-    ``counts_file``, ``train_dataset`` (a dataset config built on first
+    The groups are :func:`~mil_seg.gml.groups.class_groups` by count, the
+    same grouping the segmentation metric offers. The training class counts
+    come from, in order: ``prior`` (anything
+    :func:`~mil_seg.gml.prior.build_class_prior` accepts, e.g. a prior file
+    of image counts), ``train_dataset`` (a dataset config built on first
     use), or :meth:`set_class_counts` (``ClassCountsHook`` calls it with the
     runner's training dataset). They are never a hand-written list in our
     configs.
@@ -55,10 +35,8 @@ class LongTailAccuracy(BaseMetric):
     ``few`` (%).
 
     Args:
-        class_counts (Sequence[int], optional): Training images per class.
-            Defaults to None.
-        counts_file (str, optional): File with the counts, see
-            :func:`load_class_counts`. Defaults to None.
+        prior (str | dict | ClassPrior, optional): The training images per
+            class, as a class prior. Defaults to None.
         train_dataset (dict, optional): Config of the training dataset whose
             ``get_class_counts()`` (or labels) give the counts. Defaults to
             None.
@@ -72,8 +50,7 @@ class LongTailAccuracy(BaseMetric):
     default_prefix: Optional[str] = 'lt'
 
     def __init__(self,
-                 class_counts: Optional[Sequence[int]] = None,
-                 counts_file: Optional[str] = None,
+                 prior: PriorConfig = None,
                  train_dataset: Optional[dict] = None,
                  many_thr: int = 100,
                  few_thr: int = 20,
@@ -81,16 +58,14 @@ class LongTailAccuracy(BaseMetric):
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if few_thr > many_thr:
-            raise ValueError(f'few_thr ({few_thr}) must not exceed many_thr '
+            raise UserError(f'few_thr ({few_thr}) must not exceed many_thr '
                              f'({many_thr})')
         self.many_thr = many_thr
         self.few_thr = few_thr
         self.train_dataset = train_dataset
         self.class_counts = None
-        if class_counts is not None:
-            self.set_class_counts(class_counts)
-        elif counts_file is not None:
-            self.set_class_counts(load_class_counts(counts_file))
+        if prior is not None:
+            self.set_class_counts(build_class_prior(prior).counts.numpy())
 
     @property
     def requires_class_counts(self) -> bool:
@@ -117,7 +92,7 @@ class LongTailAccuracy(BaseMetric):
         if self.class_counts is None:
             raise RuntimeError(
                 'LongTailAccuracy has no training class counts: pass '
-                'class_counts, counts_file or train_dataset, or add '
+                'prior or train_dataset, or add '
                 "dict(type='ClassCountsHook') to custom_hooks.")
         return self.class_counts
 
@@ -151,7 +126,7 @@ class LongTailAccuracy(BaseMetric):
         pred, gt = np.asarray(results, dtype=np.int64).reshape(-1, 2).T
         outside = (gt < 0) | (gt >= num_classes)
         if outside.any():
-            raise ValueError(
+            raise UserError(
                 f'evaluation labels {sorted(set(gt[outside].tolist()))} '
                 f'outside [0, {num_classes}) (one class count per training '
                 'class): evaluate on a labelled set with the training set\'s '
@@ -168,10 +143,10 @@ class LongTailAccuracy(BaseMetric):
             return float(class_acc[mask].mean() * 100) if mask.any() \
                 else float('nan')
 
+        groups = class_groups(counts, 'count', (self.many_thr, self.few_thr))
         return dict(
             top1=float(correct.mean() * 100) if correct.size else 0.0,
             mean_class=group_mean(np.ones(num_classes, dtype=bool)),
-            many=group_mean(counts > self.many_thr),
-            medium=group_mean((counts >= self.few_thr)
-                              & (counts <= self.many_thr)),
-            few=group_mean(counts < self.few_thr))
+            many=group_mean(groups == 0),
+            medium=group_mean(groups == 1),
+            few=group_mean(groups == 2))

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from mil_seg.gml.teacher import (load_frozen_teacher, load_teacher_or_defer,
                                  require_loaded_teacher)
+from mil_seg.launch.errors import UserError
 
 
 class _KeyEncoder(nn.Module):
@@ -60,8 +61,9 @@ class GMLClassifier(ImageClassifier):
     - a frozen teacher (stage 2): a classifier built from ``teacher`` and
       loaded from ``teacher['checkpoint']`` (a stage-1 checkpoint) when the
       weights are initialised; keys/shapes that do not match the teacher's
-      config raise a ``ValueError``. The head then needs
-      ``trainable_key_projector=True``; with ``loss.kd_weight > 0`` the
+      config raise a ``UserError``. The head then needs
+      ``key_in_channels`` (the teacher's feature size, which builds its
+      trainable key projector); with ``loss_gml.kd_weight > 0`` the
       teacher's logits of the classification view are distilled.
 
     Prediction (``head.predict``) returns the balanced posterior.
@@ -108,10 +110,10 @@ class GMLClassifier(ImageClassifier):
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         self.momentum = momentum
-        with_contrast = getattr(self.head, 'with_contrast', False)
-        trainable_key_projector = getattr(self.head,
-                                          'trainable_key_projector', False)
-        kd_weight = getattr(self.head.loss_module, 'kd_weight', 0.0)
+        with_contrastive = getattr(self.head, 'with_contrastive', False)
+        key_channels = getattr(self.head, 'key_in_channels', None)
+        kd_weight = getattr(
+            getattr(self.head, 'loss_gml', None), 'kd_weight', 0.0)
 
         self.teacher = None
         self.key_encoder = None
@@ -120,10 +122,9 @@ class GMLClassifier(ImageClassifier):
             teacher = dict(teacher)
             self.teacher_checkpoint = teacher.pop('checkpoint', None)
             teacher.setdefault('type', 'ImageClassifier')
-            if with_contrast and not trainable_key_projector:
-                raise ValueError(
-                    'With a teacher the key projector must be trainable: set '
-                    'head.trainable_key_projector=True and '
+            if with_contrastive and key_channels is None:
+                raise UserError(
+                    "With a teacher the keys are the teacher's features: set "
                     "head.key_in_channels to the teacher's feature size.")
             self.teacher = MODELS.build(teacher)
             self.teacher.requires_grad_(False)
@@ -131,30 +132,30 @@ class GMLClassifier(ImageClassifier):
             self.register_buffer('teacher_loaded', torch.tensor(False))
             teacher_channels = getattr(self.teacher.head, 'in_channels',
                                        None)
-            key_channels = getattr(self.head, 'key_in_channels', None)
-            if with_contrast and isinstance(teacher_channels, int) and \
+            if with_contrastive and isinstance(teacher_channels, int) and \
                     key_channels != teacher_channels:
-                raise ValueError(
+                raise UserError(
                     f"The teacher's features have {teacher_channels} "
                     f'channels but head.key_in_channels={key_channels}: set '
                     f'model.head.key_in_channels={teacher_channels}.')
         else:
             if kd_weight > 0:
-                raise ValueError('loss.kd_weight > 0 needs a teacher: set '
-                                 'teacher=dict(..., checkpoint=...) or '
-                                 'kd_weight=0.')
-            if with_contrast:
-                if trainable_key_projector:
-                    raise ValueError(
-                        'The momentum key encoder carries its own key '
-                        'projector: set head.trainable_key_projector=False '
-                        '(or give a teacher).')
+                raise UserError('loss_gml.kd_weight > 0 needs a teacher: '
+                                'set teacher=dict(..., checkpoint=...) or '
+                                'kd_weight=0.')
+            if with_contrastive:
+                if key_channels is not None:
+                    raise UserError(
+                        'The momentum key encoder embeds the head\'s own '
+                        'features with its own projector: remove '
+                        'head.key_in_channels (or give a teacher).')
                 self.key_encoder = ExponentialMovingAverage(
                     self._key_source(), momentum=momentum)
         self.with_kd = self.teacher is not None and kd_weight > 0
 
     def _key_source(self) -> _KeyEncoder:
-        return _KeyEncoder(self.backbone, self.neck, self.head.projector)
+        return _KeyEncoder(self.backbone, self.neck,
+                           self.head.contrast.projector)
 
     # ------------------------------------------------------------------
     # Teacher
@@ -166,7 +167,7 @@ class GMLClassifier(ImageClassifier):
         super().init_weights()
         if self.teacher is not None:
             if self.teacher_checkpoint is None:
-                raise ValueError('teacher.checkpoint is not set: give the '
+                raise UserError('teacher.checkpoint is not set: give the '
                                  'stage-1 checkpoint of the teacher.')
             load_teacher_or_defer(self.teacher, self.teacher_checkpoint,
                                   self.teacher_loaded)
@@ -180,7 +181,7 @@ class GMLClassifier(ImageClassifier):
             checkpoint (str): Path or URL of the stage-1 checkpoint.
 
         Raises:
-            ValueError: If keys or shapes do not match the teacher config.
+            UserError: If keys or shapes do not match the teacher config.
         """
         load_frozen_teacher(self.teacher, checkpoint)
         self.teacher_loaded.fill_(True)
@@ -213,8 +214,8 @@ class GMLClassifier(ImageClassifier):
                                    self.teacher_checkpoint)
         views = list(inputs) if isinstance(inputs, (list, tuple)) \
             else [inputs]
-        with_contrast = getattr(self.head, 'with_contrast', False)
-        if len(views) == 1 or not with_contrast:
+        with_contrastive = getattr(self.head, 'with_contrastive', False)
+        if len(views) == 1 or not with_contrastive:
             img = views[0]
             teacher_logits = None
             if self.with_kd:
@@ -235,7 +236,7 @@ class GMLClassifier(ImageClassifier):
                 self.extract_feat(torch.cat([img_cls, img_query])),
                 [num, num])
         else:
-            raise ValueError(f'GMLClassifier takes 1 to 3 views, got '
+            raise UserError(f'GMLClassifier takes 1 to 3 views, got '
                              f'{len(views)}: check the MultiView transform.')
 
         teacher_logits, key_projector = None, None

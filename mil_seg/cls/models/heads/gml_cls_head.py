@@ -1,91 +1,69 @@
-"""GML classification head: cosine classifier, projector, queue, prior."""
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+"""GML classification head: cosine classifier, contrastive branch, prior."""
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mil_seg.gml import ClassBalancedQueue, ClassPrior
+from mmengine.model import BaseModule
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
-from ..utils.class_prior import (build_class_prior, fill_class_prior,
-                                 prior_is_empty)
-
-
-def build_projector(in_channels: int, hidden_channels: int,
-                    out_channels: int) -> nn.Sequential:
-    """Two-layer MLP projector ``Linear - ReLU - Linear`` (MoCo v2 style).
-
-    No batch norm: the key projector runs on the whole queue, empty slots
-    included, whose statistics must not leak into a normalisation.
-
-    Args:
-        in_channels (int): Input feature size.
-        hidden_channels (int): Hidden size.
-        out_channels (int): Embedding size D.
-
-    Returns:
-        nn.Sequential: The projector.
-    """
-    return nn.Sequential(
-        nn.Linear(in_channels, hidden_channels), nn.ReLU(inplace=True),
-        nn.Linear(hidden_channels, out_channels))
+from mil_seg.gml.contrast import ContrastiveBranch
+from mil_seg.gml.functional import check_labels
+from mil_seg.gml.prior import PriorConfig, build_class_prior
+from mil_seg.launch.errors import UserError
 
 
 @MODELS.register_module()
 class GMLClsHead(ClsHead):
     """Head of GML (Suh & Seo, ICML 2023) for image classification.
 
-    - Cosine classifier: ``logits = cos(f, W) / T_s`` with the fixed scale
-      ``1 / T_s`` (30). Training adds ``tau * log pi`` (logit adjustment);
-      prediction returns the balanced posterior ``softmax(logits -
-      predict_tau * log pi)`` (``predict_tau=0``: no prior).
-    - Projector: MLP from the query features to D, L2-normalised.
-    - Queue: a :class:`mil_seg.gml.ClassBalancedQueue` of key features
-      BEFORE the key projection (K slots, ``base_size`` per class at least);
-      the key projector runs on the whole queue every step. The current
-      batch's keys are pushed before the loss.
-    - Loss: :class:`mil_seg.gml.GMLLoss`, built from ``loss`` through
-      mmpretrain's MODELS (``mil_seg.cls`` registers the core there).
+    - Cosine classifier: ``logits = cos(f, W) * classifier_scale``
+      (``1 / T_s``). Training adjusts them by the prior (``ClassPrior.
+      adjust``: ``+ tau * log pi``); prediction returns the balanced
+      posterior, or ``logits - posthoc_tau * log pi``.
+    - Contrastive branch (:class:`~mil_seg.gml.contrast.ContrastiveBranch`,
+      the step shared with segmentation): projector, class-balanced queue
+      of key features before projection (pushed before the loss), keys
+      embedded by the momentum copy of the projector that
+      :class:`GMLClassifier` passes, or by a trainable key projector when
+      the keys are a frozen teacher's (``key_in_channels``).
+    - Loss: :class:`~mil_seg.gml.GMLLoss`, built from ``loss_gml`` through
+      mmpretrain's MODELS.
 
-    With ``loss.con_weight=0`` no projector nor queue is built (and the
-    temperature is not learnt) and the head is the logit-adjusted cosine
-    classifier (the stage-1 teacher); it then works in a plain
-    ``ImageClassifier``. The contrastive and distillation
-    terms need :class:`GMLClassifier`, which supplies the query features,
-    the key features and the key projector (a momentum copy of
-    ``projector``) or teacher logits.
-
-    The prior's counts, the queue and the temperature are buffers or
-    parameters: a checkpoint restores them without the training data.
+    With ``loss_gml.con_weight=0`` no branch is built (and the temperature
+    is a buffer): the head is the logit-adjusted cosine classifier (the
+    stage-1 teacher) and works in a plain ``ImageClassifier``. The prior's
+    counts, the queue and the temperature are buffers or parameters: a
+    checkpoint restores them without the training data. Labels are
+    range-checked once per step, here.
 
     Args:
         num_classes (int): Number of classes C.
         in_channels (int): Size of the (pooled) backbone features.
-        scale (float): ``1 / T_s`` of the cosine classifier. Defaults to 30.
-        proj_dim (int): Embedding size D. Defaults to 32.
-        proj_hidden_channels (int, optional): Hidden size of the projector.
-            Defaults to None (``in_channels``).
-        key_in_channels (int, optional): Size of the key features stored in
-            the queue (the teacher's feature size in stage 2). Defaults to
-            None (``in_channels``).
-        trainable_key_projector (bool): Build a trainable ``key_projector``
-            from ``key_in_channels`` to D (stage 2, frozen teacher). If
-            False the classifier passes its momentum copy of ``projector``.
-            Defaults to False.
+        classifier_scale (float): ``1 / T_s`` of the cosine classifier.
+            Defaults to 30.0 (the paper's).
+        embed_dim (int): Size D of the contrastive embedding. Defaults to
+            32.
+        projector_hidden_channels (int, optional): Hidden size of the
+            projectors. Defaults to None (their input size).
+        key_in_channels (int, optional): Size of a frozen teacher's key
+            features (stage 2); builds a trainable key projector. Defaults
+            to None (keys from the momentum encoder, ``in_channels``).
         queue (dict): ``ClassBalancedQueue`` arguments other than
-            ``num_classes``, ``dim`` and ``class_prior``. Defaults to
+            ``num_classes``, ``dim`` and ``prior``. Defaults to
             ``dict(size=4096, base_size=2)``.
-        prior (dict | ClassPrior, optional): ``ClassPrior`` arguments
-            (``counts``, ``file``, ``tau``, ``smoothing``). Defaults to None
-            (filled from the training set by ``ClassCountsHook``).
-        loss (dict): Config of the GML loss. Defaults to
-            ``dict(type='GMLLoss', init_temperature=0.1)`` (plus
-            ``num_classes``).
-        predict_tau (float): Post-hoc strength: prediction uses ``logits -
-            predict_tau * log pi``. Defaults to 0.0.
+        prior (str | dict | ClassPrior, optional): Anything
+            :func:`~mil_seg.gml.prior.build_class_prior` accepts. Defaults
+            to None (filled from the training set by ``ClassCountsHook``).
+        loss_gml (dict): Config of the GML loss (``type`` and
+            ``num_classes`` filled in). Defaults to ``dict(type='GMLLoss',
+            init_temperature=0.1)``.
+        posthoc_tau (float, optional): Prediction uses ``logits -
+            posthoc_tau * log pi``. Defaults to None (the balanced
+            posterior).
         topk (int | tuple[int]): Top-k accuracy with ``cal_acc``.
             Defaults to (1, ).
         cal_acc (bool): Log the training accuracy. Defaults to False.
@@ -96,53 +74,44 @@ class GMLClsHead(ClsHead):
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
-                 scale: float = 30.0,
-                 proj_dim: int = 32,
-                 proj_hidden_channels: Optional[int] = None,
+                 classifier_scale: float = 30.0,
+                 embed_dim: int = 32,
+                 projector_hidden_channels: Optional[int] = None,
                  key_in_channels: Optional[int] = None,
-                 trainable_key_projector: bool = False,
                  queue: dict = dict(size=4096, base_size=2),
-                 prior: Optional[Union[dict, ClassPrior]] = None,
-                 loss: dict = dict(type='GMLLoss', init_temperature=0.1),
-                 predict_tau: float = 0.0,
-                 topk: Union[int, Tuple[int]] = (1, ),
+                 prior: PriorConfig = None,
+                 loss_gml: dict = dict(type='GMLLoss', init_temperature=0.1),
+                 posthoc_tau: Optional[float] = None,
+                 topk: Tuple[int, ...] = (1, ),
                  cal_acc: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
-        if isinstance(loss, dict):
-            loss = dict(loss)
-            loss.setdefault('num_classes', num_classes)
-            if loss.get('con_weight', 1.0) == 0:
-                # No contrastive term: the temperature is unused, keep it a
-                # buffer (an unused parameter breaks DDP).
-                loss.setdefault('learn_temperature', False)
-        super().__init__(
-            loss=loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
+        # ClsHead.__init__ only builds the loss from `loss`, which this head
+        # builds as `loss_gml`, the name it has on both toolboxes.
+        BaseModule.__init__(self, init_cfg=init_cfg)
+        self.topk = topk
+        self.cal_acc = cal_acc
+        self.loss_gml = MODELS.build({
+            'type': 'GMLLoss', 'num_classes': num_classes, **loss_gml})
         self.num_classes = num_classes
         self.in_channels = in_channels
-        self.scale = scale
-        self.predict_tau = predict_tau
-        self.key_in_channels = key_in_channels or in_channels
-        self.trainable_key_projector = trainable_key_projector
+        self.classifier_scale = classifier_scale
+        self.posthoc_tau = posthoc_tau
+        self.key_in_channels = key_in_channels
 
         self.fc = nn.Linear(in_channels, num_classes, bias=False)
-        self.prior = build_class_prior(num_classes, prior)
+        self.prior = build_class_prior(prior, num_classes)
 
-        self.with_contrast = getattr(self.loss_module, 'con_weight', 0) > 0
-        self.projector = None
-        self.key_projector = None
-        self.queue = None
-        if self.with_contrast:
-            hidden = proj_hidden_channels or in_channels
-            self.projector = build_projector(in_channels, hidden, proj_dim)
-            if trainable_key_projector:
-                self.key_projector = build_projector(
-                    self.key_in_channels, proj_hidden_channels
-                    or self.key_in_channels, proj_dim)
-            self.queue = ClassBalancedQueue(
-                num_classes=num_classes,
-                dim=self.key_in_channels,
-                class_prior=self.prior,
-                **queue)
+        self.with_contrastive = self.loss_gml.con_weight > 0
+        self.contrast = None
+        if self.with_contrastive:
+            self.contrast = ContrastiveBranch(
+                num_classes,
+                in_channels,
+                embed_dim=embed_dim,
+                projector_hidden_channels=projector_hidden_channels,
+                key_in_channels=key_in_channels,
+                queue=queue,
+                prior=self.prior)
 
     # ------------------------------------------------------------------
     # Class counts (filled by ClassCountsHook when not in the config)
@@ -150,7 +119,7 @@ class GMLClsHead(ClsHead):
     @property
     def requires_class_counts(self) -> bool:
         """bool: True while the prior has no counts."""
-        return prior_is_empty(self.prior)
+        return self.prior.is_empty
 
     def set_class_counts(self, counts: Sequence[int]) -> None:
         """Fill the prior with the training counts and lay the queue out.
@@ -158,22 +127,20 @@ class GMLClsHead(ClsHead):
         Args:
             counts (Sequence[int]): C training images per class.
         """
-        fill_class_prior(self.prior, counts)
-        if self.queue is not None:
-            self.queue.allocate(self.prior)
+        self.prior.set_counts(counts)
+        if self.contrast is not None:
+            self.contrast.queue.allocate(self.prior)
 
     # ------------------------------------------------------------------
     # Forward
     # ------------------------------------------------------------------
     def forward(self, feats: Tuple[Tensor]) -> Tensor:
-        """Cosine logits ``cos(f, W) * scale`` (N x C), no prior."""
+        """Cosine logits ``cos(f, W) * classifier_scale`` (N x C), no
+        prior."""
         x = self.pre_logits(feats)
-        return F.linear(F.normalize(x, dim=1),
-                        F.normalize(self.fc.weight, dim=1)) * self.scale
-
-    def embed(self, feats: Tuple[Tensor]) -> Tensor:
-        """L2-normalised query embeddings (N x D) of backbone features."""
-        return F.normalize(self.projector(self.pre_logits(feats)), dim=1)
+        return F.linear(
+            F.normalize(x, dim=1), F.normalize(
+                self.fc.weight, dim=1)) * self.classifier_scale
 
     def loss(self,
              feats: Tuple[Tensor],
@@ -190,12 +157,12 @@ class GMLClsHead(ClsHead):
                 ``sample_idx`` metainfo (dataset index, for self-exclusion).
             query_feats (tuple[Tensor], optional): Features of the query
                 view. Defaults to None (no contrastive term).
-            key_feats (Tensor, optional): N x ``key_in_channels`` key
-                features (before the key projection), pushed into the queue
-                before the loss. Defaults to None.
+            key_feats (Tensor, optional): N x F_k key features (before the
+                key projection), pushed into the queue before the loss.
+                Defaults to None.
             key_projector (callable, optional): Projector of the queue
-                (momentum copy of ``projector``); None uses the head's
-                trainable ``key_projector``. Defaults to None.
+                (momentum copy of the branch's projector). Defaults to None
+                (the branch's own).
             teacher_logits (Tensor, optional): N x C teacher logits of the
                 classification view, for distillation. Defaults to None.
 
@@ -207,45 +174,37 @@ class GMLClsHead(ClsHead):
         cls_logits = self(feats)
         labels = torch.cat([s.gt_label for s in data_samples]).to(
             cls_logits.device).long()
-        self._check_labels(labels)
-        log_prior = self.prior.log_prior.to(cls_logits.device)
+        check_labels(labels, self.num_classes, ignore_index=-100)
 
-        contrast = dict()
-        if self.with_contrast and query_feats is not None \
+        contrastive = dict()
+        if self.with_contrastive and query_feats is not None \
                 and key_feats is not None:
-            if key_feats.dim() != 2 or \
-                    key_feats.shape[1] != self.key_in_channels:
-                raise ValueError(
+            key_channels = self.key_in_channels or self.in_channels
+            if key_feats.dim() != 2 or key_feats.shape[1] != key_channels:
+                raise UserError(
                     f'key features of shape {tuple(key_feats.shape)} for a '
-                    f'queue of {self.key_in_channels}-channel features: set '
+                    f'queue of {key_channels}-channel features: set '
                     'model.head.key_in_channels to the key encoder\'s (the '
                     'teacher\'s) feature size.')
             sample_ids = self._sample_ids(data_samples, labels)
-            self.queue.push(key_feats.detach(), labels, sample_ids)
-            queue_feats, queue_labels, queue_ids, valid = self.queue.get()
-            projector = key_projector or self.key_projector
-            if projector is None:
-                raise RuntimeError(
-                    'GMLClsHead has no key projector: pass the momentum copy or '
-                    'set trainable_key_projector=True.')
-            contrast = dict(
-                query=self.embed(query_feats),
-                keys=F.normalize(projector(queue_feats), dim=1),
-                key_labels=queue_labels,
+            contrastive = self.contrast(
+                self.pre_logits(query_feats),
+                labels,
+                key_feats,
+                labels,
                 query_ids=sample_ids,
-                key_ids=queue_ids,
-                key_mask=valid)
+                key_ids=sample_ids,
+                key_projector=key_projector)
+            contrastive.pop('query_labels')  # the rows of `labels`
 
-        losses = self.loss_module(
+        losses = self.loss_gml(
             cls_logits,
             labels,
-            log_prior,
+            self.prior,
             teacher_logits=teacher_logits,
-            **contrast)
-        if 'loss_con' in losses and hasattr(self.loss_module,
-                                            'log_temperature'):
-            losses['temperature'] = self.loss_module.log_temperature.detach(
-            ).exp().mean()
+            **contrastive)
+        if 'loss_con' in losses:
+            losses['temperature'] = self.loss_gml.temperature.mean()
         if self.cal_acc:
             from mmpretrain.evaluation.metrics import Accuracy
             acc = Accuracy.calculate(cls_logits, labels, topk=self.topk)
@@ -253,16 +212,6 @@ class GMLClsHead(ClsHead):
                 {f'accuracy_top-{k}': a
                  for k, a in zip(self.topk, acc)})
         return losses
-
-    def _check_labels(self, labels: Tensor) -> None:
-        """Raise a ValueError naming the fix for labels outside [0, C)."""
-        bad = (labels < 0) | (labels >= self.num_classes)
-        if bad.any():
-            values = torch.unique(labels[bad]).tolist()
-            raise ValueError(
-                f'gt_label {values} outside [0, {self.num_classes}): set '
-                'model.head.num_classes (and the teacher\'s) to the '
-                'dataset\'s number of classes, or fix the dataset\'s labels.')
 
     @staticmethod
     def _sample_ids(data_samples: List[DataSample],
@@ -277,7 +226,7 @@ class GMLClsHead(ClsHead):
                 feats: Tuple[Tensor],
                 data_samples: Optional[List[Optional[DataSample]]] = None
                 ) -> List[DataSample]:
-        """Balanced posterior ``softmax(logits - predict_tau * log pi)``.
+        """Balanced posterior ``softmax(logits - posthoc_tau * log pi)``.
 
         Args:
             feats (tuple[Tensor]): Backbone (neck) features.
@@ -288,7 +237,6 @@ class GMLClsHead(ClsHead):
             list[DataSample]: With ``pred_score`` and ``pred_label``.
         """
         cls_logits = self(feats)
-        if self.predict_tau:
-            log_probs = self.prior.probs.log().to(cls_logits.device)
-            cls_logits = cls_logits - self.predict_tau * log_probs
+        if self.posthoc_tau:
+            cls_logits = self.prior.adjust(cls_logits, -self.posthoc_tau)
         return self._get_predictions(cls_logits, data_samples)

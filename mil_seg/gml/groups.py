@@ -1,7 +1,9 @@
-"""Head / body / tail class groups from class counts."""
+"""Head / body / tail (or many / medium / few) class groups from counts."""
 from typing import Sequence, Tuple
 
 import numpy as np
+
+from ..launch.errors import UserError
 
 #: Group names, in order of decreasing frequency.
 GROUP_NAMES = ('head', 'body', 'tail')
@@ -41,30 +43,34 @@ def class_groups(counts: Sequence[float],
     Returns:
         np.ndarray: Group index per class (C, ), int64, 0 head, 1 body,
         2 tail (names in :data:`GROUP_NAMES`).
+
+    Raises:
+        UserError: If the counts are negative or not finite, or
+            ``group_by`` or ``group_split`` is invalid.
     """
     counts = np.asarray(counts, dtype=np.float64).ravel()
     if (counts < 0).any() or not np.isfinite(counts).all():
-        raise ValueError('counts must be finite and non-negative')
+        raise UserError('counts must be finite and non-negative')
     if group_by not in GROUP_BY:
-        raise ValueError(f'group_by must be one of {GROUP_BY}, got '
-                         f'{group_by!r}')
+        raise UserError(f'group_by must be one of {GROUP_BY}, got '
+                        f'{group_by!r}')
     a, b = (float(v) for v in group_split)
     groups = np.full(counts.shape, 2, dtype=np.int64)
     if group_by == 'count':
         if a < b:
-            raise ValueError(f"group_by='count' needs group_split=(high, "
-                             f'low) with high >= low, got {group_split}')
+            raise UserError(f"group_by='count' needs group_split=(high, "
+                            f'low) with high >= low, got {group_split}')
         groups[counts >= b] = 1
         groups[counts > a] = 0
     else:
         if not 0 <= a <= b <= 1:
-            raise ValueError(f'group_split must satisfy 0 <= a <= b <= 1 for '
-                             f'{group_by!r}, got {group_split}')
+            raise UserError(f'group_split must satisfy 0 <= a <= b <= 1 for '
+                            f'{group_by!r}, got {group_split}')
         order = np.argsort(-counts, kind='stable')
         if group_by == 'share':
             total = counts.sum()
             if total <= 0:
-                raise ValueError('counts sum to 0: no groups can be formed')
+                raise UserError('counts sum to 0: no groups can be formed')
             share = counts[order] / total
             # rounded so that exact boundaries are not lost to float error
             before = np.round(np.cumsum(share) - share, 12)

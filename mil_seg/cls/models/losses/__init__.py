@@ -1,4 +1,0 @@
-"""Losses of the classification adapter."""
-from .logit_adjusted_loss import LogitAdjustedLoss
-
-__all__ = ['LogitAdjustedLoss']
