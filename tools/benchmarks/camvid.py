@@ -25,22 +25,34 @@ prints the step cost of GML vs cross-entropy for the same segmentor with
 ``tools/benchmarks/seg_step_cost.py`` (crop 180x240, batch 8, no data
 loading).
 
+``--results-out FILE`` also writes that table as a result file in the
+schema of ``results/README.md`` (one row per variant, the seed's values;
+the post-hoc and step-cost tables are not part of it).
+
 Example::
 
     python tools/benchmarks/camvid.py --src /work/shared/data/camvid-half \\
         --iters 1000 --threads 2
+    # a result file for the model zoo
+    python tools/benchmarks/camvid.py --iters 800 --seed 0 \\
+        --results-out results/camvid-fcn-800-s0.json
     # one variant, smoke run
     python tools/benchmarks/camvid.py --variants gml --iters 5
 """
 import argparse
+import datetime
 import json
 import os
 import os.path as osp
+import platform
 import subprocess
 import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# The result-file writer (standard library only).
+sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
+import render_model_zoo as zoo  # noqa: E402
 CONFIG_DIR = osp.join(REPO, 'configs', 'gml_seg')
 SUFFIX = 'r18-tiny-d8_1xb8-1k_camvid-240x180'
 VARIANTS = ('ce', 'lace', 'gml', 'gml-linear', 'gml-2stage')
@@ -59,6 +71,8 @@ LABELS = {
     'gml-student': 'GML two stages (student; time of both)',
 }
 PRIOR_FILE = osp.join(REPO, 'mil_seg', 'priors', 'camvid.json')
+MODEL_NAMES = {'fcn': 'FCN', 'deeplabv3plus': 'DeepLabV3+'}
+METRICS = ('mIoU', 'mIoU_head', 'mIoU_body', 'mIoU_tail')
 
 
 def parse_args() -> argparse.Namespace:
@@ -123,6 +137,11 @@ def parse_args() -> argparse.Namespace:
         help='also evaluate every logit-adjusted variant at these inference '
         'prior strengths (tools/analysis/posthoc_tau_sweep.py), choosing '
         'one per variant by mIoU on the TRAIN split and reporting val at it')
+    parser.add_argument(
+        '--results-out',
+        default=None,
+        help='also write the main table as a result file '
+        '(results/README.md); give it its title, source and notes by hand')
     return parser.parse_args()
 
 
@@ -365,14 +384,71 @@ def print_table(results: list, iters: int, threads: int,
     for result in results:
         metrics = result['metrics']
         row = [LABELS[result['variant']]]
-        row += [
-            fmt(metrics.get(key))
-            for key in ('mIoU', 'mIoU_head', 'mIoU_body', 'mIoU_tail')
-        ]
+        row += [fmt(metrics.get(key)) for key in METRICS]
         row += [fmt(result['iou'][c]) for c in rare]
         row += [f"{result['train_seconds'] / 60:.1f}",
                 f"{result['peak_mb']:.0f}"]
         print('| ' + ' | '.join(row) + ' |')
+
+
+def results_document(results: list, args: argparse.Namespace) -> dict:
+    """The main table as a result file (schema of ``results/README.md``).
+
+    Args:
+        results (list): The variants' results, as :func:`train_and_test`
+            returns them.
+        args (argparse.Namespace): The benchmark's arguments.
+
+    Returns:
+        dict: The result file, numbers at the table's precision.
+    """
+    classes = results[0]['classes']
+    rare_indices = rarest_classes()
+    rare = [f'IoU_{classes[c]}' for c in rare_indices]
+    rows = []
+    for result in results:
+        values = {key: zoo.recorded(result['metrics'].get(key), 2)
+                  for key in METRICS}
+        values.update({key: zoo.recorded(result['iou'][c], 2)
+                       for key, c in zip(rare, rare_indices)})
+        values['train_min'] = zoo.recorded(result['train_seconds'] / 60, 1)
+        values['peak_rss_mb'] = zoo.recorded(result['peak_mb'], 0)
+        row = dict(
+            label=LABELS[result['variant']],
+            config=osp.relpath(config_path(result['variant'], args.model),
+                               REPO).replace(os.sep, '/'),
+            seeds={str(args.seed): values})
+        if args.cfg_options:
+            row['settings'] = '--cfg-options ' + ' '.join(args.cfg_options)
+        rows.append(row)
+    return dict(
+        schema=1,
+        title=f'CamVid, tiny {MODEL_NAMES[args.model]}, {args.iters} '
+        'iterations',
+        task='seg',
+        kind='accuracy',
+        dataset='CamVid at 240x180, 11 classes, head / body / tail groups '
+        'by the share split (0.5, 0.9) of the shipped train pixel prior; '
+        'the class columns are its five rarest classes',
+        split='val',
+        model=f'tiny {MODEL_NAMES[args.model]}',
+        crop='180x240',
+        schedule=f'{args.iters} iterations x 8 images',
+        metrics=list(METRICS) + rare + ['train_min', 'peak_rss_mb'],
+        machine=f'{os.cpu_count()} CPU cores ({platform.machine()}), '
+        f'{args.threads} thread(s) a run',
+        command=zoo.command_line(sys.argv),
+        commit=zoo.git_commit(),
+        date=datetime.date.today().isoformat(),
+        source='tools/benchmarks/camvid.py --results-out (say who ran it '
+        'and where its work dir is kept)',
+        rows=rows)
+
+
+def write_results(results: list, args: argparse.Namespace) -> None:
+    """Write ``--results-out``, checked against the result-file schema."""
+    zoo.write_result(results_document(results, args), args.results_out)
+    print(f'\nResult file: {args.results_out}', flush=True)
 
 
 def step_cost(args: argparse.Namespace) -> None:
@@ -410,6 +486,8 @@ def main() -> None:
         student['peak_mb'] = max(student['peak_mb'], teacher['peak_mb'])
         results += [teacher, student]
     print_table(results, args.iters, args.threads, args.model)
+    if args.results_out:
+        write_results(results, args)
     if args.posthoc_taus:
         print_posthoc_table(results, args)
     if args.step_cost_iters > 0:

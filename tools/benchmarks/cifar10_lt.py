@@ -16,7 +16,8 @@ Only the schedule is changed: the config's 200-epoch shape (5 % linear
 warm-up, x0.1 at 80 % and 90 %) is compressed to the budget. Each run is a
 subprocess, so its peak memory is its own. Prints one table: top-1,
 many / medium / few-shot accuracy, wall time, peak memory (RSS, and CUDA
-peak on a GPU).
+peak on a GPU); ``--results-out FILE`` also writes it as a result file in
+the schema of ``results/README.md``.
 
 Example::
 
@@ -28,10 +29,12 @@ Example::
     python tools/benchmarks/cifar10_lt.py --iters 3 --val-limit 64
 """
 import argparse
+import datetime
 import json
 import math
 import os
 import os.path as osp
+import platform
 import resource
 import subprocess
 import sys
@@ -39,6 +42,9 @@ import tarfile
 import time
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# The result-file writer (standard library only).
+sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
+import render_model_zoo as zoo  # noqa: E402
 CONFIG_DIR = osp.join(REPO, 'configs', 'gml_cls')
 SUFFIX = '1xb128-200e_cifar10lt-r100'
 CONFIGS = {
@@ -57,6 +63,20 @@ LABELS = {
     'gml-student': '  stage 2: GML student (ResNet-32)',
     'gml-2stage': 'GML two stages (total)',
 }
+MODELS = {
+    'ce': 'ResNet-32',
+    'la': 'ResNet-32',
+    'gml-ema': 'ResNet-32',
+    'gml-teacher': 'ResNet-56',
+    'gml-student': 'ResNet-32, frozen ResNet-56 teacher',
+}
+# Result-file metric: the LongTailAccuracy key it is read from.
+METRICS = {
+    'top1': 'lt/top1',
+    'many': 'lt/many',
+    'medium': 'lt/medium',
+    'few': 'lt/few',
+}
 
 
 def parse_args():
@@ -73,9 +93,8 @@ def parse_args():
         '--epochs',
         type=float,
         default=8,
-        help='training epochs of every run (default 8, 776 iterations: on '
-        '2 CPU cores about 8 min for CE, 20 min for single-stage GML and '
-        '14 + 26 min for the two stages; about 80 min for all)')
+        help='training epochs of every run (default 8, 776 iterations; the '
+        'wall times of such runs are in configs/gml_cls/README.md)')
     budget.add_argument(
         '--iters', type=int, help='training iterations (overrides epochs)')
     parser.add_argument('--batch-size', type=int, default=128)
@@ -91,6 +110,11 @@ def parse_args():
     parser.add_argument(
         '--run-one', choices=sorted(CONFIGS), help=argparse.SUPPRESS)
     parser.add_argument('--teacher-checkpoint', help=argparse.SUPPRESS)
+    parser.add_argument(
+        '--results-out',
+        default=None,
+        help='also write the table as a result file (results/README.md); '
+        'give it its title, source and notes by hand')
     return parser.parse_args()
 
 
@@ -226,9 +250,8 @@ def print_table(rows) -> None:
     lines = []
     for label, r in rows:
         m = r.get('metrics', {})
-        lines.append((label, str(r.get('iters', '')), fmt(m.get('lt/top1')),
-                      fmt(m.get('lt/many')), fmt(m.get('lt/medium')),
-                      fmt(m.get('lt/few')),
+        lines.append((label, str(r.get('iters', '')),
+                      *(fmt(m.get(key)) for key in METRICS.values()),
                       f"{(r['train_s'] + r['test_s']) / 60:.1f}",
                       f"{r['rss_mb']:.0f}", fmt(r.get('cuda_mb'))))
     widths = [max(len(x[i]) for x in [header] + lines)
@@ -241,8 +264,66 @@ def print_table(rows) -> None:
     print('\nCIFAR-10-LT r100 (shared JPEG folders), balanced val split; '
           'groups: many >100, medium 20-100, few <20 training images '
           "('-': empty group). Peak RSS of the training process (data "
-          'workers excluded). Reference (paper reproduction, 200 epochs): '
-          'GML 85.2 top-1.')
+          'workers excluded). Reference numbers: configs/gml_cls/README.md.')
+
+
+def results_document(rows: list, args) -> dict:
+    """The table as a result file (schema of ``results/README.md``).
+
+    Args:
+        rows (list): ``(label, result)`` pairs of :func:`main`; the total
+            of the two stages is left out (its stages are rows).
+        args (argparse.Namespace): The benchmark's arguments.
+
+    Returns:
+        dict: The result file, numbers at the table's precision.
+    """
+    documented = []
+    for label, r in rows:
+        if label == LABELS['gml-2stage']:
+            continue
+        m = r.get('metrics', {})
+        values = {key: zoo.recorded(m.get(source), 2)
+                  for key, source in METRICS.items()}
+        minutes = (r['train_s'] + r['test_s']) / 60
+        values['wall_min'] = zoo.recorded(minutes, 1)
+        values['peak_rss_mb'] = zoo.recorded(r['rss_mb'], 0)
+        if 'cuda_mb' in r:
+            values['cuda_mb'] = zoo.recorded(r['cuda_mb'], 0)
+        documented.append(dict(
+            label=label.strip(),
+            config=f'configs/gml_cls/{CONFIGS[r["name"]]}',
+            model=MODELS[r['name']],
+            seeds={str(args.seed): values}))
+    budget = (f'{args.iters} iterations' if args.iters else
+              f'{args.epochs:g} epochs') + f' of {args.batch_size} a stage'
+    device = rows[0][1].get('device', 'cpu')
+    return dict(
+        schema=1,
+        title=f'CIFAR-10-LT (imbalance 100), {budget}',
+        task='cls',
+        kind='accuracy',
+        dataset='CIFAR-10-LT, imbalance 100, built from CIFAR-10 JPEG '
+        'folders by LongTailSubset; many / medium / few = more than 100, '
+        '20-100, fewer than 20 training images',
+        split='balanced val' + (f' ({args.val_limit} images of it)'
+                                if args.val_limit else ''),
+        schedule=budget,
+        metrics=list(METRICS) + ['wall_min', 'peak_rss_mb'],
+        machine=f'{os.cpu_count()} CPU cores ({platform.machine()})' +
+        (', CUDA' if device == 'cuda' else ''),
+        command=zoo.command_line(sys.argv),
+        commit=zoo.git_commit(),
+        date=datetime.date.today().isoformat(),
+        source='tools/benchmarks/cifar10_lt.py --results-out (say who ran '
+        'it and where its work dir is kept)',
+        rows=documented)
+
+
+def write_results(rows: list, args) -> None:
+    """Write ``--results-out``, checked against the result-file schema."""
+    zoo.write_result(results_document(rows, args), args.results_out)
+    print(f'\nResult file: {args.results_out}', flush=True)
 
 
 def main():
@@ -275,6 +356,8 @@ def main():
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
         json.dump([dict(r, label=label) for label, r in rows], f, indent=1)
     print_table(rows)
+    if args.results_out:
+        write_results(rows, args)
 
 
 if __name__ == '__main__':
