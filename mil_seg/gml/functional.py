@@ -296,10 +296,10 @@ def gml_contrastive_terms(query: Tensor,
     """
     if (query_ids is None) != (key_ids is None):
         raise UserError('Pass both query_ids and key_ids (self-exclusion) '
-                         'or neither.')
+                        'or neither.')
     if query.shape[-1] != keys.shape[-1]:
         raise UserError(f'query dim {query.shape[-1]} != key dim '
-                         f'{keys.shape[-1]}: project both to the same size.')
+                        f'{keys.shape[-1]}: project both to the same size.')
     num_classes = log_temperature.shape[0]
     with float32_no_autocast(query):
         query = query.float()

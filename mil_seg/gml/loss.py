@@ -76,7 +76,7 @@ class GMLLoss(nn.Module):
             raise UserError(f'num_classes must be >= 1, got {num_classes}')
         if init_temperature <= 0:
             raise UserError('init_temperature must be > 0, got '
-                             f'{init_temperature}')
+                            f'{init_temperature}')
         for name, value in (('sup_weight', sup_weight),
                             ('con_weight', con_weight),
                             ('kd_weight', kd_weight)):

@@ -93,10 +93,10 @@ class ClassPrior(nn.Module):
             raise UserError(f'smoothing must be >= 0, got {smoothing}')
         if counts is not None and file is not None:
             raise UserError('Pass either counts or file to ClassPrior, not '
-                             'both.')
+                            'both.')
         if mode == 'fixed' and counts is None and file is None:
             raise UserError("ClassPrior(mode='fixed') needs counts or file: "
-                             "pass one, or use mode='online'.")
+                            "pass one, or use mode='online'.")
         self.num_classes = num_classes
         self.mode = mode
         self.smoothing = smoothing
@@ -123,7 +123,7 @@ class ClassPrior(nn.Module):
             self._check_length(initial.numel(), 'counts')
             if mode == 'fixed' and initial.sum() <= 0:
                 raise UserError('counts sum to 0: pass the class counts of '
-                                 "the training set, or use mode='online'.")
+                                "the training set, or use mode='online'.")
         if class_names is not None:
             self._check_length(len(class_names), 'class_names')
         self.register_buffer('counts', initial)
@@ -322,7 +322,7 @@ class ClassPrior(nn.Module):
               'prior tool.'
         if not osp.isfile(path):
             raise MissingFileError(f'Prior file {path} does not exist: pass '
-                                    'an existing path.')
+                                   'an existing path.')
         try:
             with open(path, encoding='utf-8') as f:
                 content = json.load(f)
@@ -337,11 +337,11 @@ class ClassPrior(nn.Module):
                 isinstance(c, (int, float)) and not isinstance(c, bool)
                 for c in counts):
             raise UserError(f'Prior file {path}: "counts" must be a list '
-                               f'of numbers: {fix}')
+                            f'of numbers: {fix}')
         counts = [float(c) for c in counts]
         if not all(math.isfinite(c) and c >= 0 for c in counts):
             raise UserError(f'Prior file {path}: counts must be finite and '
-                               f'non-negative: {fix}')
+                            f'non-negative: {fix}')
         if sum(counts) <= 0:
             raise UserError(f'Prior file {path}: counts sum to 0: {fix}')
         classes = content.get('classes')
@@ -349,7 +349,7 @@ class ClassPrior(nn.Module):
             if not isinstance(classes, list) or not all(
                     isinstance(c, str) for c in classes):
                 raise UserError(f'Prior file {path}: "classes" must be a '
-                                   f'list of names: {fix}')
+                                f'list of names: {fix}')
             if len(classes) != len(counts):
                 raise UserError(
                     f'Prior file {path} has {len(classes)} classes but '
@@ -357,13 +357,13 @@ class ClassPrior(nn.Module):
         count_type = content.get('count_type', 'pixel')
         if count_type not in COUNT_TYPES:
             raise UserError(f'Prior file {path}: count_type must be one of '
-                               f'{COUNT_TYPES}, got {count_type!r}: {fix}')
+                            f'{COUNT_TYPES}, got {count_type!r}: {fix}')
         num_samples = content.get('num_samples')
         if num_samples is not None and (not isinstance(num_samples, int)
                                         or isinstance(num_samples, bool)
                                         or num_samples < 0):
             raise UserError(f'Prior file {path}: num_samples must be a '
-                               f'non-negative integer: {fix}')
+                            f'non-negative integer: {fix}')
         return dict(
             classes=classes,
             counts=counts,
@@ -392,10 +392,10 @@ class ClassPrior(nn.Module):
         values = [int(v) if float(v).is_integer() else v for v in values]
         if classes is not None and len(classes) != len(values):
             raise UserError(f'{len(classes)} classes but {len(values)} '
-                             'counts: pass one name per count.')
+                            'counts: pass one name per count.')
         if count_type not in COUNT_TYPES:
             raise UserError(f'count_type must be one of {COUNT_TYPES}, got '
-                             f'{count_type!r}')
+                            f'{count_type!r}')
         content = dict(
             classes=list(classes) if classes is not None else None,
             counts=values,
@@ -417,22 +417,22 @@ class ClassPrior(nn.Module):
             device='cpu', dtype=torch.float64).flatten()
         if not torch.isfinite(values).all() or (values < 0).any():
             raise UserError(f'{name} must be finite and non-negative: pass '
-                             'class counts (pixels or images).')
+                            'class counts (pixels or images).')
         return values
 
     def _check_length(self, length: int, source: str) -> None:
         if length != self.num_classes:
             raise UserError(f'{source} has {length} classes but '
-                             f'num_classes={self.num_classes}: use the prior '
-                             'of this dataset or fix num_classes.')
+                            f'num_classes={self.num_classes}: use the prior '
+                            'of this dataset or fix num_classes.')
 
     def _check_names(self, file_classes: List[str],
                      class_names: Sequence[str], path: str) -> None:
         if len(file_classes) != len(class_names):
             raise UserError(f'Prior file {path} has {len(file_classes)} '
-                             f'classes but class_names has '
-                             f'{len(class_names)}: use the prior of this '
-                             'dataset.')
+                            f'classes but class_names has '
+                            f'{len(class_names)}: use the prior of this '
+                            'dataset.')
         differing = [(a, b) for a, b in zip(file_classes, class_names)
                      if a.lower() != b.lower()]
         if differing:

@@ -1,5 +1,5 @@
 """Class-balanced feature queue: one FIFO ring of slots per class."""
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -8,6 +8,7 @@ from torch import Tensor
 
 from ..launch.errors import UserError
 from .prior import PriorConfig, build_class_prior
+
 
 class ClassBalancedQueue(nn.Module):
     """A queue of K features in which every class owns a FIFO ring of slots.
@@ -54,10 +55,10 @@ class ClassBalancedQueue(nn.Module):
         super().__init__()
         if num_classes < 1 or dim < 1:
             raise UserError('num_classes and dim must be >= 1, got '
-                             f'num_classes={num_classes}, dim={dim}')
+                            f'num_classes={num_classes}, dim={dim}')
         if base_size < 1:
             raise UserError(f'base_size must be >= 1, got {base_size}: '
-                             'every class needs at least one slot.')
+                            'every class needs at least one slot.')
         if size < num_classes * base_size:
             raise UserError(
                 f'Queue size {size} is smaller than num_classes * base_size '
@@ -65,7 +66,7 @@ class ClassBalancedQueue(nn.Module):
                 'increase size or decrease base_size.')
         if max_writes_per_class is not None and max_writes_per_class < 1:
             raise UserError('max_writes_per_class must be >= 1 or None, '
-                             f'got {max_writes_per_class}')
+                            f'got {max_writes_per_class}')
         self.num_classes = num_classes
         self.size = size
         self.dim = dim
@@ -170,13 +171,13 @@ class ClassBalancedQueue(nn.Module):
         labels = labels.reshape(-1).long()
         if labels.shape[0] != features.shape[0]:
             raise UserError(f'{features.shape[0]} features but '
-                             f'{labels.shape[0]} labels.')
+                            f'{labels.shape[0]} labels.')
         if sample_ids is None:
             sample_ids = torch.full_like(labels, -1)
         sample_ids = sample_ids.reshape(-1).long()
         if sample_ids.shape[0] != labels.shape[0]:
             raise UserError(f'{labels.shape[0]} labels but '
-                             f'{sample_ids.shape[0]} sample_ids.')
+                            f'{sample_ids.shape[0]} sample_ids.')
         device = self.features.device
         features = features.detach().to(device=device,
                                         dtype=self.features.dtype)

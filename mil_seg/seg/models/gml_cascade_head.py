@@ -79,13 +79,8 @@ class GMLCascadeHead(GMLHead):
         Returns:
             dict[str, Tensor]: Loss terms and ``acc_seg``.
         """
-        features = self._decode_features(inputs, prev_output)
-        return self.loss_by_feat(
-            self.cls_seg(features),
-            batch_data_samples,
-            features=features,
-            teacher_features=teacher_features,
-            teacher_logits=teacher_logits)
+        return super().loss(inputs, batch_data_samples, train_cfg,
+                            teacher_features, teacher_logits, prev_output)
 
     def predict(self, inputs: List[Tensor], prev_output: Tensor,
                 batch_img_metas: List[dict], test_cfg: ConfigType) -> Tensor:

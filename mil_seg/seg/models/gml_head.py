@@ -79,15 +79,15 @@ class GMLHead(BaseDecodeHead):
         avg_non_ignore (bool): Average ``L_sup`` over non-ignored pixels
             only. Defaults to True.
         posthoc_tau (float, optional): Inference uses ``logits - posthoc_tau
-            * log pi`` (negative: back toward the training prior); choose it
-            on held-out data (``tools/analysis/posthoc_tau_sweep.py``).
-            Defaults to None.
-        self_exclusion (str): See :class:`PixelContrast`. Default 'pixel'.
-        exclude_own_image_keys (bool): See :class:`PixelContrast`.
-            Defaults to True.
-        queue_keys (str): See :class:`PixelContrast`. Defaults to 'pixel'.
-        init_cfg (dict | list[dict], optional): Initialisation config.
-            Defaults to a ``Normal(std=0.01)`` init of ``conv_seg``.
+            * log pi`` (negative: toward the training prior); choose it on
+            held-out data (``tools/analysis/posthoc_tau_sweep.py``). Defaults
+            to None.
+        self_exclusion (str): See :class:`PixelContrast`. Defaults to
+            'pixel'.
+        exclude_own_image_keys (bool): Ditto. Defaults to True.
+        queue_keys (str): Ditto. Defaults to 'pixel'.
+        init_cfg (dict, optional): Defaults to ``Normal(std=0.01)`` on
+            ``conv_seg``.
     """
 
     def __init__(self,
@@ -103,9 +103,7 @@ class GMLHead(BaseDecodeHead):
                      type='ClassBalancedAnchorSampler',
                      max_anchors_per_image=256),
                  loss_gml: ConfigType = dict(
-                     type='GMLLoss',
-                     sup_weight=1.0,
-                     con_weight=1.0,
+                     type='GMLLoss', sup_weight=1.0, con_weight=1.0,
                      init_temperature=0.1),
                  avg_non_ignore: bool = True,
                  posthoc_tau: Optional[float] = None,
@@ -117,8 +115,8 @@ class GMLHead(BaseDecodeHead):
                      override=dict(name='conv_seg'))) -> None:
         decoder = MODELS.build(decoder)
         if not isinstance(decoder, BaseDecodeHead):
-            raise WrongModuleError('decoder must build a BaseDecodeHead, got '
-                            f'{type(decoder).__name__}')
+            raise WrongModuleError('decoder must build a BaseDecodeHead, '
+                                   f'got {type(decoder).__name__}')
         self._check_cascade(decoder)
         if decoder.out_channels != decoder.num_classes or classifier not in (
                 'cosine', 'linear'):
@@ -198,8 +196,8 @@ class GMLHead(BaseDecodeHead):
                          inputs: List[Tensor],
                          prev_output: Optional[Tensor] = None) -> Tensor:
         """Pixel features of the wrapped decoder, B x F x h x w."""
-        extra = () if prev_output is None else (prev_output, )
-        return self.decoder(inputs, *extra)
+        return self.decoder(inputs, *(() if prev_output is None else
+                                      (prev_output, )))
 
     def _posthoc_adjust(self, seg_logits: Tensor) -> Tensor:
         """The optional post-hoc prior adjustment (eval mode only)."""
@@ -218,9 +216,10 @@ class GMLHead(BaseDecodeHead):
              batch_data_samples: SampleList,
              train_cfg: ConfigType,
              teacher_features: Optional[Tensor] = None,
-             teacher_logits: Optional[Tensor] = None) -> Dict[str, Tensor]:
-        """GML losses of a training batch (see :meth:`loss_by_feat`)."""
-        features = self._decode_features(inputs)
+             teacher_logits: Optional[Tensor] = None,
+             prev_output: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """:meth:`loss_by_feat` of a batch (``prev_output``: cascades)."""
+        features = self._decode_features(inputs, prev_output)
         return self.loss_by_feat(
             self.cls_seg(features),
             batch_data_samples,

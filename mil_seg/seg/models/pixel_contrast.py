@@ -202,7 +202,7 @@ class PixelContrast(ContrastiveBranch):
         """
         batch_size, _, height, width = features.shape
         if batch_size > IMAGES_PER_RANK_STEP or (height * width >
-                                                  PIXELS_PER_IMAGE):
+                                                 PIXELS_PER_IMAGE):
             raise UserError(
                 f'a batch of {batch_size} feature maps of {height}x{width} '
                 f'has too many images (> {IMAGES_PER_RANK_STEP}) or pixels '

@@ -168,7 +168,7 @@ class GMLClassifier(ImageClassifier):
         if self.teacher is not None:
             if self.teacher_checkpoint is None:
                 raise UserError('teacher.checkpoint is not set: give the '
-                                 'stage-1 checkpoint of the teacher.')
+                                'stage-1 checkpoint of the teacher.')
             load_teacher_or_defer(self.teacher, self.teacher_checkpoint,
                                   self.teacher_loaded)
 
@@ -237,7 +237,7 @@ class GMLClassifier(ImageClassifier):
                 [num, num])
         else:
             raise UserError(f'GMLClassifier takes 1 to 3 views, got '
-                             f'{len(views)}: check the MultiView transform.')
+                            f'{len(views)}: check the MultiView transform.')
 
         teacher_logits, key_projector = None, None
         with torch.no_grad():
