@@ -262,8 +262,8 @@ class ClassBalancedQueue(nn.Module):
             f'{", ".join(mismatched)} of other shapes (features '
             f'{their_shape}, this queue {self.size}x{self.dim} for '
             f'{self.num_classes} classes), so the queue starts empty; to '
-            'keep it, build the head with the checkpoint\'s queue_size, '
-            'feature channels and num_classes.')
+            'keep it, build the head with the checkpoint\'s queue size '
+            '(queue=dict(size=...)), feature channels and num_classes.')
         self.reset()
 
     def extra_repr(self) -> str:

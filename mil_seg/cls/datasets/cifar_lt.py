@@ -5,10 +5,11 @@ from mmengine.fileio import exists, join_path
 from mmpretrain.datasets import CIFAR10, CIFAR100
 from mmpretrain.registry import DATASETS
 
-from .long_tail_utils import count_labels, long_tail_counts, select_long_tail
+from .long_tail_utils import (ClassCountsMixin, count_labels, long_tail_counts,
+                              select_long_tail)
 
 
-class _CIFARLTMixin:
+class _CIFARLTMixin(ClassCountsMixin):
     """Long-tail selection shared by :class:`CIFAR10LT` and
     :class:`CIFAR100LT`; see their docstrings."""
 
@@ -44,12 +45,6 @@ class _CIFARLTMixin:
             labels = [labels[i] for i in keep]
         self._metainfo['class_counts'] = count_labels(labels, num_classes)
         return data_list
-
-    def get_class_counts(self) -> List[int]:
-        """list[int]: Number of images of every class in this split."""
-        if not self._fully_initialized:
-            self.full_init()
-        return list(self._metainfo['class_counts'])
 
     def _check_integrity(self) -> bool:
         """Check the batch files exist (and their md5 if ``check_md5``)."""

@@ -5,11 +5,11 @@ from mmpretrain.datasets import CustomDataset
 from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
 from mmpretrain.registry import DATASETS
 
-from .long_tail_utils import count_labels
+from .long_tail_utils import ClassCountsMixin, count_labels
 
 
 @DATASETS.register_module()
-class LongTailListDataset(CustomDataset):
+class LongTailListDataset(ClassCountsMixin, CustomDataset):
     """A dataset read from a ``relative/path.jpg label`` list, with counts.
 
     The public split files of ImageNet-LT (Liu et al., 2019) and of
@@ -59,12 +59,6 @@ class LongTailListDataset(CustomDataset):
         num_classes = len(classes) if classes else max(labels) + 1
         self._metainfo['class_counts'] = count_labels(labels, num_classes)
         return data_list
-
-    def get_class_counts(self) -> List[int]:
-        """list[int]: Number of images of every class in the list."""
-        if not self._fully_initialized:
-            self.full_init()
-        return list(self._metainfo['class_counts'])
 
 
 @DATASETS.register_module()

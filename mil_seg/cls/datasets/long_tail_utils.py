@@ -121,6 +121,17 @@ def count_labels(labels: Sequence[int], num_classes: int) -> List[int]:
     return np.bincount(labels, minlength=num_classes).tolist()
 
 
+class ClassCountsMixin:
+    """``get_class_counts()`` of a dataset that records its class counts in
+    ``metainfo['class_counts']`` when it loads its data list."""
+
+    def get_class_counts(self) -> List[int]:
+        """list[int]: Number of images of every class in this dataset."""
+        if not self._fully_initialized:
+            self.full_init()
+        return list(self._metainfo['class_counts'])
+
+
 def get_class_counts(dataset) -> List[int]:
     """Per-class training counts of a built dataset (or dataset wrapper).
 
