@@ -1,5 +1,5 @@
 """Top-1 accuracy with many / medium / few-shot groups."""
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
@@ -14,16 +14,18 @@ from mil_seg.launch.errors import UserError
 class LongTailAccuracy(BaseMetric):
     """Top-1 accuracy and many / medium / few-shot accuracy.
 
-    The groups follow the long-tail literature (Liu et al., 2019): classes
-    with more than ``many_thr`` training images (many-shot), from
-    ``few_thr`` to ``many_thr`` (medium-shot), fewer than ``few_thr``
-    (few-shot). A group's accuracy is the mean per-class accuracy over its
-    classes present in the evaluation set (on a balanced test set, the
-    sample accuracy of the group); an empty group reports ``nan``.
+    The groups follow the long-tail literature (Liu et al., 2019): with the
+    default ``group_by='count', group_split=(100, 20)``, classes with more
+    than 100 training images are many-shot, from 20 to 100 medium-shot,
+    fewer than 20 few-shot. A group's accuracy is the mean per-class
+    accuracy over its classes present in the evaluation set (on a balanced
+    test set, the sample accuracy of the group); an empty group reports
+    ``nan``.
 
-    The groups are :func:`~mil_seg.gml.groups.class_groups` by count, the
-    same grouping the segmentation metric offers. The training class counts
-    come from, in order: ``prior`` (anything
+    The groups are :func:`~mil_seg.gml.groups.class_groups`, with the
+    segmentation metric's arguments (``'share'`` and ``'rank'`` work too;
+    the three groups keep the names many / medium / few). The training
+    class counts come from, in order: ``prior`` (anything
     :func:`~mil_seg.gml.prior.build_class_prior` accepts, e.g. a prior file
     of image counts), ``train_dataset`` (a dataset config built on first
     use), or :meth:`set_class_counts` (``ClassCountsHook`` calls it with the
@@ -40,10 +42,10 @@ class LongTailAccuracy(BaseMetric):
         train_dataset (dict, optional): Config of the training dataset whose
             ``get_class_counts()`` (or labels) give the counts. Defaults to
             None.
-        many_thr (int): Many-shot classes have more than this many images.
-            Defaults to 100.
-        few_thr (int): Few-shot classes have fewer than this many images.
-            Defaults to 20.
+        group_by (str): 'count', 'share' or 'rank', see
+            :func:`~mil_seg.gml.groups.class_groups`. Defaults to 'count'.
+        group_split (Tuple[float, float]): The group boundaries. Defaults
+            to (100, 20).
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
         prefix (str, optional): Metric name prefix. Defaults to 'lt'.
     """
@@ -52,16 +54,15 @@ class LongTailAccuracy(BaseMetric):
     def __init__(self,
                  prior: PriorConfig = None,
                  train_dataset: Optional[dict] = None,
-                 many_thr: int = 100,
-                 few_thr: int = 20,
+                 group_by: str = 'count',
+                 group_split: Tuple[float, float] = (100, 20),
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if few_thr > many_thr:
-            raise UserError(f'few_thr ({few_thr}) must not exceed many_thr '
-                             f'({many_thr})')
-        self.many_thr = many_thr
-        self.few_thr = few_thr
+        # validate the grouping arguments early
+        class_groups([2.0, 1.0], group_by, group_split)
+        self.group_by = group_by
+        self.group_split = tuple(group_split)
         self.train_dataset = train_dataset
         self.class_counts = None
         if prior is not None:
@@ -143,7 +144,7 @@ class LongTailAccuracy(BaseMetric):
             return float(class_acc[mask].mean() * 100) if mask.any() \
                 else float('nan')
 
-        groups = class_groups(counts, 'count', (self.many_thr, self.few_thr))
+        groups = class_groups(counts, self.group_by, self.group_split)
         return dict(
             top1=float(correct.mean() * 100) if correct.size else 0.0,
             mean_class=group_mean(np.ones(num_classes, dtype=bool)),
