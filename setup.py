@@ -38,7 +38,9 @@ setup(
         'setuptools<81',
     ],
     extras_require={
-        'tests': ['pytest>=7'],
+        # pytest-xdist: pytest.ini runs the suite on every core
+        # (-n auto; tests/conftest.py schedules its xdist groups).
+        'tests': ['pytest>=7', 'pytest-xdist>=3.5'],
     },
     zip_safe=False,
 )

@@ -1,62 +1,379 @@
-"""Every config in configs/ loads and builds its model without downloads."""
+"""Every config in configs/: what each one promises.
+
+- all: found where the READMEs say, loaded through ``custom_imports``
+  (``mil_seg``), its model builds without downloads;
+- segmentation: a GML model's head is a GMLHead whose prior matches its
+  classes; every GML config differs from its CE twin only in the head; the
+  CamVid models train a step; the two-stage student's teacher is its
+  stage-1 model; the linear ablation is LA-CE plus the contrastive term;
+  the temperature is not weight-decayed;
+- classification: every config trains two iterations on generated data
+  (a student with a checkpoint of its stage-1 model, whose model its
+  ``model.teacher`` is)."""
 import glob
+import math
 import os.path as osp
 
+import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope, init_default_scope
 
 import mil_seg  # noqa: F401
+import mil_seg.seg.models  # noqa: F401
+from .seg_samples import make_data_samples
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG_DIR = osp.join(ROOT, 'configs', 'gml_seg')
+CLS_CONFIG_DIR = osp.join(ROOT, 'configs', 'gml_cls')
 CONFIGS = sorted(
     path for path in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
                                recursive=True)
     if '_base_' not in path.split(osp.sep))
+SEG_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
+CLS_CONFIGS = sorted(glob.glob(osp.join(CLS_CONFIG_DIR, '*.py')))
+GML_CONFIGS = [path for path in SEG_CONFIGS if '-gml_' in osp.basename(path)]
+CAMVID_CONFIGS = [path for path in SEG_CONFIGS if '_camvid-' in path]
+CUSTOM_IMPORTS = dict(imports=['mil_seg'], allow_failed_imports=False)
 
 
-def without_pretrained_weights(node):
-    """Drop every reference to weights that would be downloaded."""
+def names(paths):
+    return [osp.basename(path) for path in paths]
+
+
+def test_configs_are_found():
+    assert set(SEG_CONFIGS) | set(CLS_CONFIGS) == set(CONFIGS)
+    seg_names = names(SEG_CONFIGS)
+    assert any(name.startswith('demo') for name in seg_names), seg_names
+    for algorithm in ('deeplabv3plus', 'upernet', 'segformer'):
+        assert any(n.startswith(f'{algorithm}-gml_') for n in seg_names)
+        assert any(n.startswith(f'{algorithm}-ce_') for n in seg_names)
+    # FCN: ce, lace, gml, gml-linear and the two stages gml-teacher /
+    # gml-student; DeepLabV3+: ce, lace, gml, gml-linear
+    assert len(CAMVID_CONFIGS) == 10
+    cls_names = names(CLS_CONFIGS)
+    for prefix in ('ce_', 'la_', 'gml-teacher_', 'gml-ema_', 'gml_'):
+        for dataset in ('cifar100lt-r100', 'cifar100lt-r50',
+                        'cifar100lt-r10', 'cifar10lt-r100', 'imagenetlt'):
+            assert any(n.startswith(prefix) and dataset in n
+                       for n in cls_names), (prefix, dataset)
+    for prefix in ('ce_', 'la_', 'gml-ema_'):
+        assert any(n.startswith(prefix) and 'inat2018' in n
+                   for n in cls_names)
+
+
+def no_downloads(node):
+    """Drop pretrained weights (``pretrained``, ``Pretrained`` init)."""
     if isinstance(node, dict):
-        cleaned = {}
+        result = {}
         for key, value in node.items():
             if key == 'pretrained':
-                cleaned[key] = None
-            elif key == 'init_cfg' and isinstance(value, dict) and value.get(
-                    'type') == 'Pretrained':
-                cleaned[key] = None
-            elif key == 'checkpoint' and isinstance(value, str):
-                cleaned[key] = None
-            else:
-                cleaned[key] = without_pretrained_weights(value)
-        return type(node)(cleaned) if not isinstance(node, Config) else node
-    if isinstance(node, list):
-        return [without_pretrained_weights(value) for value in node]
+                value = None
+            elif key == 'init_cfg' and isinstance(
+                    value, dict) and value.get('type') == 'Pretrained':
+                value = None
+            result[key] = no_downloads(value)
+        return result
+    if isinstance(node, (list, tuple)):
+        return type(node)(no_downloads(value) for value in node)
     return node
 
 
-def registry_for(scope: str):
-    if scope == 'mmseg':
-        from mmseg.registry import MODELS
-    else:
-        from mmpretrain.registry import MODELS
-    return MODELS
+def without_sync_bn(node):
+    """SyncBN needs a process group to run; BN is the same on one process."""
+    if isinstance(node, dict):
+        return {
+            key: ('BN' if key == 'type' and value == 'SyncBN' else
+                  without_sync_bn(value))
+            for key, value in node.items()
+        }
+    if isinstance(node, (list, tuple)):
+        return type(node)(without_sync_bn(value) for value in node)
+    return node
 
 
-def test_there_are_configs():
-    names = [osp.basename(path) for path in CONFIGS]
-    assert any(name.startswith('demo') for name in names), names
-
-
-@pytest.mark.parametrize('path', CONFIGS,
-                         ids=[osp.relpath(p, ROOT) for p in CONFIGS])
-def test_config_builds_model(path):
+def load(path):
     cfg = Config.fromfile(path)
-    assert cfg.get('custom_imports', {}).get('imports') == ['mil_seg'], (
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    return cfg
+
+
+def ce_partner(path):
+    return path.replace('-gml_', '-ce_')
+
+
+# ------------------------------------------------------------ segmentation
+@pytest.mark.parametrize('path', SEG_CONFIGS, ids=names(SEG_CONFIGS))
+def test_seg_config_builds_model(path):
+    from mmseg.registry import MODELS
+    cfg = load(path)
+    assert cfg.custom_imports == CUSTOM_IMPORTS, (
         'configs load the package through custom_imports')
-    init_default_scope(cfg.default_scope)
-    model_cfg = without_pretrained_weights(cfg.model.to_dict())
     # Stage-2 students name a teacher checkpoint that exists only after
     # stage 1; building without it must still work.
-    model = registry_for(cfg.default_scope).build(model_cfg)
+    model = MODELS.build(no_downloads(cfg.model.to_dict()))
     assert sum(p.numel() for p in model.parameters()) > 0
+    if '-gml_' in path:
+        head = model.decode_head
+        assert type(head).__name__ == 'GMLHead'
+        assert head.num_classes == head.prior.probs.numel()
+        assert head.contrast.queue is not None
+
+
+@pytest.mark.parametrize(
+    'path', GML_CONFIGS, ids=names(GML_CONFIGS))
+def test_gml_config_differs_from_its_baseline_only_in_the_head(path):
+    gml, ce = load(path), load(ce_partner(path))
+    for key in ('train_cfg', 'param_scheduler', 'optim_wrapper',
+                'train_dataloader', 'val_evaluator', 'val_dataloader'):
+        assert gml.get(key) == ce.get(key), key
+    gml_model, ce_model = gml.model.to_dict(), ce.model.to_dict()
+    assert gml_model.pop('decode_head')['decoder'] == ce_model.pop(
+        'decode_head')
+    assert gml_model == ce_model
+    custom_keys = gml.optim_wrapper.paramwise_cfg.custom_keys
+    assert custom_keys['log_temperature']['decay_mult'] == 0.0
+    evaluator = gml.val_evaluator
+    assert evaluator.type == 'LongTailIoUMetric'
+    # The metric's groups come from the loss's class counts; tau, the
+    # strength of the logit adjustment, is the loss's alone.
+    assert without_tau(evaluator.prior) == without_tau(
+        gml.model.decode_head.prior)
+
+
+def without_tau(prior):
+    prior = dict(prior)
+    prior.pop('tau', None)
+    return prior
+
+
+@pytest.mark.parametrize('model', ['fcn', 'deeplabv3plus'])
+def test_camvid_linear_ablation_is_lace_plus_the_contrastive_term(model):
+    """``*-gml-linear`` keeps the LA-CE baseline's prior strength (the
+    cosine GML configs use their own), so the contrastive term is its only
+    difference from ``*-lace``."""
+    from mmseg.registry import MODELS
+    suffix = 'r18-tiny-d8_1xb8-1k_camvid-240x180'
+    linear = load(osp.join(CONFIG_DIR, f'{model}-gml-linear_{suffix}.py'))
+    lace = load(osp.join(CONFIG_DIR, f'{model}-lace_{suffix}.py'))
+    linear_head = MODELS.build(linear.model.to_dict()).decode_head
+    lace_head = MODELS.build(lace.model.to_dict()).decode_head
+    torch.testing.assert_close(linear_head.prior.log_prior,
+                               lace_head.loss_decode.prior.log_prior)
+    assert isinstance(linear_head.conv_seg, torch.nn.Conv2d)
+
+
+def test_temperature_is_not_weight_decayed():
+    """The paramwise key really reaches the temperature (even with
+    SegFormer's 'head' lr_mult key)."""
+    from mmengine.optim import build_optim_wrapper
+    from mmseg.registry import MODELS
+    path = osp.join(CONFIG_DIR,
+                    'segformer-gml_mit-b0_8xb2-160k_ade20k-512x512.py')
+    cfg = load(path)
+    model = MODELS.build(without_sync_bn(no_downloads(cfg.model.to_dict())))
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    temperature = model.decode_head.loss_gml.log_temperature
+    groups = [
+        group for group in optim_wrapper.optimizer.param_groups
+        if any(param is temperature for param in group['params'])
+    ]
+    assert len(groups) == 1 and groups[0]['weight_decay'] == 0.0
+
+
+@pytest.mark.parametrize(
+    'path', CAMVID_CONFIGS,
+    ids=names(CAMVID_CONFIGS))
+def test_camvid_model_runs_a_training_step(path):
+    from mmseg.registry import MODELS
+    cfg = load(path)
+    model = MODELS.build(cfg.model.to_dict())
+    if hasattr(model, 'teacher_loaded'):
+        # The student's teacher keeps its random weights: only the step is
+        # tested here (loading: test_camvid_student_teacher_is_the_stage1_*).
+        model.teacher_loaded.fill_(True)
+    model.train()
+    torch.manual_seed(0)
+    images = torch.randn(2, 3, 36, 48)
+    labels = torch.randint(0, 11, (2, 36, 48))
+    labels[:, :4] = 255
+    losses = model.loss(images, make_data_samples(labels))
+    total = sum(value for key, value in losses.items() if 'loss' in key)
+    assert math.isfinite(total.item())
+    total.backward()
+
+
+def test_camvid_student_teacher_is_the_stage1_model(tmp_path):
+    """The student's ``model.teacher`` rebuilds exactly the stage-1 config's
+    model, whose default checkpoint path it names, so it loads strictly."""
+    from mmseg.registry import MODELS
+    suffix = 'r18-tiny-d8_1xb8-1k_camvid-240x180'
+    stage1 = load(osp.join(CONFIG_DIR, f'fcn-gml-teacher_{suffix}.py'))
+    stage2 = load(osp.join(CONFIG_DIR, f'fcn-gml-student_{suffix}.py'))
+    teacher_cfg = stage2.model.teacher.to_dict()
+    checkpoint = teacher_cfg.pop('checkpoint')
+    assert checkpoint == (f'work_dirs/fcn-gml-teacher_{suffix}/'
+                          f'iter_{stage1.train_cfg.max_iters}.pth')
+    torch.manual_seed(0)
+    trained = MODELS.build(stage1.model.to_dict())
+    path = tmp_path / 'stage1.pth'
+    torch.save(dict(state_dict=trained.state_dict()), path)
+    student_cfg = stage2.model.to_dict()
+    student_cfg['teacher']['checkpoint'] = str(path)
+    student = MODELS.build(student_cfg)
+    student.init_weights()
+    for key, value in trained.state_dict().items():
+        torch.testing.assert_close(student.teacher.state_dict()[key], value)
+    # Not in the state dict, but the distilled logits scale with it.
+    assert student.teacher.decode_head.conv_seg.scale == \
+        trained.decode_head.conv_seg.scale
+    assert student.decode_head.key_in_channels == \
+        trained.decode_head.channels
+
+
+# ---------------------------------------------------------- classification
+@pytest.fixture(scope='module')
+def tiny_data(tmp_path_factory, make_cifar, make_image_folder):
+    root = tmp_path_factory.mktemp('cls_data')
+    data = dict(
+        cifar100=make_cifar(
+            str(root / 'cifar100'), 100, 2, test_per_class=1),
+        cifar10=str(root / 'cifar10'),
+        imagenet=str(root / 'imagenet'))
+    classes = [f'class{i}' for i in range(10)]
+    make_image_folder(
+        osp.join(data['cifar10'], 'train'), classes, [6] * 10, size=32)
+    make_image_folder(
+        osp.join(data['cifar10'], 'val'), classes, [1] * 10, size=32)
+    # ImageNet-LT style lists over 4 of the 1000 classes
+    for split, per_class in (('train', [4, 3, 2, 1]), ('test', [1] * 4)):
+        folders = [f'{split}/n{k:08d}' for k in range(4)]
+        lines = []
+        for k, (folder, n) in enumerate(zip(folders, per_class)):
+            make_image_folder(
+                osp.join(data['imagenet'], osp.dirname(folder)),
+                [osp.basename(folder)], [n], size=40, seed=k)
+            lines += [f'{folder}/{i:04d}.jpg {k}' for i in range(n)]
+        with open(
+                osp.join(data['imagenet'], f'ImageNet_LT_{split}.txt'),
+                'w') as f:
+            f.write('\n'.join(lines) + '\n')
+    return data
+
+
+def _walk(node, fn):
+    if isinstance(node, dict):
+        fn(node)
+        for value in node.values():
+            _walk(value, fn)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _walk(value, fn)
+
+
+def _shrink(node):
+    """Make a pipeline / model piece CPU-test sized, keeping its structure."""
+    kind = node.get('type')
+    if kind == 'RandomResizedCrop':
+        node['scale'] = 32
+    elif kind == 'ResizeEdge':
+        node['scale'] = 36
+    elif kind == 'CenterCrop':
+        node['crop_size'] = 32
+    elif kind == 'ResNeXt' and node.get('depth') == 101:
+        node['depth'] = 50  # ResNeXt-101 teachers: same family, fewer blocks
+    elif kind == 'GMLClsHead' and 'queue' in node:
+        node['queue']['size'] = node['num_classes'] * node['queue'].get(
+            'base_size', 2) + 32
+
+
+def tiny_config(path, data, work_dir):
+    cfg = Config.fromfile(path)
+    cfg.work_dir = work_dir
+    cfg.log_level = 'WARNING'
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
+                         val_interval=2)
+    cfg.default_hooks.checkpoint = None
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
+    for name, batch in (('train_dataloader', 4), ('val_dataloader', 8),
+                        ('test_dataloader', 8)):
+        loader = cfg[name]
+        loader.batch_size = batch
+        loader.num_workers = 0
+        loader.persistent_workers = False
+        dataset = loader.dataset
+        if dataset.type in ('CIFAR100LT', 'CIFAR10LT'):
+            dataset.data_root = data['cifar100']
+            dataset.check_md5 = False
+            dataset.download = False
+        elif dataset.type == 'LongTailSubset':
+            dataset.dataset.data_root = data['cifar10']
+        elif dataset.type == 'CustomDataset':
+            dataset.data_root = data['cifar10']
+        elif dataset.type == 'ImageNetLT':
+            dataset.data_root = data['imagenet']
+        elif dataset.type == 'INaturalist2018':
+            dataset.data_root = data['imagenet']
+            dataset.ann_file = 'ImageNet_LT_train.txt' if \
+                name == 'train_dataloader' else 'ImageNet_LT_test.txt'
+        else:
+            raise AssertionError(f'unexpected dataset {dataset.type}')
+        if name != 'train_dataloader':
+            dataset.indices = 8  # the first 8 evaluation images
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
+                'model'):
+        _walk(cfg[key], _shrink)
+    return cfg
+
+
+def _teacher_config_of(cfg):
+    """The stage-1 config named by a student's teacher checkpoint path."""
+    ckpt = cfg.model.teacher.checkpoint
+    return osp.join(CLS_CONFIG_DIR, osp.basename(osp.dirname(ckpt)) + '.py')
+
+
+@pytest.fixture
+def mmpretrain_scope():
+    """Build from MMPretrain's registries whatever scope an earlier
+    (segmentation) test left as mmengine's global default."""
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        yield
+
+
+@pytest.mark.parametrize('path', CLS_CONFIGS, ids=names(CLS_CONFIGS))
+def test_cls_config_trains_two_iterations(path, tiny_data, tmp_path,
+                                          mmpretrain_scope):
+    from mmengine.runner import Runner
+    from mmpretrain.registry import MODELS
+    torch.manual_seed(0)
+    cfg = tiny_config(path, tiny_data, str(tmp_path / 'work'))
+    assert cfg.custom_imports == CUSTOM_IMPORTS, (
+        'configs load the package through custom_imports')
+    if cfg.model.get('teacher') is not None:
+        # The teacher sub-config is the stage-1 config's model.
+        stage1 = Config.fromfile(_teacher_config_of(cfg)).model
+        teacher = {k: v for k, v in cfg.model.teacher.items()
+                   if k != 'checkpoint'}
+        stage1_model = tiny_config(
+            _teacher_config_of(cfg), tiny_data, str(tmp_path / 'stage1'))
+        assert teacher['type'] == stage1.type
+        for key in ('backbone', 'neck', 'head'):
+            assert teacher[key] == stage1_model.model[key], key
+        # A stage-1 checkpoint of that model.
+        model = MODELS.build(stage1_model.model)
+        ckpt = str(tmp_path / 'teacher.pth')
+        torch.save(dict(state_dict=model.state_dict()), ckpt)
+        cfg.model.teacher.checkpoint = ckpt
+    runner = Runner.from_cfg(cfg)
+    assert sum(p.numel() for p in runner.model.parameters()) > 0
+    runner.train()
+    logs = runner.message_hub.log_scalars
+    assert np.isfinite(logs['train/loss'].current())
+    if cfg.model.type == 'GMLClassifier':
+        assert 'train/loss_con' in logs
+    metrics = runner.val_loop.evaluator.metrics
+    assert metrics[0].class_counts is not None  # filled by ClassCountsHook
+    assert 'lt/top1' in runner.message_hub.runtime_info or any(
+        k.startswith('val/lt/top1') for k in logs)

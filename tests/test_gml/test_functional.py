@@ -182,8 +182,8 @@ def test_contrastive_terms_match_loop_reference(with_ids, with_mask,
                 q.grad, k.grad, t.grad)
 
     def ours(q, k, t):
-        terms = gml_contrastive_terms(q, k, key_labels, labels, prior.adjust, t,
-                                      query_ids, key_ids, key_mask)
+        terms = gml_contrastive_terms(q, k, key_labels, labels, prior.adjust,
+                                      t, query_ids, key_ids, key_mask)
         return (terms['loss_con'], terms['loss_temp'], terms['valid_con'],
                 terms['valid_temp'])
 

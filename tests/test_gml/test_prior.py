@@ -225,3 +225,12 @@ def test_set_counts_fills_an_empty_prior():
         prior.set_counts([1, 2])
     with pytest.raises(ValueError, match='sum to 0'):
         prior.set_counts([0, 0, 0])
+
+
+def test_shipped_priors():
+    for name, num in (('ade20k', 150), ('camvid', 11)):
+        prior = ClassPrior.read_file(ClassPrior.resolve_file(name))
+        assert len(prior['counts']) == num
+        assert len(prior['classes']) == num
+        assert prior['count_type'] == 'pixel'
+        assert min(prior['counts']) > 0

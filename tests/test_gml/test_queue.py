@@ -167,7 +167,7 @@ def test_gather_across_ranks_writes_all_ranks_in_order(monkeypatch):
     """Simulate two ranks with different batch sizes: this rank (0) holds 2
     items, rank 1 holds 3; every rank must write rank 0's then rank 1's."""
     other_rank = (torch.tensor([[7.0], [8.0], [9.0]]), torch.tensor([0, 0,
-                                                                      1]),
+                                                                     1]),
                   torch.tensor([7, 8, 9]))
     calls = []
 

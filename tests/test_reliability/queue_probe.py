@@ -1,7 +1,10 @@
-"""A test-only hook, imported by the distributed e2e test's config
-(``custom_imports``): after every training step, each rank appends the
-hashes of its queue, prior, temperature and SyncBN statistics to
-``<work_dir>/probe_rank<rank>.jsonl``."""
+"""Test-only hooks, imported by the configs of the distributed end-to-end
+tests (``custom_imports``): after every training step, each rank appends
+the hashes of its GML state to ``<work_dir>/probe_rank<rank>.jsonl``:
+queue, prior, temperature and SyncBN statistics (``QueueProbeHook``,
+segmentation), or queue, prior, temperature, classifier, momentum key
+encoder and the batch's sample ids (``ClsQueueProbeHook``,
+classification)."""
 import hashlib
 import json
 import os.path as osp
@@ -10,6 +13,7 @@ from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
+from mmpretrain.registry import HOOKS as CLS_HOOKS
 
 
 def digest(tensor) -> str:
@@ -35,6 +39,33 @@ class QueueProbeHook(Hook):
             model.backbone.stem[1].running_mean)
         state['sync_bn'] = type(model.backbone.stem[1]).__name__
         state['num_pushed'] = int(head.contrast.queue.num_pushed.sum())
+        state['iter'] = runner.iter + 1
+        path = osp.join(runner.work_dir, f'probe_rank{get_rank()}.jsonl')
+        with open(path, 'a') as f:
+            f.write(json.dumps(state) + '\n')
+
+
+@CLS_HOOKS.register_module()
+class ClsQueueProbeHook(Hook):
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        head = model.head
+        state = {f'queue.{name}': digest(buffer)
+                 for name, buffer in head.contrast.queue.named_buffers()}
+        state['prior.counts'] = digest(head.prior.counts)
+        state['log_temperature'] = digest(head.loss_gml.log_temperature)
+        state['fc'] = digest(head.fc.weight)
+        state['key_encoder'] = digest(
+            model.key_encoder.module.backbone.conv1.weight)
+        state['num_pushed'] = int(head.contrast.queue.num_pushed.sum())
+        state['queue_ids'] = sorted(
+            int(i) for i in head.contrast.queue.sample_ids if i >= 0)
+        state['batch_ids'] = [
+            int(s.metainfo['sample_idx']) for s in data_batch['data_samples']
+        ]
         state['iter'] = runner.iter + 1
         path = osp.join(runner.work_dir, f'probe_rank{get_rank()}.jsonl')
         with open(path, 'a') as f:

@@ -1,5 +1,15 @@
-"""Data parallelism on CPUs (gloo): every rank holds the same queue, equal to
-one process holding the concatenated batch; SyncBN works on CPU tensors."""
+"""Data parallelism on CPUs (gloo).
+
+``tools/dist_train.sh`` with 2 CPU processes, on a segmentation config
+(SyncBN everywhere) and on a classification config: after every training
+step both ranks hold the same class-balanced queue, prior, temperature and
+(BN statistics or momentum key encoder), the queue holds the keys of both
+ranks' batches, and the checkpoints hold both ranks' random states.
+
+And, in-process workers of ``dist_queue_worker.py``: every rank holds the
+same queue, equal to one process holding the concatenated batch; SyncBN
+works on CPU tensors."""
+import json
 import os.path as osp
 import socket
 import sys
@@ -8,10 +18,29 @@ import pytest
 import torch
 
 from mil_seg.seg.models.pixel_contrast import (IMAGES_PER_RANK_STEP,
-                                              PIXELS_PER_IMAGE)
-from .conftest import run_command
+                                               PIXELS_PER_IMAGE)
+from ..tool_runner import (CLS_EMA, DEMO_GML, ROOT, cls_options,
+                           run_command, small_seg_options,
+                           write_image_folders)
 
-WORKER = osp.join(osp.dirname(osp.abspath(__file__)), 'dist_queue_worker.py')
+HERE = osp.dirname(osp.abspath(__file__))
+WORKER = osp.join(HERE, 'dist_queue_worker.py')
+
+SEG_CONFIG = f'''_base_ = [{DEMO_GML!r}]
+custom_imports = dict(
+    imports=['mil_seg', 'queue_probe'], allow_failed_imports=False)
+custom_hooks = [dict(type='QueueProbeHook')]
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+model = dict(
+    backbone=dict(norm_cfg=norm_cfg),
+    decode_head=dict(decoder=dict(norm_cfg=norm_cfg)))
+'''
+
+CLS_CONFIG = f'''_base_ = [{CLS_EMA!r}]
+custom_imports = dict(
+    imports=['mil_seg', 'queue_probe'], allow_failed_imports=False)
+custom_hooks = [dict(type='ClassCountsHook'), dict(type='ClsQueueProbeHook')]
+'''
 
 
 def free_port() -> int:
@@ -20,6 +49,95 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def dist_train(root, config_text: str, options: list) -> tuple:
+    """``tools/dist_train.sh`` with 2 processes; the probe hooks of
+    ``queue_probe.py`` (this folder) log every step of each rank."""
+    config = root / 'probe_config.py'
+    config.write_text(config_text)
+    work_dir = root / 'work'
+    result = run_command(
+        [
+            'bash', osp.join(ROOT, 'tools', 'dist_train.sh'), str(config),
+            '2', '--work-dir', str(work_dir), *options
+        ],
+        timeout=600,
+        PYTHON=sys.executable,
+        PORT=str(free_port()),
+        PYTHONPATH=HERE)
+    assert result.returncode == 0, (result.stdout[-3000:] +
+                                    result.stderr[-3000:])
+    ranks = []
+    for rank in range(2):
+        with open(osp.join(work_dir, f'probe_rank{rank}.jsonl')) as f:
+            ranks.append([json.loads(line) for line in f])
+    return work_dir, ranks
+
+
+@pytest.fixture(scope='module')
+def seg_dist_run(synthetic_root, tmp_path_factory):
+    """The SyncBN demo, 4 iterations."""
+    return dist_train(tmp_path_factory.mktemp('seg_dist'), SEG_CONFIG,
+                      small_seg_options(synthetic_root, 4))
+
+
+@pytest.fixture(scope='module')
+def cls_dist_run(tmp_path_factory):
+    """The EMA config, 2 epochs of 21 images, batch 4 per rank: 3 steps an
+    epoch, the last one uneven."""
+    root = tmp_path_factory.mktemp('cls_dist')
+    data_root = write_image_folders(str(root / 'data'))
+    return dist_train(
+        root, CLS_CONFIG,
+        cls_options(data_root, 2, 'train_dataloader.batch_size=4',
+                    'model.head.queue.size=40'))
+
+
+DIST_RUNS = dict(
+    seg=dict(fixture='seg_dist_run', iters=[1, 2, 3, 4],
+             checkpoints=['iter_4.pth']),
+    cls=dict(fixture='cls_dist_run', iters=[1, 2, 3, 4, 5, 6],
+             checkpoints=['epoch_1.pth', 'epoch_2.pth']))
+
+
+@pytest.mark.parametrize('task', [
+    pytest.param('seg', marks=pytest.mark.xdist_group('seg_dist_train')),
+    pytest.param('cls', marks=pytest.mark.xdist_group('cls_dist_train'))
+])
+def test_dist_train_two_cpu_processes_keep_ranks_identical(request, task):
+    spec = DIST_RUNS[task]
+    work_dir, (rank0, rank1) = request.getfixturevalue(spec['fixture'])
+    assert [state['iter'] for state in rank0] == spec['iters']
+    # every step: the same state on both ranks (the ranks' own batches
+    # aside)
+    for step0, step1 in zip(rank0, rank1):
+        shared0 = {k: v for k, v in step0.items() if k != 'batch_ids'}
+        shared1 = {k: v for k, v in step1.items() if k != 'batch_ids'}
+        assert shared0 == shared1, step0['iter']
+    # both ranks' keys are in the queue (gathered), and it keeps filling
+    pushed = [state['num_pushed'] for state in rank0]
+    assert pushed == sorted(pushed) and pushed[0] > 0
+    for name in spec['checkpoints']:
+        checkpoint = torch.load(work_dir / name, map_location='cpu')
+        assert len(checkpoint['random_states']) == 2, name
+    if task == 'seg':
+        assert rank0 == rank1
+        assert rank0[0]['sync_bn'] == 'CPUSyncBatchNorm'
+
+
+@pytest.mark.xdist_group('cls_dist_train')
+def test_cls_queue_holds_both_ranks_keys(cls_dist_run):
+    _, (rank0, rank1) = cls_dist_run
+    # the ranks train on different images ...
+    for step0, step1 in zip(rank0, rank1):
+        assert not set(step0['batch_ids']) & set(step1['batch_ids'])
+    # ... and the first step pushes the keys of both (gathered)
+    first = rank0[0]
+    both = set(rank0[0]['batch_ids']) | set(rank1[0]['batch_ids'])
+    assert set(first['queue_ids']) == both
+    assert first['num_pushed'] == len(both)
+
+
+# ------------------------------------------- in-process gloo queue workers
 @pytest.fixture(scope='module')
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp('dist_queue')
@@ -44,6 +162,7 @@ def canonical_keys(sample_ids: torch.Tensor, world_size: int) -> torch.Tensor:
     return (step * 100 + image) * PIXELS_PER_IMAGE + pixel
 
 
+@pytest.mark.xdist_group('dist_queue')
 def test_ranks_hold_identical_queues_after_every_step(results):
     for step0, step1 in zip(results['rank0']['queue'],
                             results['rank1']['queue']):
@@ -51,6 +170,7 @@ def test_ranks_hold_identical_queues_after_every_step(results):
             assert torch.equal(step0[name], step1[name]), name
 
 
+@pytest.mark.xdist_group('dist_queue')
 def test_queue_equals_one_process_with_concatenated_batch(results):
     for step, (dist, single) in enumerate(
             zip(results['rank0']['queue'], results['single']['queue'])):
@@ -77,6 +197,7 @@ def test_queue_equals_one_process_with_concatenated_batch(results):
                                    single['bn_running_mean'])
 
 
+@pytest.mark.xdist_group('dist_queue')
 def test_cpu_sync_bn_equals_batch_norm_on_concatenated_batch(results):
     parts = [results[f'rank{rank}']['sync_bn'] for rank in range(2)]
     single = results['single']['sync_bn']

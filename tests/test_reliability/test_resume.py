@@ -1,37 +1,59 @@
-"""Exact resume: a run interrupted and resumed with ``--resume`` holds the
-same state as the uninterrupted run at the same iteration."""
-import glob
-import json
-import os.path as osp
+"""Exact resume through ``tools/train.py --resume``: a run interrupted and
+resumed holds the same state as the uninterrupted run at the same
+iteration (segmentation demo, iteration-based) or epoch boundary
+(classification, epoch-based; the single-stage EMA config and the stage-2
+student of a frozen teacher): queue contents, ring pointers, sample ids,
+temperature, prior counts, key encoder or frozen teacher and key
+projector, optimizer state and the random generators. The first leg of an
+interrupted run is also an independent run with the same seed: its logged
+losses equal the uninterrupted run's (determinism on the CPU).
 
+The runs are the session fixtures ``seg_runs``, ``cls_ema_runs`` and
+``cls_student_runs`` of tests/conftest.py (shared with tests/test_tools)."""
 import pytest
 import torch
 
-from .conftest import DEMO_GML, run_tool, small_seg_options
-
-HEAD = 'decode_head.'
-# State the issue names explicitly (all of state_dict is compared anyway).
-NAMED_STATE = [
+SEG_STATE = [
     'contrast.queue.features', 'contrast.queue.labels',
     'contrast.queue.sample_ids', 'contrast.queue.pointer',
     'contrast.queue.num_pushed', 'contrast.queue.slot_size',
     'loss_gml.log_temperature', 'prior.counts', 'prior.num_updates',
     'queue_allocated', 'num_train_steps'
 ]
+CLS_STATE = [
+    'contrast.queue.features', 'contrast.queue.labels',
+    'contrast.queue.sample_ids', 'contrast.queue.pointer',
+    'contrast.queue.num_pushed', 'contrast.queue.slot_start',
+    'contrast.queue.slot_size', 'loss_gml.log_temperature', 'prior.counts',
+    'prior.num_updates'
+]
+# run: (fixture, head prefix, state the issue names explicitly (all of
+# state_dict is compared anyway), last iteration, epoch)
+RUNS = dict(
+    seg=('seg_runs', 'decode_head.',
+         ['decode_head.' + name for name in SEG_STATE], 4, None),
+    cls_ema=('cls_ema_runs', 'head.', [
+        'head.' + name for name in CLS_STATE
+    ] + [
+        'key_encoder.steps', 'key_encoder.module.projector.0.weight',
+        'key_encoder.module.backbone.conv1.weight'
+    ], 6, 2),
+    cls_student=('cls_student_runs', 'head.', [
+        'head.' + name for name in CLS_STATE
+    ] + [
+        'head.contrast.key_projector.0.weight',
+        'teacher.backbone.conv1.weight'
+    ], 6, 2))
+
+run_kinds = pytest.mark.parametrize('kind', [
+    pytest.param(kind, marks=pytest.mark.xdist_group(RUNS[kind][0]))
+    for kind in RUNS
+])
 
 
-def train(work_dir, data_root, max_iters, *extra, resume=None):
-    args = ['tools/train.py', DEMO_GML, '--work-dir', str(work_dir)]
-    if resume is not None:
-        args += ['--resume', resume]
-    result = run_tool(*args, *small_seg_options(data_root, max_iters, *extra))
-    assert result.returncode == 0, result.stderr[-4000:]
-    return result
-
-
-def load(path):
-    # the default torch.load (weights_only on torch >= 2.6) must read it
-    return torch.load(path, map_location='cpu')
+@pytest.fixture
+def runs(request, kind):
+    return request.getfixturevalue(RUNS[kind][0])
 
 
 def assert_same_tensors(left: dict, right: dict, what: str) -> None:
@@ -52,88 +74,79 @@ def assert_same_optimizer(left: dict, right: dict) -> None:
                 assert value == other
 
 
-def logged_losses(work_dir) -> dict:
-    """iteration -> logged training losses, from every run in work_dir."""
-    losses = {}
-    for path in sorted(
-            glob.glob(osp.join(str(work_dir), '*', 'vis_data',
-                               'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                record = json.loads(line)
-                if 'loss' in record:
-                    losses[record['iter']] = {
-                        key: value
-                        for key, value in record.items() if 'loss' in key
-                    }
-    return losses
-
-
 def differing_keys(left: dict, right: dict) -> list:
     return [key for key in left if not torch.equal(left[key], right[key])]
 
 
-@pytest.fixture(scope='module')
-def runs(synthetic_root, tmp_path_factory):
-    """Uninterrupted 4 iterations; 2 + resumed 2 with and without the
-    random-state hook (validation after iterations 2 and 4 in all)."""
-    root = tmp_path_factory.mktemp('resume')
-    train(root / 'full', synthetic_root, 4)
-    for name, extra in (('resumed', ()),
-                        ('reseeded', ('resume_random_state=False', ))):
-        train(root / name, synthetic_root, 2, *extra)
-        train(
-            root / name,
-            synthetic_root,
-            4,
-            *extra,
-            resume=str(root / name / 'iter_2.pth'))
-    return {
-        name: dict(
-            load(root / name / 'iter_4.pth'),
-            losses=logged_losses(root / name))
-        for name in ('full', 'resumed', 'reseeded')
-    }
-
-
-def test_resumed_run_equals_uninterrupted_run(runs):
+@run_kinds
+def test_resumed_run_equals_uninterrupted_run(runs, kind):
+    _, head, named_state, last_iter, last_epoch = RUNS[kind]
     full, resumed = runs['full'], runs['resumed']
-    assert full['meta']['iter'] == resumed['meta']['iter'] == 4
-    for name in NAMED_STATE:
-        assert HEAD + name in full['state_dict'], name
-    assert full['state_dict'][HEAD + 'contrast.queue.num_pushed'].sum() > 0
-    assert_same_tensors(full['state_dict'], resumed['state_dict'],
-                        'state_dict')
+    assert full['meta']['iter'] == resumed['meta']['iter'] == last_iter
+    if last_epoch is not None:
+        assert full['meta']['epoch'] == resumed['meta']['epoch'] == \
+            last_epoch
+    state = full['state_dict']
+    for name in named_state:
+        assert name in state, name
+    assert state[head + 'contrast.queue.num_pushed'].sum() > 0
+    assert_same_tensors(state, resumed['state_dict'], 'state_dict')
     assert_same_optimizer(full['optimizer'], resumed['optimizer'])
     # the generators continue exactly as well
     for left, right in zip(full['random_states'], resumed['random_states']):
         assert torch.equal(left['torch'], right['torch'])
         assert (left['numpy'][1] == right['numpy'][1]).all()
         assert left['python'] == right['python']
+    if kind != 'seg':
+        # the queue was filled and its head classes' rings wrapped around
+        pushed = state[head + 'contrast.queue.num_pushed']
+        assert (pushed > state[head + 'contrast.queue.slot_size']).any()
+        assert state[head + 'prior.counts'].tolist() == [8, 4, 2] + [1] * 7
+        assert full['optimizer']['state'], 'SGD momentum buffers expected'
+    if kind == 'cls_ema':
+        # the momentum encoder moved (3 updates per epoch)
+        assert int(state['key_encoder.steps']) == 6
+    if kind == 'cls_student':
+        assert not any(k.startswith('key_encoder.') for k in state)
+        assert 'loss_kd' in full['losses'][6]
 
 
-def test_without_random_state_hook_resume_differs(runs):
-    """mmengine alone re-seeds on resume: the anchors (torch generator) and
-    flips (numpy generator) after the resume differ, and so does the queue.
-    This is what the hook fixes; the test guards that the comparison above
-    can fail."""
-    full, reseeded = runs['full'], runs['reseeded']
-    assert 'random_states' not in reseeded
-    differ = differing_keys(full['state_dict'], reseeded['state_dict'])
-    assert HEAD + 'contrast.queue.features' in differ
-
-
-def test_checkpoint_holds_random_states_of_each_rank(runs):
-    states = runs['full']['random_states']
-    assert isinstance(states, list) and len(states) == 1
-    assert {'python', 'numpy', 'torch'} <= set(states[0])
-
-
-def test_same_seed_gives_same_loss_sequence(runs):
+@run_kinds
+def test_same_seed_gives_same_loss_sequence(runs, kind):
     """Determinism on the CPU: the first leg of the interrupted run is an
     independent run with the same seed, the resumed leg continues it; every
     logged loss term equals the uninterrupted run's, iteration by
     iteration."""
+    last_iter = RUNS[kind][3]
     full, resumed = runs['full']['losses'], runs['resumed']['losses']
-    assert sorted(full) == [1, 2, 3, 4]
+    assert sorted(full) == list(range(1, last_iter + 1))
     assert full == resumed
+
+
+@run_kinds
+def test_without_random_state_hook_resume_differs(runs, kind):
+    """mmengine alone re-seeds on resume: what is drawn after the resume
+    (segmentation: the anchors and flips; classification: the key views'
+    augmentations) differs, and so does the queue. This is what the hook
+    fixes; the test guards that the comparison above can fail."""
+    head = RUNS[kind][1]
+    full, reseeded = runs['full'], runs['reseeded']
+    assert 'random_states' not in reseeded
+    differ = differing_keys(full['state_dict'], reseeded['state_dict'])
+    assert head + 'contrast.queue.features' in differ
+    if kind == 'cls_ema':
+        assert 'key_encoder.module.backbone.conv1.weight' in differ
+        # the first (uninterrupted) epoch is identical
+        assert all(full['losses'][i] == reseeded['losses'][i]
+                   for i in (1, 2, 3))
+        assert full['losses'][6] != reseeded['losses'][6]
+    if kind == 'cls_student':
+        # the frozen teacher never changes
+        assert not any(k.startswith('teacher.') for k in differ)
+
+
+@run_kinds
+def test_checkpoint_holds_random_states_of_each_rank(runs, kind):
+    states = runs['full']['random_states']
+    assert isinstance(states, list) and len(states) == 1
+    assert {'python', 'numpy', 'torch'} <= set(states[0])

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from .conftest import DEMO_GML, run_tool, small_seg_options
+from ..tool_runner import DEMO_GML, run_tool, small_seg_options
 
 
 @pytest.mark.skipif(

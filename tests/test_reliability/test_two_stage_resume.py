@@ -5,7 +5,9 @@ with one line naming the fix."""
 import pytest
 import torch
 
-from .conftest import DEMO_GML, run_tool, small_seg_options
+from ..tool_runner import DEMO_GML, run_tool, small_seg_options
+
+pytestmark = pytest.mark.xdist_group('two_stage_runs')
 
 STUDENT = """
 _base_ = [{demo!r}]

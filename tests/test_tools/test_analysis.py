@@ -1,8 +1,7 @@
-import csv
+"""tools/analysis: compute_class_prior.py, plot_class_iou.py and
+posthoc_tau_sweep.py (against tools/test.py), in subprocesses."""
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -10,11 +9,9 @@ from PIL import Image
 
 import mil_seg  # noqa: F401
 from mil_seg.gml import ClassPrior
-from mil_seg.seg.datasets import (ade20k_prior_from_csv,
-                                  annotation_only_dataset_cfg,
-                                  generate_synthetic_lt_dataset)
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mil_seg.seg.datasets import generate_synthetic_lt_dataset
+from ..tool_runner import ROOT as REPO
+from ..tool_runner import run_tool
 
 CONFIG = """
 custom_imports = dict(imports=['mil_seg'], allow_failed_imports=False)
@@ -41,11 +38,7 @@ train_dataloader = dict(
 
 
 def _run(*args):
-    proc = subprocess.run([sys.executable, *args],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+    proc = run_tool(*args, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     return proc
 
@@ -94,56 +87,6 @@ def test_compute_class_prior_tool(tmp_path, reduce_zero_label):
     assert prior['count_type'] == 'image'
 
 
-def test_annotation_only_dataset_cfg():
-    cfg = dict(
-        type='RepeatDataset',
-        times=2,
-        dataset=dict(
-            type='X',
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='LoadAnnotations', reduce_zero_label=True),
-                dict(type='RandomFlip', prob=0.5)
-            ]))
-    out = annotation_only_dataset_cfg(cfg)
-    assert out['type'] == 'X'
-    assert out['pipeline'] == [
-        dict(type='LoadAnnotations', reduce_zero_label=True)
-    ]
-    assert len(cfg['dataset']['pipeline']) == 3  # input untouched
-
-
-def test_ade20k_prior_from_csv(tmp_path):
-    from mmseg.datasets import ADE20KDataset
-    names = ADE20KDataset.METAINFO['classes']
-    path = tmp_path / 'objectInfo150.csv'
-    with open(path, 'w', newline='') as f:
-        writer = csv.writer(f)
-        writer.writerow(['Idx', 'Ratio', 'Train', 'Val', 'Stuff', 'Name'])
-        for i, name in enumerate(names):
-            writer.writerow([
-                i + 1, f'{0.1 / (i + 1):.4f}', 1000 - i, 10, 0,
-                name.strip().replace(' ', ';') + ';synonym'
-            ])
-    prior = ade20k_prior_from_csv(str(path))
-    assert prior['classes'] == list(names)
-    assert prior['count_type'] == 'pixel'
-    ratios = np.array([float(f'{0.1 / (i + 1):.4f}') for i in range(150)])
-    np.testing.assert_allclose(prior['counts'] / prior['counts'].sum(),
-                               ratios / ratios.sum(), rtol=1e-6)
-    prior = ade20k_prior_from_csv(str(path), count_type='image')
-    assert prior['counts'].tolist() == [1000 - i for i in range(150)]
-
-
-def test_shipped_priors():
-    for name, num in (('ade20k', 150), ('camvid', 11)):
-        prior = ClassPrior.read_file(ClassPrior.resolve_file(name))
-        assert len(prior['counts']) == num
-        assert len(prior['classes']) == num
-        assert prior['count_type'] == 'pixel'
-        assert min(prior['counts']) > 0
-
-
 def _result(path, iou, groups):
     content = dict(
         classes=['a', 'b', 'c'],
@@ -172,6 +115,7 @@ def test_plot_class_iou_tool(tmp_path):
     assert out1.stat().st_size > 1000
 
 
+@pytest.mark.xdist_group('posthoc_sweep')
 def test_posthoc_tau_sweep_equals_test_tool_with_posthoc_tau(tmp_path):
     """Each row of the sweep is the metric tools/test.py reports with the
     GML head's own ``posthoc_tau`` (same shipped CamVid prior)."""

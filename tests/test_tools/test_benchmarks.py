@@ -1,18 +1,21 @@
-"""The benchmark scripts run and print their tables (tiny settings)."""
+"""The benchmark scripts run and print their tables (tiny settings); the
+CIFAR-10-LT benchmark prepares its data and configs."""
+import argparse
+import importlib.util
 import json
+import math
 import os.path as osp
-import subprocess
-import sys
+import tarfile
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+import pytest
+
+from ..tool_runner import ROOT, run_tool
 
 
 def test_loss_scaling_prints_one_row_per_grid_point():
-    result = subprocess.run(
-        [sys.executable, 'tools/benchmarks/gml_loss_scaling.py',
-         '--anchors', '8', '16', '--queue', '64', '--dims', '4',
-         '--classes', '5', '--repeats', '1'],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = run_tool('tools/benchmarks/gml_loss_scaling.py', '--anchors',
+                      '8', '16', '--queue', '64', '--dims', '4', '--classes',
+                      '5', '--repeats', '1', timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [line for line in result.stdout.splitlines()
             if line.startswith('| 8 |') or line.startswith('| 16 |')]
@@ -27,11 +30,9 @@ def test_seg_step_cost_compares_two_configs():
                       'demo_gml_tiny_1xb8-1k_synthetic-lt-64x64.py')
     baseline = osp.join('configs', 'gml_seg',
                         'demo_ce_tiny_1xb8-1k_synthetic-lt-64x64.py')
-    result = subprocess.run(
-        [sys.executable, 'tools/benchmarks/seg_step_cost.py', baseline,
-         config, '--crop', '32', '32', '--batch', '2', '--iters', '2',
-         '--warmup', '1'],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = run_tool('tools/benchmarks/seg_step_cost.py', baseline, config,
+                      '--crop', '32', '32', '--batch', '2', '--iters', '2',
+                      '--warmup', '1')
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [line for line in result.stdout.splitlines()
             if line.startswith('| demo_')]
@@ -40,11 +41,21 @@ def test_seg_step_cost_compares_two_configs():
     assert rows[1].split('|')[6].strip() == 'True'  # finite loss
 
 
-def test_camvid_benchmark_runs_all_variants_on_tiny_segnet_data(tmp_path):
+CAMVID_OPTIONS = [
+    '--iters', '2', '--step-cost-iters', '0', '--cfg-options',
+    'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+    'test_dataloader.num_workers=0',
+    'test_dataloader.persistent_workers=False'
+]
+
+
+def segnet_layout(src) -> None:
+    """A tiny SegNet-layout CamVid: train 4, val 2 pairs of 48 x 64."""
     import numpy as np
     from PIL import Image
     rng = np.random.default_rng(0)
-    src = tmp_path / 'segnet'
     for split, num in (('train', 4), ('val', 2)):
         (src / split).mkdir(parents=True)
         (src / f'{split}annot').mkdir()
@@ -54,23 +65,38 @@ def test_camvid_benchmark_runs_all_variants_on_tiny_segnet_data(tmp_path):
             label = rng.integers(0, 12, (48, 64), dtype=np.uint8)
             Image.fromarray(image).save(src / split / name)
             Image.fromarray(label).save(src / f'{split}annot' / name)
-    command = [
-        sys.executable, 'tools/benchmarks/camvid.py', '--src', str(src),
-        '--data-root', str(tmp_path / 'camvid'), '--work-dir',
-        str(tmp_path / 'work'), '--iters', '2', '--step-cost-iters', '0',
-        '--cfg-options', 'train_dataloader.batch_size=2',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False'
+
+
+def camvid_command(root) -> list:
+    """tools/benchmarks/camvid.py on the tiny data in ``root``."""
+    return [
+        'tools/benchmarks/camvid.py', '--src',
+        str(root / 'segnet'), '--data-root',
+        str(root / 'camvid'), '--work-dir',
+        str(root / 'work'), *CAMVID_OPTIONS
     ]
-    result = subprocess.run(
-        command + ['--posthoc-taus', '-0.5', '0'],
-        cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+
+def run_camvid(root, *args):
+    # camvid.py pins its children to --threads (1)
+    return run_tool(*camvid_command(root), *args, timeout=900)
+
+
+@pytest.fixture(scope='module')
+def camvid_run(tmp_path_factory):
+    """Every default variant of the FCN, 2 iterations, with the post-hoc
+    tau sweep."""
+    root = tmp_path_factory.mktemp('camvid_benchmark')
+    segnet_layout(root / 'segnet')
+    result = run_camvid(root, '--posthoc-taus', '-0.5', '0')
     assert result.returncode == 0, (result.stdout[-2000:] +
                                     result.stderr[-3000:])
+    return root, result
+
+
+@pytest.mark.xdist_group('camvid_benchmark')
+def test_camvid_benchmark_runs_all_variants_on_tiny_segnet_data(camvid_run):
+    tmp_path, result = camvid_run
     main_table = result.stdout.split('Inference prior strength')[0]
     rows = [line for line in main_table.splitlines()
             if line.startswith(('| CE |', '| LA-CE |', '| GML |',
@@ -90,24 +116,31 @@ def test_camvid_benchmark_runs_all_variants_on_tiny_segnet_data(tmp_path):
                            'posthoc_tau_val.json').read_text())
         assert [row['tau'] for row in rows] == [-0.5, 0.0]
 
-    # --reuse skips finished variants of the same budget and seed only.
-    again = subprocess.run(
-        command + ['--reuse', '--variants', 'ce', 'lace'],
-        cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+@pytest.mark.xdist_group('camvid_benchmark')
+def test_camvid_benchmark_reuses_finished_variants_of_same_budget_and_seed(
+        camvid_run):
+    """--reuse skips finished variants of the same budget and seed only."""
+    tmp_path, result = camvid_run
+    again = run_camvid(tmp_path, '--reuse', '--variants', 'ce', 'lace')
     assert again.returncode == 0, again.stderr[-3000:]
     assert '[ce] reusing' in again.stdout and '[lace] reusing' in again.stdout
     assert '| CE | ' + rows_by_label(result.stdout)['CE'] in again.stdout
-    other_seed = subprocess.run(
-        command + ['--reuse', '--variants', 'ce', '--seed', '1'],
-        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    other_seed = run_camvid(tmp_path, '--reuse', '--variants', 'ce',
+                            '--seed', '1')
     assert other_seed.returncode == 0, other_seed.stderr[-3000:]
     assert '[ce] training 2 iterations' in other_seed.stdout
 
-    # Another segmentor is another result: not reused, and its default
-    # variants are those it has configs for (no two stages).
-    other_model = subprocess.run(
-        command + ['--reuse', '--model', 'deeplabv3plus'],
-        cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+@pytest.mark.xdist_group('camvid_benchmark')
+def test_camvid_benchmark_other_segmentor_is_another_result(camvid_run):
+    """Another segmentor is another result: not reused (the FCN's results
+    of the same budget are in the work dir), and its default variants are
+    those it has configs for (no two stages); variants it has no config
+    for are refused before anything is trained. (Runs after the reuse
+    checks: it overwrites the FCN's results.)"""
+    tmp_path, _ = camvid_run
+    other_model = run_camvid(tmp_path, '--reuse', '--model', 'deeplabv3plus')
     assert other_model.returncode == 0, other_model.stderr[-3000:]
     assert 'tiny deeplabv3plus' in other_model.stdout
     for variant in ('ce', 'lace', 'gml'):
@@ -116,9 +149,8 @@ def test_camvid_benchmark_runs_all_variants_on_tiny_segnet_data(tmp_path):
         'loss', 'CE', 'LA-CE', 'GML'}
     result_file = tmp_path / 'work' / 'gml' / 'result.json'
     assert json.loads(result_file.read_text())['model'] == 'deeplabv3plus'
-    refused = subprocess.run(
-        command + ['--model', 'deeplabv3plus', '--variants', 'gml-2stage'],
-        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    refused = run_camvid(tmp_path, '--model', 'deeplabv3plus', '--variants',
+                         'gml-2stage')
     assert refused.returncode != 0
     assert 'has no config for variant(s) gml-2stage' in refused.stderr
 
@@ -128,3 +160,44 @@ def rows_by_label(stdout: str) -> dict:
     table = stdout.split('Inference prior strength')[0]
     return {line.split(' | ')[0][2:]: line.split(' | ', 1)[1]
             for line in table.splitlines() if line.startswith('| ')}
+
+
+def _load_benchmark():
+    path = osp.join(ROOT, 'tools', 'benchmarks', 'cifar10_lt.py')
+    spec = importlib.util.spec_from_file_location('cifar10_lt_bench', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_data_and_configs(tmp_path, make_image_folder):
+    bench = _load_benchmark()
+    classes = [f'c{i}' for i in range(10)]
+    src = tmp_path / 'src'
+    make_image_folder(str(src / 'cifar10' / 'train'), classes, 4, size=8)
+    make_image_folder(str(src / 'cifar10' / 'val'), classes, 1, size=8)
+    archive = tmp_path / 'cifar10-images.tar.gz'
+    with tarfile.open(archive, 'w:gz') as tar:
+        tar.add(src / 'cifar10', arcname='cifar10')
+    work_dir = str(tmp_path / 'work')
+    root = bench.prepare_data(str(archive), work_dir)
+    assert osp.isdir(osp.join(root, 'train', 'c0'))
+    assert bench.prepare_data(str(archive), work_dir) == root  # cached
+
+    args = argparse.Namespace(
+        epochs=2, iters=None, batch_size=4, num_workers=0, val_limit=5,
+        seed=0, teacher_checkpoint='teacher.pth')
+    cfg, total = bench.build_config('gml-student', args, root, work_dir)
+    # LongTailSubset of 4 per class at imbalance 100: 4, 3, 2, 1, 1, ...
+    assert total == 2 * math.ceil(sum([4, 3, 2, 1, 1, 1, 1, 1, 1, 1]) / 4)
+    assert cfg.train_cfg.max_iters == total
+    assert cfg.param_scheduler[1].milestones == [
+        round(0.8 * total), round(0.9 * total)
+    ]
+    assert cfg.model.teacher.checkpoint == 'teacher.pth'
+    assert cfg.model.type == 'GMLClassifier'
+    assert cfg.train_dataloader.dataset.dataset.data_root == root
+    assert len(cfg.test_dataloader.dataset.indices) == 5
+    args.iters = 3
+    cfg, total = bench.build_config('ce', args, root, work_dir)
+    assert total == 3 and cfg.model.head.type == 'LinearClsHead'

@@ -1,3 +1,4 @@
+"""LongTailIoUMetric: mIoU with head / body / tail groups."""
 import json
 
 import numpy as np
@@ -6,10 +7,8 @@ import torch
 
 import mil_seg  # noqa: F401
 from mil_seg.gml import ClassPrior
-from mil_seg.gml.groups import class_groups
 from mil_seg.seg.evaluation import LongTailIoUMetric
-from mil_seg.seg.hooks import PriorToMetricHook
-from mmseg.registry import HOOKS, METRICS
+from mmseg.registry import METRICS
 
 CLASSES = ('a', 'b', 'c', 'd')
 # shares 0.6 / 0.25 / 0.1 / 0.05: head {a}, body {b, c}, tail {d}
@@ -39,25 +38,6 @@ def _hand_example():
     # class 2: I = 1 + 1 = 2, gt = 3, pred = 2 -> 2/3
     # class 3: I = 0, gt = 1, pred = 0 (255 pixel ignored) -> 0
     return [_sample(pred1, gt1), _sample(pred2, gt2)]
-
-
-def test_class_groups_share_rank_count():
-    assert class_groups(PRIOR).tolist() == [0, 1, 1, 2]
-    # unsorted input, ties kept by index; a zero count is always tail
-    assert class_groups([5, 60, 0, 25, 10]).tolist() == [2, 0, 2, 1, 1]
-    # exact boundary: classes before 'b' hold exactly 0.5 -> 'b' is body
-    assert class_groups([50, 30, 20], 'share', (0.5, 0.8)).tolist() == [
-        0, 1, 2
-    ]
-    assert class_groups(PRIOR, 'rank', (0.25, 0.75)).tolist() == [0, 1, 1, 2]
-    assert class_groups([150, 100, 50, 19], 'count',
-                        (100, 20)).tolist() == [0, 1, 1, 2]
-    with pytest.raises(ValueError):
-        class_groups(PRIOR, 'count', (20, 100))
-    with pytest.raises(ValueError):
-        class_groups(PRIOR, 'share', (0.9, 0.5))
-    with pytest.raises(ValueError):
-        class_groups(PRIOR, 'frequency')
 
 
 def test_metric_hand_checked(tmp_path):
@@ -117,40 +97,3 @@ def test_metric_prior_from_file_and_fallback(tmp_path):
     ClassPrior.write_file(str(path), [1, 2, 3])
     with pytest.raises(ValueError, match='3 classes'):
         _evaluate(LongTailIoUMetric(prior=str(path)), _hand_example())
-
-
-class _Model(torch.nn.Module):
-
-    def __init__(self):
-        super().__init__()
-        self.head = torch.nn.Module()
-        self.head.prior = ClassPrior(4, mode='online')
-
-
-class _Runner:
-
-    def __init__(self, metric):
-        self.model = _Model()
-        evaluator = type('Evaluator', (), {'metrics': [metric]})()
-        self.val_loop = type('Loop', (), {'evaluator': evaluator})()
-        self.test_loop = self.val_loop
-
-
-def test_prior_to_metric_hook_online_prior():
-    metric = LongTailIoUMetric()
-    runner = _Runner(metric)
-    # the online prior has seen labels: class 3 most, then 2, 1, 0
-    labels = torch.tensor([3] * 60 + [2] * 25 + [1] * 10 + [0] * 5)
-    runner.model.head.prior.update(labels)
-    hook = HOOKS.build(dict(type='PriorToMetricHook'))
-    hook.before_val(runner)
-    res = _evaluate(metric, _hand_example())
-    assert res['mIoU_head'] == pytest.approx(0.0, abs=0.01)  # class 'd'
-    assert res['mIoU_tail'] == pytest.approx(100 * 4 / 6, abs=0.01)
-    # a metric with its own prior is kept unless overwrite=True
-    own = LongTailIoUMetric(prior=dict(type='ClassPrior', counts=PRIOR))
-    PriorToMetricHook().before_test(_Runner(own))
-    assert own._prior_counts is None
-    PriorToMetricHook(prior_name='head.prior',
-                      overwrite=True).before_test(_Runner(own))
-    assert own._prior_counts is not None

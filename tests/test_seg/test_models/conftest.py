@@ -5,29 +5,11 @@ from mmengine.config import ConfigDict
 
 import mil_seg  # noqa: F401  (compat layer + registration)
 import mil_seg.seg.models  # noqa: F401
+from ...seg_samples import make_data_samples
 
 NUM_CLASSES = 5
 IMAGE_SIZE = 32
 NORM = dict(type='BN', requires_grad=True)
-
-
-def make_data_samples(labels: torch.Tensor) -> list:
-    """SegDataSamples with ``gt_sem_seg`` from a B x H x W label tensor."""
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    samples = []
-    for label in labels:
-        height, width = label.shape
-        sample = SegDataSample()
-        sample.gt_sem_seg = PixelData(data=label[None].long())
-        sample.set_metainfo(
-            dict(
-                img_shape=(height, width),
-                ori_shape=(height, width),
-                pad_shape=(height, width),
-                padding_size=[0, 0, 0, 0]))
-        samples.append(sample)
-    return samples
 
 
 def long_tailed_labels(batch_size: int = 2,
@@ -191,6 +173,23 @@ def check_cascade_losses(losses: dict) -> None:
         assert math.isfinite(losses[key].item()), key
 
 
+def backbone_features(batch_size=2, seed=0):
+    """Features of the tiny dilated backbone (8/16/32/64 channels)."""
+    from mmseg.registry import MODELS
+    torch.manual_seed(seed)
+    backbone = MODELS.build(tiny_backbone(dilated=True))
+    images = torch.randn(batch_size, 3, IMAGE_SIZE, IMAGE_SIZE)
+    with torch.no_grad():
+        return backbone(images)
+
+
+def build_head(decoder='fcn', **kwargs):
+    """A GMLHead over one of :func:`tiny_decoders`, built under seed 0."""
+    from mmseg.registry import MODELS
+    torch.manual_seed(0)
+    return MODELS.build(gml_head(tiny_decoders()[decoder], **kwargs))
+
+
 @pytest.fixture
 def labels():
     return long_tailed_labels()
@@ -214,4 +213,6 @@ def builders():
         ocr_cascade_heads=ocr_cascade_heads,
         two_stage_student=two_stage_student,
         build_initialised=build_initialised,
-        check_cascade_losses=check_cascade_losses)
+        check_cascade_losses=check_cascade_losses,
+        backbone_features=backbone_features,
+        build_head=build_head)

@@ -71,7 +71,8 @@ def test_teacher_frozen_and_queue_holds_its_last_stage_features(
         torch.testing.assert_close(value, saved_state[key], msg=key)
     assert all(p.grad is None for p in model.teacher.parameters())
     head = model.decode_head[1]
-    assert all(p.grad is not None for p in head.contrast.key_projector.parameters())
+    assert all(
+        p.grad is not None for p in head.contrast.key_projector.parameters())
     assert model.decode_head[0].conv_seg.weight.grad is not None
 
     features, key_labels, sample_ids, valid = head.contrast.queue.get()

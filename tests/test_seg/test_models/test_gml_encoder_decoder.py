@@ -71,8 +71,10 @@ def test_teacher_loaded_frozen_and_kept_in_eval_mode(builders, labels,
     # Student head: queries through its projector, keys through the
     # trainable key projector.
     head = model.decode_head
-    assert all(p.grad is not None for p in head.contrast.projector.parameters())
-    assert all(p.grad is not None for p in head.contrast.key_projector.parameters())
+    assert all(p.grad is not None
+               for p in head.contrast.projector.parameters())
+    assert all(
+        p.grad is not None for p in head.contrast.key_projector.parameters())
     assert head.loss_gml.log_temperature.grad is not None
     # Its weights are in the student's checkpoint (resume needs no file).
     assert any(k.startswith('teacher.') for k in model.state_dict())
@@ -85,7 +87,8 @@ def test_queue_holds_teacher_features_at_anchor_pixels(builders, labels,
     model.train()
     images = torch.randn(2, 3, 32, 32)
     model.loss(images, builders.make_data_samples(labels))
-    features, key_labels, sample_ids, valid = model.decode_head.contrast.queue.get()
+    queue = model.decode_head.contrast.queue
+    features, key_labels, sample_ids, valid = queue.get()
     assert features.shape[1] == 24  # the teacher decoder's channels
     assert int(valid.sum()) > 0
     teacher_features, _ = model.teacher_outputs(images)  # 2 x 24 x 4 x 4
@@ -122,7 +125,7 @@ def test_distillation_matches_reference(builders, labels, tmp_path):
 
 
 def test_missing_and_mismatched_teacher_checkpoints(builders, labels,
-                                                   tmp_path):
+                                                    tmp_path):
     # Mmengine initialises weights before resuming: no error yet, but no
     # training step with a teacher that nothing loaded.
     model = build_student(builders, tmp_path / 'absent.pth')

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from mmpretrain.registry import TRANSFORMS
 
 import mil_seg  # noqa: F401
 from mil_seg.cls.datasets.transforms.torch_auto_augment import \
@@ -32,3 +33,10 @@ def test_bgr_input_gets_the_rgb_policy():
 def test_channel_order_is_checked():
     with pytest.raises(ValueError, match='channel_order'):
         TorchAutoAugment(channel_order='rbg')
+
+
+def test_torch_auto_augment():
+    transform = TRANSFORMS.build(dict(type='TorchAutoAugment'))
+    img = np.random.RandomState(0).randint(0, 256, (32, 32, 3), np.uint8)
+    out = transform(dict(img=img.copy()))['img']
+    assert out.shape == img.shape and out.dtype == np.uint8

@@ -1,4 +1,3 @@
-import json
 import math
 
 import pytest
@@ -27,7 +26,7 @@ def test_long_tail_accuracy_hand_checked():
     result = metric.evaluate(len(pairs))
     assert result['lt/top1'] == pytest.approx(60.0)
     assert result['lt/mean_class'] == pytest.approx(100 * (0.75 + 0.5 + 1 +
-                                                            0) / 4)
+                                                           0) / 4)
     assert result['lt/many'] == pytest.approx(75.0)
     assert result['lt/medium'] == pytest.approx(75.0)  # (1/2 + 2/2) / 2
     assert result['lt/few'] == pytest.approx(0.0)

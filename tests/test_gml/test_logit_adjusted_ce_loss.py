@@ -1,14 +1,54 @@
-"""LogitAdjustedCELoss against a naive per-pixel reference."""
+"""LogitAdjustedCELoss, the one class both toolboxes register: the cross
+entropy of prior-adjusted logits in either (twin tests over ``task``);
+against a naive per-pixel reference on segmentation maps; inside mmseg's
+decode heads and mmpretrain's classification heads."""
 import math
 
 import pytest
 import torch
+import torch.nn.functional as F
+from mmengine.registry import DefaultScope
+from mmpretrain.registry import MODELS as CLS_MODELS
 from mmseg.registry import MODELS
 
 import mil_seg  # noqa: F401
 import mil_seg.seg.models  # noqa: F401
 
 COUNTS = [500.0, 200.0, 50.0, 10.0]
+CLS_COUNTS = [40, 20, 10, 5]
+TASKS = dict(seg=('mmseg', MODELS), cls=('mmpretrain', CLS_MODELS))
+
+
+def build(task, cfg):
+    scope, registry = TASKS[task]
+    with DefaultScope.overwrite_default_scope(scope):
+        return registry.build(cfg)
+
+
+@pytest.mark.parametrize('task', ['seg', 'cls'])
+def test_loss_is_cross_entropy_of_prior_adjusted_logits(task):
+    """Per pixel (B x C x H x W) or per image (B x C): CE(logits +
+    log prior); with tau = 0, plain cross-entropy."""
+    generator = torch.Generator().manual_seed(0)
+    shape = (2, 4, 3, 5) if task == 'seg' else (6, 4)
+    logits = torch.randn(*shape, generator=generator)
+    labels = torch.randint(0, 4, shape[:1] + shape[2:], generator=generator)
+    log_prior = torch.tensor(CLS_COUNTS, dtype=torch.float).div(75).log()
+    log_prior = log_prior.view(1, -1, *[1] * (len(shape) - 2))
+    loss = build(
+        task,
+        dict(
+            type='LogitAdjustedCELoss',
+            num_classes=4,
+            prior=dict(counts=CLS_COUNTS, smoothing=0.0)))
+    assert loss(logits, labels).item() == pytest.approx(
+        F.cross_entropy(logits + log_prior, labels).item(), rel=1e-5)
+    plain = build(
+        task,
+        dict(type='LogitAdjustedCELoss', num_classes=4,
+             prior=dict(counts=CLS_COUNTS, tau=0.0)))
+    assert plain(logits, labels).item() == pytest.approx(
+        F.cross_entropy(logits, labels).item(), rel=1e-5)
 
 
 def naive_loss(logits, labels, log_prior, ignore_index=255,
@@ -197,3 +237,41 @@ def test_wrong_prior_size_raises():
         dict(type='LogitAdjustedCELoss', prior=prior_cfg()))
     with pytest.raises(ValueError, match='classes'):
         loss_module(torch.randn(1, 3, 2, 2), torch.zeros(1, 2, 2).long())
+
+
+def build_cls(cfg):
+    return build('cls', cfg)
+
+
+def cls_samples(labels):
+    from mmpretrain.structures import DataSample
+    return [
+        DataSample(metainfo=dict(sample_idx=i)).set_gt_label(int(y))
+        for i, y in enumerate(labels)
+    ]
+
+
+def test_classification_soft_targets_and_head_usage():
+    """Soft targets agree with hard ones; in an mmpretrain head the loss
+    takes its counts from ClassCountsHook and prediction has no prior."""
+    logits = torch.randn(6, 4)
+    labels = torch.tensor([0, 1, 2, 3, 0, 1])
+    loss = build_cls(
+        dict(
+            type='LogitAdjustedCELoss',
+            num_classes=4,
+            prior=dict(counts=CLS_COUNTS, smoothing=0.0)))
+    # (the values: test_loss_is_cross_entropy_of_prior_adjusted_logits)
+    assert loss(logits, F.one_hot(labels, 4).float()) == pytest.approx(
+        loss(logits, labels).item(), rel=1e-5)
+    # In an mmpretrain head, prediction has no prior.
+    head = build_cls(
+        dict(type='LinearClsHead', num_classes=4, in_channels=8,
+             loss=dict(type='LogitAdjustedCELoss', num_classes=4)))
+    assert head.loss_module.requires_class_counts
+    head.loss_module.set_class_counts(CLS_COUNTS)
+    assert not head.loss_module.requires_class_counts
+    feats = (torch.randn(6, 8), )
+    assert 'loss' in head.loss(feats, cls_samples(labels))
+    pred = head.predict(feats)[0].pred_score
+    assert torch.allclose(pred, head(feats)[0].softmax(0))

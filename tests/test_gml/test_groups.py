@@ -1,0 +1,26 @@
+"""class_groups: head / body / tail by share, rank or count."""
+import pytest
+
+from mil_seg.gml.groups import class_groups
+
+# shares 0.6 / 0.25 / 0.1 / 0.05: head {a}, body {b, c}, tail {d}
+PRIOR = [60, 25, 10, 5]
+
+
+def test_class_groups_share_rank_count():
+    assert class_groups(PRIOR).tolist() == [0, 1, 1, 2]
+    # unsorted input, ties kept by index; a zero count is always tail
+    assert class_groups([5, 60, 0, 25, 10]).tolist() == [2, 0, 2, 1, 1]
+    # exact boundary: classes before 'b' hold exactly 0.5 -> 'b' is body
+    assert class_groups([50, 30, 20], 'share', (0.5, 0.8)).tolist() == [
+        0, 1, 2
+    ]
+    assert class_groups(PRIOR, 'rank', (0.25, 0.75)).tolist() == [0, 1, 1, 2]
+    assert class_groups([150, 100, 50, 19], 'count',
+                        (100, 20)).tolist() == [0, 1, 1, 2]
+    with pytest.raises(ValueError):
+        class_groups(PRIOR, 'count', (20, 100))
+    with pytest.raises(ValueError):
+        class_groups(PRIOR, 'share', (0.9, 0.5))
+    with pytest.raises(ValueError):
+        class_groups(PRIOR, 'frequency')
