@@ -3,41 +3,14 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 import mil_seg  # noqa: F401
 from mil_seg.gml import ClassPrior
 from mil_seg.seg.evaluation import LongTailIoUMetric
 from mmseg.registry import METRICS
 
-CLASSES = ('a', 'b', 'c', 'd')
-# shares 0.6 / 0.25 / 0.1 / 0.05: head {a}, body {b, c}, tail {d}
-PRIOR = [60, 25, 10, 5]
-
-
-def _sample(pred, gt):
-    return dict(
-        pred_sem_seg=dict(data=torch.tensor(pred)[None]),
-        gt_sem_seg=dict(data=torch.tensor(gt)[None]))
-
-
-def _evaluate(metric, samples):
-    metric.dataset_meta = dict(classes=CLASSES)
-    metric.process({}, samples)
-    return metric.evaluate(len(samples))
-
-
-def _hand_example():
-    # one 2x4 image and one 1x4 image; 255 is ignored
-    gt1 = [[0, 0, 0, 1], [1, 2, 3, 255]]
-    pred1 = [[0, 0, 1, 1], [1, 2, 0, 3]]
-    gt2 = [[0, 0, 2, 2]]
-    pred2 = [[0, 0, 2, 1]]
-    # class 0: I = 2 + 2 = 4, gt = 5, pred = 5 (4 + pred 0 at gt 3) -> 4/6
-    # class 1: I = 2, gt = 2, pred = 3 + 1 = 4 -> 2/4
-    # class 2: I = 1 + 1 = 2, gt = 3, pred = 2 -> 2/3
-    # class 3: I = 0, gt = 1, pred = 0 (255 pixel ignored) -> 0
-    return [_sample(pred1, gt1), _sample(pred2, gt2)]
+from ..metric_examples import (CLASSES, PRIOR, evaluate, hand_example,
+                               sample)
 
 
 def test_metric_hand_checked(tmp_path):
@@ -47,7 +20,7 @@ def test_metric_hand_checked(tmp_path):
             type='LongTailIoUMetric',
             prior=dict(type='ClassPrior', counts=PRIOR),
             output_file=str(out)))
-    res = _evaluate(metric, _hand_example())
+    res = evaluate(metric, hand_example())
     iou = np.array([4 / 6, 2 / 4, 2 / 3, 0.0])
     acc = np.array([4 / 5, 2 / 2, 2 / 3, 0.0])
     assert res['aAcc'] == pytest.approx(100 * 8 / 11, abs=0.01)
@@ -68,9 +41,9 @@ def test_metric_hand_checked(tmp_path):
 
 def test_metric_nan_semantics_and_empty_group():
     # class 3 ('d', the only tail class) is absent from gt and predictions
-    samples = [_sample([[0, 1, 2, 2]], [[0, 1, 2, 1]])]
+    samples = [sample([[0, 1, 2, 2]], [[0, 1, 2, 1]])]
     metric = LongTailIoUMetric(prior=ClassPrior(4, counts=PRIOR))
-    res = _evaluate(metric, samples)
+    res = evaluate(metric, samples)
     iou = np.array([1.0, 0.5, 0.5])  # class 'd' has no IoU (NaN)
     assert res['mIoU'] == pytest.approx(100 * iou.mean(), abs=0.01)
     assert 'mIoU_tail' not in res  # no class with a value: not reported
@@ -79,7 +52,7 @@ def test_metric_nan_semantics_and_empty_group():
     metric = LongTailIoUMetric(
         prior=ClassPrior(4, counts=PRIOR), group_by='rank',
         group_split=(0.5, 1.0))
-    res = _evaluate(metric, _hand_example())
+    res = evaluate(metric, hand_example())
     assert set(res) == {'aAcc', 'mIoU', 'mAcc', 'mIoU_head', 'mIoU_body'}
 
 
@@ -87,13 +60,13 @@ def test_metric_prior_from_file_and_fallback(tmp_path):
     path = tmp_path / 'prior.json'
     # reversed counts: 'd' is now the head
     ClassPrior.write_file(str(path), PRIOR[::-1], classes=list(CLASSES))
-    res = _evaluate(LongTailIoUMetric(prior=str(path)), _hand_example())
+    res = evaluate(LongTailIoUMetric(prior=str(path)), hand_example())
     assert res['mIoU_head'] == pytest.approx(0.0, abs=0.01)
     assert res['mIoU_tail'] == pytest.approx(100 * 4 / 6, abs=0.01)
     # no prior: groups from the evaluated ground truth (5, 2, 3, 1 pixels)
-    res = _evaluate(LongTailIoUMetric(), _hand_example())
+    res = evaluate(LongTailIoUMetric(), hand_example())
     assert res['mIoU_head'] == pytest.approx(100 * 4 / 6, abs=0.01)
     # prior with the wrong number of classes
     ClassPrior.write_file(str(path), [1, 2, 3])
     with pytest.raises(ValueError, match='3 classes'):
-        _evaluate(LongTailIoUMetric(prior=str(path)), _hand_example())
+        evaluate(LongTailIoUMetric(prior=str(path)), hand_example())
