@@ -7,7 +7,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..launch.errors import UserError
-from .functional import (cross_entropy, distillation_kl, float32_no_autocast,
+from .functional import (cross_entropy, distillation_kl,
                          gml_contrastive_terms)
 from .prior import ClassPrior
 
@@ -155,10 +155,8 @@ class GMLLoss(nn.Module):
             ``kd_weight > 0``.
         """
         losses = dict()
-        with float32_no_autocast(cls_logits):
-            adjusted = prior.adjust(cls_logits)
         losses['loss_sup'] = self.sup_weight * cross_entropy(
-            adjusted,
+            prior.adjust(cls_logits),
             labels,
             ignore_index=ignore_index,
             reduction='mean',

@@ -49,7 +49,9 @@ class ClassPrior(nn.Module):
     ``tau`` is not overwritten by the checkpoint.
 
     Args:
-        num_classes (int): Number of classes C.
+        num_classes (int, optional): Number of classes C. Defaults to None
+            (the length of ``counts`` or of the file's counts; required
+            without them).
         counts (Sequence[float] | Tensor, optional): C class counts (pixels
             or images). Defaults to None.
         file (str, optional): A prior JSON file (see :meth:`write_file`):
@@ -74,7 +76,7 @@ class ClassPrior(nn.Module):
     """
 
     def __init__(self,
-                 num_classes: int,
+                 num_classes: Optional[int] = None,
                  counts: Optional[Union[Sequence[float], Tensor]] = None,
                  file: Optional[str] = None,
                  class_names: Optional[Sequence[str]] = None,
@@ -85,8 +87,6 @@ class ClassPrior(nn.Module):
         super().__init__()
         if mode is None:
             mode = 'online' if counts is None and file is None else 'fixed'
-        if num_classes < 1:
-            raise UserError(f'num_classes must be >= 1, got {num_classes}')
         if mode not in MODES:
             raise UserError(f"mode must be 'fixed' or 'online', got {mode!r}")
         if smoothing < 0:
@@ -97,6 +97,20 @@ class ClassPrior(nn.Module):
         if mode == 'fixed' and counts is None and file is None:
             raise UserError("ClassPrior(mode='fixed') needs counts or file: "
                             "pass one, or use mode='online'.")
+        content, initial = None, None
+        if file is not None:
+            path = self.resolve_file(file)
+            content = self.read_file(path)
+            initial = torch.tensor(content['counts'], dtype=torch.float64)
+        elif counts is not None:
+            initial = self._validate_counts(counts, 'counts')
+        if num_classes is None:
+            if initial is None:
+                raise UserError('ClassPrior needs num_classes without counts '
+                                'or file: set num_classes.')
+            num_classes = initial.numel()
+        if num_classes < 1:
+            raise UserError(f'num_classes must be >= 1, got {num_classes}')
         self.num_classes = num_classes
         self.mode = mode
         self.smoothing = smoothing
@@ -106,24 +120,21 @@ class ClassPrior(nn.Module):
         self.count_type: Optional[str] = None
         self.num_samples: Optional[int] = None
 
-        initial = torch.zeros(num_classes, dtype=torch.float64)
-        if file is not None:
-            path = self.resolve_file(file)
-            content = self.read_file(path)
-            self._check_length(len(content['counts']), f'file {path}')
+        if content is not None:
+            self._check_length(initial.numel(), f'file {path}')
             if class_names is not None and content['classes'] is not None:
                 self._check_names(content['classes'], class_names, path)
             if self.class_names is None:
                 self.class_names = content['classes']
             self.count_type = content['count_type']
             self.num_samples = content['num_samples']
-            initial = torch.tensor(content['counts'], dtype=torch.float64)
-        elif counts is not None:
-            initial = self._validate_counts(counts, 'counts')
+        elif initial is not None:
             self._check_length(initial.numel(), 'counts')
             if mode == 'fixed' and initial.sum() <= 0:
                 raise UserError('counts sum to 0: pass the class counts of '
                                 "the training set, or use mode='online'.")
+        else:
+            initial = torch.zeros(num_classes, dtype=torch.float64)
         if class_names is not None:
             self._check_length(len(class_names), 'class_names')
         self.register_buffer('counts', initial)
@@ -151,14 +162,16 @@ class ClassPrior(nn.Module):
         > 0 (what integer layouts such as the queue's slots are cut from)."""
         counts = self.counts.double()
         total = counts.sum()
-        if total <= 0:
-            return torch.full_like(counts, 1.0 / self.num_classes)
         pseudo_count = (self.smoothing * SMOOTHING_FRACTION * total /
                         self.num_classes)
         probs = (counts + pseudo_count) / (total +
                                            self.num_classes * pseudo_count)
         probs = probs.clamp_min(1e-12)
-        return probs / probs.sum()
+        # A select, not a Python branch: the logit adjustment reads the prior
+        # several times a step, and a branch would synchronise with the GPU
+        # each time. Without counts (0 / 0 above) the prior is uniform.
+        return torch.where(total > 0, probs / probs.sum(),
+                           torch.full_like(counts, 1.0 / self.num_classes))
 
     @property
     def probs(self) -> Tensor:
@@ -495,15 +508,6 @@ def build_class_prior(prior: PriorConfig,
                 'name, a file path, a ClassPrior dict, counts or None.')
         if num_classes is not None:
             cfg.setdefault('num_classes', num_classes)
-        if 'num_classes' not in cfg and cfg.get('counts') is not None:
-            cfg['num_classes'] = len(cfg['counts'])
-        elif 'num_classes' not in cfg and cfg.get('file') is not None:
-            cfg['num_classes'] = len(
-                ClassPrior.read_file(ClassPrior.resolve_file(
-                    cfg['file']))['counts'])
-        if 'num_classes' not in cfg:
-            raise UserError('the prior needs num_classes: set it in the '
-                            'prior config.')
         built = ClassPrior(**cfg)
     if num_classes is not None and built.num_classes != num_classes:
         raise UserError(
