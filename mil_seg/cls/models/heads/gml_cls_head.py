@@ -195,7 +195,6 @@ class GMLClsHead(ClsHead):
                 query_ids=sample_ids,
                 key_ids=sample_ids,
                 key_projector=key_projector)
-            contrastive.pop('query_labels')  # the rows of `labels`
 
         losses = self.loss_gml(
             cls_logits,
