@@ -24,6 +24,7 @@ The module uses the standard library only, so tests and tools can load it
 by path without importing torch or the OpenMMLab stack.
 """
 import argparse
+import datetime
 import difflib
 import json
 import os
@@ -161,17 +162,32 @@ def _seed_list(where: str, value: Any) -> List[int]:
     return [int(s) for s in value]
 
 
-def _check_row(where: str, row: Any, data: dict, repo: Optional[str]) -> None:
-    """One row of a file (see :func:`validate`)."""
-    if not isinstance(row, dict):
-        _fail(where, f'expected an object, got {row!r}')
-    unknown = sorted(set(row) - set(ROW_FIELDS))
+def _check_fields(where: str, obj: Any, fields: Dict[str, bool],
+                  expected: str) -> None:
+    """An object with only known fields and all required ones.
+
+    Args:
+        where (str): Where the object is, for the error.
+        obj (Any): The parsed JSON value.
+        fields (dict[str, bool]): Allowed field -> whether it is required.
+        expected (str): What the object should be, e.g. 'an object'.
+    """
+    if not isinstance(obj, dict):
+        # a misplaced row is best shown whole; a whole file only by type
+        got = repr(obj) if expected == 'an object' else type(obj).__name__
+        _fail(where, f'expected {expected}, got {got}')
+    unknown = sorted(set(obj) - set(fields))
     if unknown:
         _fail(where, f'unknown field(s) {", ".join(unknown)} (allowed: '
-              f'{", ".join(ROW_FIELDS)})')
-    for field, required in ROW_FIELDS.items():
-        if required and field not in row:
+              f'{", ".join(fields)})')
+    for field, required in fields.items():
+        if required and field not in obj:
             _fail(where, f'missing field "{field}"')
+
+
+def _check_row(where: str, row: Any, data: dict, repo: Optional[str]) -> None:
+    """One row of a file (see :func:`validate`)."""
+    _check_fields(where, row, ROW_FIELDS, 'an object')
     where = f'{where} ({row["label"]})' if isinstance(
         row['label'], str) else where
     for field in TEXT_ROW_FIELDS:
@@ -257,15 +273,7 @@ def validate(data: Any, where: str, repo: Optional[str] = None) -> None:
     Raises:
         ResultFileError: Naming the file, the field and the problem.
     """
-    if not isinstance(data, dict):
-        _fail(where, f'expected a JSON object, got {type(data).__name__}')
-    unknown = sorted(set(data) - set(FILE_FIELDS))
-    if unknown:
-        _fail(where, f'unknown field(s) {", ".join(unknown)} (allowed: '
-              f'{", ".join(FILE_FIELDS)})')
-    for field, required in FILE_FIELDS.items():
-        if required and field not in data:
-            _fail(where, f'missing field "{field}"')
+    _check_fields(where, data, FILE_FIELDS, 'a JSON object')
     if data['schema'] != SCHEMA_VERSION:
         _fail(f'{where}: schema', f'expected {SCHEMA_VERSION}, got '
               f'{data["schema"]!r}')
@@ -448,6 +456,23 @@ def git_commit(repo: str = REPO) -> str:
     except (OSError, subprocess.CalledProcessError):
         return 'unknown'
     return commit + ('+changes' if dirty else '')
+
+
+def provenance(argv: Sequence[str], repo: str = REPO) -> Dict[str, str]:
+    """The ``command``, ``commit`` and ``date`` fields of a result file that
+    a benchmark script writes now.
+
+    Args:
+        argv (Sequence[str]): ``sys.argv`` of the script.
+        repo (str): The repository. Defaults to this script's repository.
+
+    Returns:
+        dict[str, str]: The three fields.
+    """
+    return dict(
+        command=command_line(argv, repo),
+        commit=git_commit(repo),
+        date=datetime.date.today().isoformat())
 
 
 def command_line(argv: Sequence[str], repo: str = REPO) -> str:

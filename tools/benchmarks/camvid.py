@@ -40,7 +40,6 @@ Example::
     python tools/benchmarks/camvid.py --variants gml --iters 5
 """
 import argparse
-import datetime
 import json
 import os
 import os.path as osp
@@ -437,9 +436,7 @@ def results_document(results: list, args: argparse.Namespace) -> dict:
         metrics=list(METRICS) + rare + ['train_min', 'peak_rss_mb'],
         machine=f'{os.cpu_count()} CPU cores ({platform.machine()}), '
         f'{args.threads} thread(s) a run',
-        command=zoo.command_line(sys.argv),
-        commit=zoo.git_commit(),
-        date=datetime.date.today().isoformat(),
+        **zoo.provenance(sys.argv),
         source='tools/benchmarks/camvid.py --results-out (say who ran it '
         'and where its work dir is kept)',
         rows=rows)

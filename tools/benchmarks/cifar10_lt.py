@@ -29,7 +29,6 @@ Example::
     python tools/benchmarks/cifar10_lt.py --iters 3 --val-limit 64
 """
 import argparse
-import datetime
 import json
 import math
 import os
@@ -312,9 +311,7 @@ def results_document(rows: list, args) -> dict:
         metrics=list(METRICS) + ['wall_min', 'peak_rss_mb'],
         machine=f'{os.cpu_count()} CPU cores ({platform.machine()})' +
         (', CUDA' if device == 'cuda' else ''),
-        command=zoo.command_line(sys.argv),
-        commit=zoo.git_commit(),
-        date=datetime.date.today().isoformat(),
+        **zoo.provenance(sys.argv),
         source='tools/benchmarks/cifar10_lt.py --results-out (say who ran '
         'it and where its work dir is kept)',
         rows=documented)
