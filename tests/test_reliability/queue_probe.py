@@ -21,6 +21,26 @@ def digest(tensor) -> str:
                         ).hexdigest()
 
 
+def gml_state(head) -> dict:
+    """Hashes of the GML state both tasks' heads hold."""
+    state = {
+        f'queue.{name}': digest(buffer)
+        for name, buffer in head.contrast.queue.named_buffers()
+    }
+    state['prior.counts'] = digest(head.prior.counts)
+    state['log_temperature'] = digest(head.loss_gml.log_temperature)
+    state['num_pushed'] = int(head.contrast.queue.num_pushed.sum())
+    return state
+
+
+def append_state(runner, state: dict) -> None:
+    """One line of this rank's probe file for the step just finished."""
+    state['iter'] = runner.iter + 1
+    path = osp.join(runner.work_dir, f'probe_rank{get_rank()}.jsonl')
+    with open(path, 'a') as f:
+        f.write(json.dumps(state) + '\n')
+
+
 @HOOKS.register_module()
 class QueueProbeHook(Hook):
 
@@ -28,21 +48,11 @@ class QueueProbeHook(Hook):
                          outputs=None):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        head = model.decode_head
-        state = {
-            f'queue.{name}': digest(buffer)
-            for name, buffer in head.contrast.queue.named_buffers()
-        }
-        state['prior.counts'] = digest(head.prior.counts)
-        state['log_temperature'] = digest(head.loss_gml.log_temperature)
+        state = gml_state(model.decode_head)
         state['backbone.bn_running_mean'] = digest(
             model.backbone.stem[1].running_mean)
         state['sync_bn'] = type(model.backbone.stem[1]).__name__
-        state['num_pushed'] = int(head.contrast.queue.num_pushed.sum())
-        state['iter'] = runner.iter + 1
-        path = osp.join(runner.work_dir, f'probe_rank{get_rank()}.jsonl')
-        with open(path, 'a') as f:
-            f.write(json.dumps(state) + '\n')
+        append_state(runner, state)
 
 
 @CLS_HOOKS.register_module()
@@ -53,20 +63,13 @@ class ClsQueueProbeHook(Hook):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         head = model.head
-        state = {f'queue.{name}': digest(buffer)
-                 for name, buffer in head.contrast.queue.named_buffers()}
-        state['prior.counts'] = digest(head.prior.counts)
-        state['log_temperature'] = digest(head.loss_gml.log_temperature)
+        state = gml_state(head)
         state['fc'] = digest(head.fc.weight)
         state['key_encoder'] = digest(
             model.key_encoder.module.backbone.conv1.weight)
-        state['num_pushed'] = int(head.contrast.queue.num_pushed.sum())
         state['queue_ids'] = sorted(
             int(i) for i in head.contrast.queue.sample_ids if i >= 0)
         state['batch_ids'] = [
             int(s.metainfo['sample_idx']) for s in data_batch['data_samples']
         ]
-        state['iter'] = runner.iter + 1
-        path = osp.join(runner.work_dir, f'probe_rank{get_rank()}.jsonl')
-        with open(path, 'a') as f:
-            f.write(json.dumps(state) + '\n')
+        append_state(runner, state)
