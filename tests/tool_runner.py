@@ -36,6 +36,29 @@ def run_tool(*args, timeout: int = 600, **env):
     return run_command([sys.executable, *args], timeout=timeout, **env)
 
 
+def free_port() -> int:
+    """A TCP port free on this machine now (for a process group)."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def run_dist_train(config, work_dir, options: list, processes: int = 2,
+                   timeout: int = 600, **env):
+    """``tools/dist_train.sh config processes`` (gloo on the CPU), its
+    output captured."""
+    return run_command(
+        [
+            'bash', osp.join(ROOT, 'tools', 'dist_train.sh'), str(config),
+            str(processes), '--work-dir', str(work_dir), *options
+        ],
+        timeout=timeout,
+        PYTHON=sys.executable,
+        PORT=str(free_port()),
+        **env)
+
+
 def small_seg_options(data_root: str, max_iters: int, *extra: str) -> list:
     """``--cfg-options`` for a tiny, deterministic demo run on ``data_root``
     (32 x 32 images, batch 2, no workers, checkpoints every 2 iterations)."""

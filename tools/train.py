@@ -10,7 +10,8 @@ from mmengine.runner import Runner
 import mil_seg  # noqa: F401  (compat layer and registration)
 from mil_seg import compat
 from mil_seg.launch import (add_common_arguments, add_random_state_hook,
-                            check_data, enable_amp, load_config, run_guarded)
+                            add_unused_parameter_hook, check_data, enable_amp,
+                            load_config, run_guarded)
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,6 +43,9 @@ def main() -> None:
     # --resume continues the random streams too (resume_random_state=False
     # in the config keeps mmengine's re-seeding only).
     add_random_state_hook(cfg)
+    # A parameter without gradient stops the run after its first
+    # iteration, naming it (DDP's own error comes later and names none).
+    add_unused_parameter_hook(cfg)
     check_data(cfg, ['train_dataloader', 'val_dataloader'])
     runner = Runner.from_cfg(cfg)
     for shim in compat.active_shims():

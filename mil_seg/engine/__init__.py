@@ -1,4 +1,4 @@
 """Task-agnostic runner components (hooks) shared by both adapters."""
-from .hooks import RandomStateHook
+from .hooks import RandomStateHook, UnusedParameterHook
 
-__all__ = ['RandomStateHook']
+__all__ = ['RandomStateHook', 'UnusedParameterHook']

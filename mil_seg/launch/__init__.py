@@ -4,7 +4,7 @@
   fixes (with :class:`MissingFileError` and :class:`WrongModuleError`).
 * :mod:`.config`: launcher arguments, loading a config with its overrides,
   and the changes a launcher makes to it (gloo without CUDA, AMP, the
-  random-state hook).
+  random-state and unused-parameter hooks).
 * :mod:`.data`: checking up front that the data a config names exists.
 * :mod:`.process`: how a launcher's process ends (:func:`run_guarded`).
 
@@ -15,17 +15,20 @@ package imports mmengine and torch only (never MMSegmentation or
 MMPretrain), so the core can import :mod:`.errors`.
 """
 from .config import (LAUNCHERS, SUPPORTED_SCOPES, add_common_arguments,
-                     add_random_state_hook, enable_amp, load_config,
+                     add_random_state_hook, add_unused_parameter_hook,
+                     enable_amp, load_config,
                      load_evaluation_config)
 from .data import check_data, missing_data_paths
-from .errors import MissingFileError, UserError, WrongModuleError
+from .errors import (MissingFileError, SameOnEveryRankError, UserError,
+                     WrongModuleError)
 from .process import (exit_without_finalization, release_process_group,
                       run_guarded)
 
 __all__ = [
     'LAUNCHERS', 'SUPPORTED_SCOPES', 'UserError', 'MissingFileError',
-    'WrongModuleError', 'add_common_arguments', 'load_config',
-    'load_evaluation_config', 'enable_amp', 'add_random_state_hook',
+    'WrongModuleError', 'SameOnEveryRankError', 'add_common_arguments',
+    'load_config', 'load_evaluation_config', 'enable_amp',
+    'add_random_state_hook', 'add_unused_parameter_hook',
     'missing_data_paths', 'check_data', 'release_process_group',
     'exit_without_finalization', 'run_guarded'
 ]

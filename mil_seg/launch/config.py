@@ -151,6 +151,17 @@ def enable_amp(cfg: Config) -> None:
     cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
 
+def _add_custom_hook(cfg: Config, hook_type: str) -> None:
+    """Append ``dict(type=hook_type)`` to ``custom_hooks`` unless listed."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    names = (hook_type, f'mmengine.{hook_type}')
+    if any(hook.get('type') in names for hook in hooks
+           if isinstance(hook, dict)):
+        return
+    hooks.append(dict(type=hook_type))
+    cfg.custom_hooks = hooks
+
+
 def add_random_state_hook(cfg: Config) -> None:
     """Add :class:`~mil_seg.engine.RandomStateHook` to ``custom_hooks``.
 
@@ -161,12 +172,20 @@ def add_random_state_hook(cfg: Config) -> None:
     Args:
         cfg (Config): The training config, changed in place.
     """
-    if not cfg.get('resume_random_state', True):
-        return
-    hooks = list(cfg.get('custom_hooks') or [])
-    names = ('RandomStateHook', 'mmengine.RandomStateHook')
-    if any(hook.get('type') in names for hook in hooks
-           if isinstance(hook, dict)):
-        return
-    hooks.append(dict(type='RandomStateHook'))
-    cfg.custom_hooks = hooks
+    if cfg.get('resume_random_state', True):
+        _add_custom_hook(cfg, 'RandomStateHook')
+
+
+def add_unused_parameter_hook(cfg: Config) -> None:
+    """Add :class:`~mil_seg.engine.UnusedParameterHook` to ``custom_hooks``.
+
+    A model that leaves a trainable parameter without gradient then stops
+    at the end of the first iteration with one error naming it, instead of
+    DDP's error at the second. Nothing is added where the config lists the
+    hook already or sets ``check_unused_parameters=False``.
+
+    Args:
+        cfg (Config): The training config, changed in place.
+    """
+    if cfg.get('check_unused_parameters', True):
+        _add_custom_hook(cfg, 'UnusedParameterHook')

@@ -38,3 +38,14 @@ class WrongModuleError(UserError, TypeError):
 
     Also a ``TypeError``, so that callers catching that still catch it.
     """
+
+
+class SameOnEveryRankError(UserError):
+    """A user error that every rank of a distributed run raises, with the
+    same message, because the check behind it was made collectively (e.g.
+    :class:`~mil_seg.engine.UnusedParameterHook`).
+
+    :func:`mil_seg.launch.run_guarded` prints it on rank 0 only, so a run
+    on several processes ends with one ``error:`` line, as one process
+    does; every rank still exits with status 2.
+    """

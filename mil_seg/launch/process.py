@@ -7,12 +7,17 @@ import sys
 import threading
 from typing import Any, Callable, NoReturn, Optional
 
-from .errors import UserError
+from .errors import SameOnEveryRankError, UserError
 
 
 def _process_group_initialized() -> bool:
     import torch.distributed as torch_dist
     return torch_dist.is_available() and torch_dist.is_initialized()
+
+
+def _rank() -> int:
+    import torch.distributed as torch_dist
+    return torch_dist.get_rank() if _process_group_initialized() else 0
 
 
 def release_process_group() -> bool:
@@ -102,7 +107,9 @@ def run_guarded(main: Callable[[], Any],
 
     A :class:`~mil_seg.launch.errors.UserError` (the package's checks of
     configs, data and arguments raise it) is printed as ``error: ...``, its
-    whitespace collapsed to one line, and the process exits with status 2;
+    whitespace collapsed to one line (a
+    :class:`~mil_seg.launch.errors.SameOnEveryRankError` by rank 0 only),
+    and the process exits with status 2;
     so are the user errors of other libraries: mmengine's "not in the
     registry" ``KeyError`` (an unknown ``type``) and a
     ``FileNotFoundError`` (a file named by the config or the command line).
@@ -133,6 +140,8 @@ def run_guarded(main: Callable[[], Any],
         if show_traceback:
             raise
         message = _user_message(error)
+        if isinstance(error, SameOnEveryRankError) and _rank() != 0:
+            message = None  # rank 0 prints it
     except KeyError as error:
         message = _registry_error(error)
         if message is None or show_traceback:
@@ -143,7 +152,8 @@ def run_guarded(main: Callable[[], Any],
         if show_traceback:
             raise
         message = _user_message(error)
-    print(f'error: {message}', file=sys.stderr)
+    if message is not None:
+        print(f'error: {message}', file=sys.stderr)
     if exit_distributed and _process_group_initialized():
         exit_without_finalization(2)
     sys.exit(2)

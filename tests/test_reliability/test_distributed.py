@@ -11,7 +11,6 @@ same queue, equal to one process holding the concatenated batch; SyncBN
 works on CPU tensors."""
 import json
 import os.path as osp
-import socket
 import sys
 
 import pytest
@@ -19,8 +18,8 @@ import torch
 
 from mil_seg.seg.models.pixel_contrast import (IMAGES_PER_RANK_STEP,
                                                PIXELS_PER_IMAGE)
-from ..tool_runner import (CLS_EMA, DEMO_GML, ROOT, cls_options,
-                           run_command, small_seg_options,
+from ..tool_runner import (CLS_EMA, DEMO_GML, cls_options, free_port,
+                           run_command, run_dist_train, small_seg_options,
                            write_image_folders)
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -43,27 +42,13 @@ custom_hooks = [dict(type='ClassCountsHook'), dict(type='ClsQueueProbeHook')]
 '''
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 def dist_train(root, config_text: str, options: list) -> tuple:
     """``tools/dist_train.sh`` with 2 processes; the probe hooks of
     ``queue_probe.py`` (this folder) log every step of each rank."""
     config = root / 'probe_config.py'
     config.write_text(config_text)
     work_dir = root / 'work'
-    result = run_command(
-        [
-            'bash', osp.join(ROOT, 'tools', 'dist_train.sh'), str(config),
-            '2', '--work-dir', str(work_dir), *options
-        ],
-        timeout=600,
-        PYTHON=sys.executable,
-        PORT=str(free_port()),
-        PYTHONPATH=HERE)
+    result = run_dist_train(config, work_dir, options, PYTHONPATH=HERE)
     assert result.returncode == 0, (result.stdout[-3000:] +
                                     result.stderr[-3000:])
     ranks = []
