@@ -4,7 +4,8 @@ the hashes of its GML state to ``<work_dir>/probe_rank<rank>.jsonl``:
 queue, prior, temperature and SyncBN statistics (``QueueProbeHook``,
 segmentation), or queue, prior, temperature, classifier, momentum key
 encoder and the batch's sample ids (``ClsQueueProbeHook``,
-classification)."""
+classification); at the end of training, the hashes of each rank's whole
+model state (``FinalStateProbeHook``)."""
 import hashlib
 import json
 import os.path as osp
@@ -73,3 +74,21 @@ class ClsQueueProbeHook(Hook):
             int(s.metainfo['sample_idx']) for s in data_batch['data_samples']
         ]
         append_state(runner, state)
+
+
+@HOOKS.register_module()
+class FinalStateProbeHook(Hook):
+    """At the end of training, each rank writes the hashes of its whole
+    model state (every parameter and buffer) to
+    ``<work_dir>/final_rank<rank>.json``."""
+
+    def after_train(self, runner):
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        state = {
+            name: digest(tensor)
+            for name, tensor in model.state_dict().items()
+        }
+        path = osp.join(runner.work_dir, f'final_rank{get_rank()}.json')
+        with open(path, 'w') as f:
+            json.dump(state, f)
