@@ -152,16 +152,23 @@ def cls_run_options(data_root: str, *more: str):
         *extra)
 
 
-def train_ok(config: str, work_dir, options: list, resume=None):
+def train_ok(config: str, work_dir, options: list, resume=None,
+             processes: int = 1):
     """``tools/train.py config`` that must succeed; ``resume`` is a
     checkpoint path, or True for ``--resume`` without one (the latest
-    checkpoint of ``work_dir``)."""
-    args = ['tools/train.py', str(config), '--work-dir', str(work_dir)]
+    checkpoint of ``work_dir``); with ``processes`` > 1 through
+    ``tools/dist_train.sh``."""
+    args = []
     if resume is True:
         args.append('--resume')
     elif resume is not None:
         args += ['--resume', str(resume)]
-    result = run_tool(*args, *options)
+    if processes > 1:
+        result = run_dist_train(config, work_dir, [*args, *options],
+                                processes)
+    else:
+        result = run_tool('tools/train.py', str(config), '--work-dir',
+                          str(work_dir), *args, *options)
     assert result.returncode == 0, result.stderr[-4000:]
     return result
 
@@ -185,7 +192,8 @@ def logged_losses(work_dir) -> dict:
     return losses
 
 
-def resume_runs(root, config: str, options, last: int, unit: str) -> dict:
+def resume_runs(root, config: str, options, last: int, unit: str,
+                processes: int = 1, reseeded: bool = True) -> dict:
     """The runs of the exact-resume checks, in ``root``: ``full`` trains
     ``last`` iterations (epochs) at once; ``resumed`` trains ``last // 2``
     and resumes from that checkpoint with ``--resume PATH``; ``reseeded``
@@ -200,6 +208,10 @@ def resume_runs(root, config: str, options, last: int, unit: str) -> dict:
             ``--cfg-options`` of a run.
         last (int): Iterations (epochs) of a whole run.
         unit (str): ``'iter'`` or ``'epoch'``: the checkpoints' names.
+        processes (int): Processes of each run (``tools/dist_train.sh``
+            when > 1). Defaults to 1.
+        reseeded (bool): Whether to make the ``reseeded`` run. Defaults to
+            True.
 
     Returns:
         dict: Per run, the last checkpoint (loaded with the default
@@ -210,13 +222,16 @@ def resume_runs(root, config: str, options, last: int, unit: str) -> dict:
     import torch
     half = last // 2
     results = {'full': None}
-    train_ok(config, root / 'full', options(last))
-    for name, extra, resume in (
-            ('resumed', (), root / 'resumed' / f'{unit}_{half}.pth'),
-            ('reseeded', ('resume_random_state=False', ), True)):
-        train_ok(config, root / name, options(half, *extra))
+    train_ok(config, root / 'full', options(last), processes=processes)
+    legs = [('resumed', (), root / 'resumed' / f'{unit}_{half}.pth')]
+    if reseeded:
+        legs.append(('reseeded', ('resume_random_state=False', ), True))
+    for name, extra, resume in legs:
+        train_ok(config, root / name, options(half, *extra),
+                 processes=processes)
         results[name] = train_ok(config, root / name,
-                                 options(last, *extra), resume=resume)
+                                 options(last, *extra), resume=resume,
+                                 processes=processes)
     return {
         name: dict(
             torch.load(root / name / f'{unit}_{last}.pth',
@@ -224,5 +239,5 @@ def resume_runs(root, config: str, options, last: int, unit: str) -> dict:
             losses=logged_losses(root / name),
             work_dir=root / name,
             resume_result=results[name])
-        for name in ('full', 'resumed', 'reseeded')
+        for name in results
     }

@@ -81,6 +81,39 @@ class _RestoreBeforeNext:
         return getattr(self._iterator, name)
 
 
+class _SkipTrainedBatches:
+    """Dataloader proxy for the epoch in which an ``EpochBasedTrainLoop``
+    resumes from a checkpoint saved mid-epoch (``CheckpointHook`` with
+    ``by_epoch=False``).
+
+    mmengine resumes such a run at the start of that epoch and trains its
+    first ``skip`` batches a second time. Iterating this proxy draws the
+    epoch's batches as the interrupted run did (same sampler epoch), skips
+    the ``skip`` already trained on, restores the random states and hands
+    the loop the rest; later epochs iterate the dataloader itself.
+    """
+
+    def __init__(self, loop, skip: int, states: Dict[str, Any]) -> None:
+        self._loop = loop
+        self._dataloader = loop.dataloader
+        self._skip = skip
+        self._states = states
+
+    def __iter__(self):
+        self._loop.dataloader = self._dataloader
+        iterator = iter(self._dataloader)
+        for _ in range(self._skip):
+            next(iterator)
+        set_random_states(self._states)
+        return iterator
+
+    def __len__(self) -> int:
+        return len(self._dataloader)
+
+    def __getattr__(self, name: str):
+        return getattr(self._dataloader, name)
+
+
 @HOOKS.register_module()
 class RandomStateHook(Hook):
     """Make ``--resume`` continue the random streams of the interrupted run.
@@ -95,6 +128,14 @@ class RandomStateHook(Hook):
     the batches already trained on, or at the start of training for
     ``EpochBasedTrainLoop``. Loading weights with ``load_from`` (no resume)
     restores nothing.
+
+    An ``EpochBasedTrainLoop`` resumed from a checkpoint saved mid-epoch
+    (``CheckpointHook(by_epoch=False)``) would train that epoch's first
+    batches again (mmengine restarts the epoch); this hook makes it skip
+    them, so it continues with the batch the interrupted run stopped
+    before. With ``num_workers > 0`` the workers' seeds of that epoch are
+    drawn anew, so their augmentations differ; with ``num_workers=0`` the
+    resumed run equals the uninterrupted one.
 
     Validation and testing during training do not move the training
     generators: their states are saved before each validation and put back
@@ -199,6 +240,10 @@ class RandomStateHook(Hook):
             # IterBasedTrainLoop: restore after it skips loop.iter batches
             loop.dataloader_iterator = _RestoreBeforeNext(
                 loop, loop.iter, states)
+        elif loop.iter > loop.epoch * len(loop.dataloader):
+            # EpochBasedTrainLoop from a mid-epoch checkpoint
+            loop.dataloader = _SkipTrainedBatches(
+                loop, loop.iter - loop.epoch * len(loop.dataloader), states)
         else:
             set_random_states(states)
         print_log(
