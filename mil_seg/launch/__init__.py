@@ -5,6 +5,7 @@
 * :mod:`.config`: launcher arguments, loading a config with its overrides,
   and the changes a launcher makes to it (gloo without CUDA, AMP, the
   random-state and unused-parameter hooks).
+* :mod:`.slurm`: the ranks of an ``srun`` job as torchrun's environment.
 * :mod:`.data`: checking up front that the data a config names exists.
 * :mod:`.process`: how a launcher's process ends (:func:`run_guarded`).
 

@@ -8,6 +8,7 @@ from mmengine.config import Config, DictAction
 
 from .data import check_data
 from .errors import MissingFileError, UserError
+from .slurm import use_slurm_environment
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 SUPPORTED_SCOPES = ('mmseg', 'mmpretrain')
@@ -47,13 +48,16 @@ def load_config(args: argparse.Namespace) -> Config:
         args (argparse.Namespace): Parsed arguments of a launcher.
 
     Returns:
-        Config: The config, with ``launcher`` and ``work_dir`` set.
+        Config: The config, with ``launcher`` and ``work_dir`` set (a
+        Slurm job's ranks mapped to torchrun's environment, see
+        :mod:`.slurm`).
 
     Raises:
         MissingFileError: If the config or one of its ``_base_`` files is
             missing.
-        UserError: If the config imports a module that cannot be imported
-            or its ``default_scope`` is not supported.
+        UserError: If the config imports a module that cannot be imported,
+            its ``default_scope`` is not supported, or ``--launcher slurm``
+            runs outside a Slurm job's environment.
     """
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -83,6 +87,8 @@ def load_config(args: argparse.Namespace) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    if args.launcher == 'slurm':
+        use_slurm_environment(cfg)
     if args.launcher != 'none':
         _use_gloo_without_cuda(cfg)
     return cfg

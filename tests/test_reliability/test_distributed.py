@@ -10,7 +10,9 @@ And, in-process workers of ``dist_queue_worker.py``: every rank holds the
 same queue, equal to one process holding the concatenated batch; SyncBN
 works on CPU tensors."""
 import json
+import os
 import os.path as osp
+import subprocess
 import sys
 
 import pytest
@@ -18,9 +20,9 @@ import torch
 
 from mil_seg.seg.models.pixel_contrast import (IMAGES_PER_RANK_STEP,
                                                PIXELS_PER_IMAGE)
-from ..tool_runner import (CLS_EMA, DEMO_GML, cls_options, free_port,
+from ..tool_runner import (CLS_EMA, DEMO_GML, ROOT, cls_options, free_port,
                            run_command, run_dist_train, small_seg_options,
-                           write_image_folders)
+                           tool_env, write_image_folders)
 
 HERE = osp.dirname(osp.abspath(__file__))
 WORKER = osp.join(HERE, 'dist_queue_worker.py')
@@ -120,6 +122,62 @@ def test_cls_queue_holds_both_ranks_keys(cls_dist_run):
     both = set(rank0[0]['batch_ids']) | set(rank1[0]['batch_ids'])
     assert set(first['queue_ids']) == both
     assert first['num_pushed'] == len(both)
+
+
+# ---------------------------------------------------------- --launcher slurm
+def srun_environment(rank: int, port: int) -> dict:
+    """What ``srun --ntasks=2`` on one node sets for task ``rank`` (and
+    none of torchrun's variables)."""
+    env = tool_env(
+        PYTHONPATH=os.pathsep.join([ROOT, HERE]),
+        SLURM_PROCID=str(rank),
+        SLURM_LOCALID=str(rank),
+        SLURM_NTASKS='2',
+        SLURM_NTASKS_PER_NODE='2',
+        SLURM_NNODES='1',
+        SLURM_NODELIST='localhost',
+        SLURM_JOB_NODELIST='localhost',
+        SLURM_JOB_ID='4242',
+        MASTER_PORT=str(port))
+    for name in ('MASTER_ADDR', 'RANK', 'WORLD_SIZE', 'LOCAL_RANK'):
+        env.pop(name, None)
+    return env
+
+
+@pytest.mark.xdist_group('slurm_train')
+def test_slurm_launcher_maps_the_srun_environment_to_ranks(
+        synthetic_root, tmp_path):
+    """Two processes of ``tools/train.py --launcher slurm`` with srun's
+    environment and no Slurm installed form one 2-rank job."""
+    config = tmp_path / 'probe_config.py'
+    config.write_text(SEG_CONFIG)
+    work_dir = tmp_path / 'work'
+    port = free_port()
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable, 'tools/train.py',
+                str(config), '--launcher', 'slurm', '--work-dir',
+                str(work_dir), *small_seg_options(synthetic_root, 2)
+            ],
+            cwd=ROOT,
+            env=srun_environment(rank, port),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True) for rank in range(2)
+    ]
+    outputs = [process.communicate(timeout=600) for process in processes]
+    for process, (_, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr[-3000:]
+    ranks = []
+    for rank in range(2):
+        with open(work_dir / f'probe_rank{rank}.jsonl') as f:
+            ranks.append([json.loads(line) for line in f])
+    assert [state['iter'] for state in ranks[0]] == [1, 2]
+    assert ranks[0] == ranks[1]  # one job: synchronised BN, queue, prior
+    assert ranks[0][0]['sync_bn'] == 'CPUSyncBatchNorm'
+    checkpoint = torch.load(work_dir / 'iter_2.pth', map_location='cpu')
+    assert len(checkpoint['random_states']) == 2
 
 
 # ------------------------------------------- in-process gloo queue workers
