@@ -63,7 +63,10 @@ def test_bad_slurm_environment_is_a_user_error(change, message):
 def test_config_starts_from_the_slurm_environment(monkeypatch):
     for name in ('MASTER_ADDR', 'MASTER_PORT', 'RANK', 'WORLD_SIZE',
                  'LOCAL_RANK'):
-        monkeypatch.delenv(name, raising=False)
+        # set first, so that the variables the mapping sets are removed
+        # again after the test (later tests of this process start groups)
+        monkeypatch.setenv(name, 'x')
+        monkeypatch.delenv(name)
     for name, value in SRUN.items():
         monkeypatch.setenv(name, value)
     cfg = Config(dict(launcher='slurm',
