@@ -20,6 +20,9 @@ and announces each once:
   ``pkg_resources``; mmengine's package lookup for ``mmseg::`` and
   ``mmpretrain::`` base configs then uses ``importlib.metadata``. With
   ``pkg_resources`` present only its deprecation warning is silenced.
+* ``config_packages`` (:mod:`.config_packages`): the toolboxes are installed
+  under other distribution names (the ``onedl-*`` fork); ``mmseg::`` and
+  ``mmpretrain::`` base configs resolve to those.
 * ``cpu_distributed`` (:mod:`.cpu_distributed`): no CUDA device. torchrun
   start-up creates a gloo process group without pinning a GPU, launchers
   wrap the model in ``CPUDistributedDataParallel``, and ``SyncBN``
@@ -34,7 +37,9 @@ interpreter without ``import mil_seg``).
 """
 from typing import Callable, List, Optional, Sequence
 
-from . import cpu_distributed, mmcv_ops, package_lookup, torch_load
+from . import (config_packages, cpu_distributed, mmcv_ops, package_lookup,
+               torch_load)
+from .config_packages import register_mil_seg_configs
 from .cpu_distributed import (cpu_sync_batch_norm_class, cuda_unavailable,
                               register_cpu_ddp_wrapper)
 from .mmcv_ops import (MissingCompiledOpError, mmcv_has_compiled_ops,
@@ -50,6 +55,7 @@ SHIMS = (
     mmcv_ops.SHIM,
     torch_load.SHIM,
     package_lookup.SHIM,
+    config_packages.SHIM,
     cpu_distributed.SHIM,
 )
 
@@ -97,6 +103,7 @@ def apply(shims: Optional[Sequence[Shim]] = None,
             print_log(message, logger='current')
 
     package_lookup.silence_pkg_resources_warning()
+    register_mil_seg_configs()
     applied = []
     for shim in shims:
         if shim.name in _active or not shim.needed():
@@ -114,5 +121,5 @@ __all__ = [
     'torch_loads_weights_only_by_default', 'mmengine_checkpoint_globals',
     'pkg_resources_available', 'is_installed', 'get_installed_path',
     'cuda_unavailable', 'cpu_sync_batch_norm_class',
-    'register_cpu_ddp_wrapper'
+    'register_cpu_ddp_wrapper', 'register_mil_seg_configs'
 ]

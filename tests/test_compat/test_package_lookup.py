@@ -26,7 +26,11 @@ def test_package_lookup_without_pkg_resources(tmp_path):
 
 def test_importlib_lookup_agrees_with_mmengine():
     import mmseg
-    assert package_lookup.get_installed_path('mmsegmentation') == \
+    from mmengine.config.utils import MODULE2PACKAGE
+
+    # mmsegmentation, or onedl-mmsegmentation on the fork
+    distribution = MODULE2PACKAGE['mmseg']
+    assert package_lookup.get_installed_path(distribution) == \
         osp.dirname(mmseg.__file__)
     assert package_lookup.is_installed('mmseg')
     assert not package_lookup.is_installed('surely_not_a_package_mil_seg')
