@@ -1,7 +1,8 @@
 """Evaluate a checkpoint of a segmentation or classification config.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE.json]
-        [--show-dir DIR] [--cfg-options KEY=VALUE ...] [--launcher ...]
+    python -m mil_seg.tools.test CONFIG CHECKPOINT [--work-dir DIR]
+        [--out FILE.json] [--show-dir DIR] [--cfg-options KEY=VALUE ...]
+        [--launcher ...]
 """
 import argparse
 import json
@@ -10,17 +11,15 @@ import os.path as osp
 
 from mmengine.runner import Runner
 
-import mil_seg  # noqa: F401  (compat layer and registration)
-from mil_seg.launch import (UserError, add_common_arguments,
-                            load_evaluation_config, run_guarded)
+from ..launch import (UserError, add_common_arguments, load_evaluation_config,
+                      run_guarded)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test a mil_seg checkpoint')
     add_common_arguments(parser)
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument(
-        '--out', help='write the metrics (JSON) to this file')
+    parser.add_argument('--out', help='write the metrics (JSON) to this file')
     parser.add_argument(
         '--show-dir',
         help='save painted predictions under WORK_DIR/TIMESTAMP/SHOW_DIR')
@@ -52,10 +51,19 @@ def main() -> None:
     if args.out and runner.rank == 0:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w', encoding='utf-8') as f:
-            json.dump({key: float(value) if hasattr(value, '__float__')
-                       else value for key, value in metrics.items()},
-                      f, indent=2)
+            json.dump(
+                {
+                    key: float(value) if hasattr(value, '__float__') else value
+                    for key, value in metrics.items()
+                },
+                f,
+                indent=2)
+
+
+def cli() -> None:
+    """Console entry point: :func:`main` with user errors as one line."""
+    run_guarded(main, exit_distributed=True)
 
 
 if __name__ == '__main__':
-    run_guarded(main, exit_distributed=True)
+    cli()

@@ -1,17 +1,16 @@
 """Train a segmentation (mmseg) or classification (mmpretrain) config.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--cfg-options KEY=VALUE ...] [--launcher none|pytorch|slurm]
+    python -m mil_seg.tools.train CONFIG [--work-dir DIR] [--resume [CKPT]]
+        [--amp] [--cfg-options KEY=VALUE ...] [--launcher none|pytorch|slurm]
 """
 import argparse
 
 from mmengine.runner import Runner
 
-import mil_seg  # noqa: F401  (compat layer and registration)
-from mil_seg import compat
-from mil_seg.launch import (add_common_arguments, add_random_state_hook,
-                            add_unused_parameter_hook, check_data, enable_amp,
-                            load_config, run_guarded)
+from .. import compat
+from ..launch import (add_common_arguments, add_random_state_hook,
+                      add_unused_parameter_hook, check_data, enable_amp,
+                      load_config, run_guarded)
 
 
 def parse_args() -> argparse.Namespace:
@@ -24,8 +23,9 @@ def parse_args() -> argparse.Namespace:
         const='auto',
         help='resume from CKPT, or without a value from the latest '
         'checkpoint in the work dir')
-    parser.add_argument(
-        '--amp', action='store_true', help='mixed-precision training')
+    parser.add_argument('--amp',
+                        action='store_true',
+                        help='mixed-precision training')
     return parser.parse_args()
 
 
@@ -53,5 +53,10 @@ def main() -> None:
     runner.train()
 
 
-if __name__ == '__main__':
+def cli() -> None:
+    """Console entry point: :func:`main` with user errors as one line."""
     run_guarded(main, exit_distributed=True)
+
+
+if __name__ == '__main__':
+    cli()
