@@ -1,46 +1,134 @@
-"""Install mil_seg: ``pip install -e .[tests]`` (see README for the pinned stack)."""
+"""Install mil_seg.
+
+``pip install -e .[tests]`` into an environment that holds an OpenMMLab
+stack (README: install), or ``pip install .[upstream]`` / ``.[onedl]`` to
+add one. The toolboxes are extras, never install requirements: upstream
+OpenMMLab and the ``onedl-*`` fork install the same packages under other
+distribution names, and a requirement on either would install it beside a
+user's other one. ``import mil_seg`` checks the stack (``mil_seg/stack.py``).
+
+Like OpenMMLab packages, the package carries its configs and tools in
+``mil_seg/.mim`` (copied for a wheel, linked for an editable install), so
+``mil_seg::gml_seg/<config>.py`` works as a ``_base_`` in a user's project.
+"""
+import os
+import os.path as osp
+import shutil
+import sys
+
 from setuptools import find_packages, setup
+
+ROOT = osp.dirname(osp.abspath(__file__))
+#: What the installed package carries in mil_seg/.mim.
+MIM_FILES = ('configs', 'tools')
 
 
 def read_version() -> str:
     namespace: dict = {}
-    with open('mil_seg/version.py', encoding='utf-8') as f:
+    with open(osp.join(ROOT, 'mil_seg', 'version.py'), encoding='utf-8') as f:
         exec(f.read(), namespace)
     return namespace['__version__']
 
 
-setup(
-    name='mil_seg',
-    version=read_version(),
-    description='Long-tailed segmentation and classification by mutual-information '
-    'maximisation (GML) for MMSegmentation and MMPretrain',
-    long_description=open('README.md', encoding='utf-8').read(),
-    long_description_content_type='text/markdown',
-    packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
-    package_data={'mil_seg': ['priors/*.json']},
-    include_package_data=True,
-    python_requires='>=3.9',
-    install_requires=[
-        'torch>=2.1,<2.15',
-        'torchvision>=0.16,<0.30',
-        'mmengine==0.10.7',
-        # mmcv-lite or full mmcv 2.1.x: mmsegmentation 1.2.x accepts mmcv<2.2.
-        # Neither is listed here so that a full mmcv build is never replaced
-        # by a wheel; the README's install step installs one of them.
-        'mmsegmentation==1.2.2',
-        'mmpretrain==1.2.0',
-        'ftfy',
-        'regex',
-        'numpy',
-        'opencv-python',
-        'tqdm',
-        'matplotlib',
-        'setuptools<81',
-    ],
-    extras_require={
-        # pytest-xdist: pytest.ini runs the suite on every core
-        # (-n auto; tests/conftest.py schedules its xdist groups).
-        'tests': ['pytest>=7', 'pytest-xdist>=3.5'],
-    },
-    zip_safe=False,
-)
+#: mmengine reads a ``package::`` config's metafile index first; with no
+#: model entries it takes the path under ``.mim/configs`` as it is.
+MODEL_INDEX = """# Written by setup.py: mil_seg's configs are found by path
+# under configs/ (mil_seg::gml_seg/<config>.py); no model metafiles.
+Import: []
+"""
+
+
+def add_mim_extension() -> None:
+    """Put ``configs`` and ``tools`` into ``mil_seg/.mim``: links for an
+    editable install (edits show at once), copies for anything else; and
+    the metafile index mmengine reads first."""
+    editable = any(command in sys.argv
+                   for command in ('develop', 'editable_wheel'))
+    mim = osp.join(ROOT, 'mil_seg', '.mim')
+    os.makedirs(mim, exist_ok=True)
+    with open(osp.join(mim, 'model-index.yml'), 'w', encoding='utf-8') as f:
+        f.write(MODEL_INDEX)
+    for name in MIM_FILES:
+        source, target = osp.join(ROOT, name), osp.join(mim, name)
+        if not osp.isdir(source):
+            continue  # building from an sdist: .mim is there already
+        if osp.islink(target) or osp.isfile(target):
+            os.remove(target)
+        elif osp.isdir(target):
+            shutil.rmtree(target)
+        if editable:
+            os.symlink(osp.relpath(source, mim), target)
+        else:
+            shutil.copytree(
+                source,
+                target,
+                ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+
+
+UPSTREAM = [
+    'mmengine==0.10.7',
+    # mmcv: mmcv-lite==2.1.0 (no compiled ops) or a full mmcv 2.1.x build,
+    # which tools/install.sh and the README install; never as a requirement,
+    # so that a full build is not replaced by a wheel.
+    'mmsegmentation==1.2.2',
+    'mmpretrain==1.2.0',
+    # mmengine 0.10.7 and mmcv 2.1 import pkg_resources
+    'setuptools<81',
+]
+ONEDL = [
+    'onedl-mmengine==0.10.12',
+    'onedl-mmcv==2.3.6',
+    'onedl-mmsegmentation==1.4.2',
+    'onedl-mmpretrain==1.3.6',
+]
+
+if __name__ == '__main__':
+    add_mim_extension()
+    setup(
+        name='mil_seg',
+        version=read_version(),
+        description='Long-tailed segmentation and classification by '
+        'mutual-information maximisation (GML) for MMSegmentation and '
+        'MMPretrain',
+        long_description=open(
+            osp.join(ROOT, 'README.md'), encoding='utf-8').read(),
+        long_description_content_type='text/markdown',
+        packages=find_packages(
+            exclude=('tests', 'tests.*', 'configs', 'configs.*', 'tools',
+                     'tools.*')),
+        package_data={
+            'mil_seg': [
+                'priors/*.json', '.mim/model-index.yml', '.mim/configs/*.md',
+                '.mim/configs/**/*.py',
+                '.mim/configs/**/*.md', '.mim/tools/*.py', '.mim/tools/*.sh',
+                '.mim/tools/**/*.py'
+            ]
+        },
+        include_package_data=True,
+        python_requires='>=3.9',
+        install_requires=[
+            # the range tested (README: install matrix)
+            'torch>=2.1,<2.16',
+            'torchvision>=0.16,<0.31',
+            'ftfy',
+            'regex',
+            'numpy',
+            'opencv-python',
+            'tqdm',
+            'matplotlib',
+        ],
+        extras_require={
+            'upstream': UPSTREAM,
+            'onedl': ONEDL,
+            # pytest-xdist: pytest.ini runs the suite on every core
+            # (-n auto; tests/conftest.py schedules its xdist groups).
+            'tests': ['pytest>=7', 'pytest-xdist>=3.5'],
+        },
+        entry_points={
+            'console_scripts': [
+                'mil_seg-train=mil_seg.tools.train:cli',
+                'mil_seg-test=mil_seg.tools.test:cli',
+            ]
+        },
+        zip_safe=False,
+    )
