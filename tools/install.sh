@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Create a virtual environment with the pinned stack and mil_seg in it.
+# Create a virtual environment with a pinned OpenMMLab stack and mil_seg.
 #
-#   bash tools/install.sh            # CPU-only: mmcv-lite, nothing compiled
-#   MMCV=full bash tools/install.sh  # keep a full mmcv 2.1.x already in
-#                                    # the environment (GPU machines)
+#   bash tools/install.sh              # upstream OpenMMLab, CPU-only:
+#                                      # mmcv-lite, nothing compiled
+#   MMCV=full bash tools/install.sh    # keep a full mmcv 2.1.x already in
+#                                      # the environment (GPU machines)
+#   STACK=onedl bash tools/install.sh  # the maintained onedl-* fork; its
+#                                      # mmcv builds without compiled ops
+#                                      # unless one is installed already
 #
 # VENV (default .venv) names the environment; PYTHON (default python3) the
 # interpreter that creates it; TORCH_DISK_GIB (default 6) the free space
@@ -12,10 +16,15 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${VENV:-$ROOT/.venv}
 PYTHON=${PYTHON:-python3}
+STACK=${STACK:-upstream}
 MMCV=${MMCV:-lite}
 TORCH_VERSION=${TORCH_VERSION:-2.14.1}
 TORCHVISION_VERSION=${TORCHVISION_VERSION:-0.29.1}
 TORCH_DISK_GIB=${TORCH_DISK_GIB:-6}
+case "$STACK" in
+    upstream|onedl) ;;
+    *) echo "install.sh: STACK=$STACK: use STACK=upstream (default) or STACK=onedl" >&2; exit 1 ;;
+esac
 
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
@@ -34,15 +43,28 @@ PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
 # setuptools<81 keeps pkg_resources, which mmengine and mmcv still import.
 "${PIP[@]}" --upgrade pip 'setuptools<81' wheel
 "${PIP[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
-if [ "$MMCV" = lite ]; then
-    if "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(u.find_spec("mmcv") is None or u.find_spec("mmcv._ext") is None)' 2>/dev/null; then
-        echo "install.sh: a full mmcv is already installed; keeping it (never mix mmcv and mmcv-lite)"
+if [ "$STACK" = onedl ]; then
+    # onedl-mmcv is a source package whose build requirements hold no torch:
+    # without a CUDA toolchain it builds without compiled ops, in seconds.
+    # An mmcv with ops already there (MMCV=full) is kept.
+    if [ "$MMCV" = full ]; then
+        "$VENV/bin/python" -c 'import mmcv, importlib.util as u, sys; sys.exit(u.find_spec("mmcv._ext") is None)' \
+            || { echo "install.sh: MMCV=full but no mmcv with compiled ops in $VENV; see README (install matrix)" >&2; exit 1; }
+        "${PIP[@]}" -e "$ROOT[tests]" onedl-mmengine==0.10.12 onedl-mmsegmentation==1.4.2 onedl-mmpretrain==1.3.6
     else
-        "${PIP[@]}" 'mmcv-lite==2.1.0'
+        "${PIP[@]}" -e "$ROOT[tests,onedl]"
     fi
 else
-    "$VENV/bin/python" -c 'import mmcv, importlib.util as u, sys; sys.exit(u.find_spec("mmcv._ext") is None)' \
-        || { echo "install.sh: MMCV=full but no mmcv with compiled ops in $VENV; see README (install matrix)" >&2; exit 1; }
+    if [ "$MMCV" = lite ]; then
+        if "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(u.find_spec("mmcv") is None or u.find_spec("mmcv._ext") is None)' 2>/dev/null; then
+            echo "install.sh: a full mmcv is already installed; keeping it (never mix mmcv and mmcv-lite)"
+        else
+            "${PIP[@]}" 'mmcv-lite==2.1.0'
+        fi
+    else
+        "$VENV/bin/python" -c 'import mmcv, importlib.util as u, sys; sys.exit(u.find_spec("mmcv._ext") is None)' \
+            || { echo "install.sh: MMCV=full but no mmcv with compiled ops in $VENV; see README (install matrix)" >&2; exit 1; }
+    fi
+    "${PIP[@]}" -e "$ROOT[tests,upstream]"
 fi
-"${PIP[@]}" -e "$ROOT[tests]"
-"$VENV/bin/python" -c 'import mil_seg; print("mil_seg", mil_seg.__version__, "installed in", __import__("sys").prefix)'
+"$VENV/bin/python" -c 'import mil_seg; print("mil_seg", mil_seg.__version__, "on the", mil_seg.STACK, "stack, installed in", __import__("sys").prefix)'
