@@ -1,8 +1,7 @@
 """The GML method, task-agnostic: imports torch, numpy and mmengine only."""
 from .contrast import ContrastiveBranch, build_projector
-from .functional import (check_labels, class_log_mean_exp, cross_entropy,
-                         distillation_kl, gml_contrastive_terms,
-                         masked_cross_entropy)
+from .functional import (check_labels, cross_entropy, distillation_kl,
+                         gml_contrastive_terms, masked_cross_entropy)
 from .groups import GROUP_BY, GROUP_NAMES, class_groups
 from .logit_adjusted_ce_loss import LogitAdjustedCELoss
 from .loss import GMLLoss
@@ -18,7 +17,6 @@ __all__ = [
     'ClassPrior', 'build_class_prior', 'ClassBalancedQueue', 'GMLLoss',
     'LogitAdjustedCELoss', 'ContrastiveBranch', 'build_projector',
     'class_groups', 'GROUP_BY', 'GROUP_NAMES', 'check_labels',
-    'class_log_mean_exp',
     'cross_entropy', 'masked_cross_entropy', 'gml_contrastive_terms',
     'distillation_kl', 'REGISTERED_MODULES'
 ]

@@ -23,12 +23,6 @@ MIN_LOG_TEMPERATURE = math.log(1e-4)
 # Upper bound on log T_c: above 1e4 all keys look alike and the gradient of
 # the temperature term vanishes anyway; the bound keeps 1 / T_c a normal float.
 MAX_LOG_TEMPERATURE = math.log(1e4)
-# Per-class sums go through a K x C one-hot matrix product while that matrix
-# has at most this many elements (128 MiB in float32); beyond it (thousands
-# of classes) through scatter_add, which needs no K x C matrix. The
-# element-wise N x K passes, not the sums, dominate the cost
-# (tools/benchmarks/gml_loss_scaling.py measures it).
-ONE_HOT_MAX_ELEMENTS = 2**25
 
 
 def float32_no_autocast(tensor: Tensor):
@@ -41,91 +35,6 @@ def float32_no_autocast(tensor: Tensor):
         return torch.autocast(device_type=tensor.device.type, enabled=False)
     except RuntimeError:  # a device type without autocast support
         return contextlib.nullcontext()
-
-
-def class_log_mean_exp(similarity: Tensor,
-                       key_labels: Tensor,
-                       num_classes: int,
-                       key_mask: Optional[Tensor] = None
-                       ) -> Tuple[Tensor, Tensor]:
-    """Per-class log-mean-exp of query-key similarities.
-
-    ``scores[n, c] = log(mean_{j: key_labels[j] = c, key_mask[n, j]}
-    exp(similarity[n, j]))``. Each class is shifted by its own maximum (not
-    the row maximum), so a tail class whose similarities are far below the
-    head classes' never underflows to ``log(0)``. The shift is detached:
-    log-mean-exp is invariant to it, so values and gradients are exact.
-    Per-class sums use a one-hot matrix product (see
-    ``ONE_HOT_MAX_ELEMENTS``); if TF32 matrix products are switched on
-    (``torch.backends.cuda.matmul.allow_tf32``, off by default) those sums
-    carry ~1e-3 relative error.
-
-    Args:
-        similarity (Tensor): N x K similarities, already divided by the
-            temperature of each key. Any floating dtype; computed in its dtype
-            (callers pass float32).
-        key_labels (Tensor): K class index of each key (long, in [0, C)).
-        num_classes (int): C, the number of classes.
-        key_mask (Tensor, optional): bool mask of the keys to use, either K
-            (same for every query) or N x K (per query, e.g. to exclude the
-            query's own keys). True = key used. Defaults to None (all keys).
-
-    Returns:
-        tuple[Tensor, Tensor]: ``scores`` N x C (float, dtype of
-        ``similarity``) and ``has_key`` N x C bool. Where a class has no used
-        key, ``has_key`` is False and ``scores`` holds the finite placeholder
-        0 (and passes no gradient): callers must mask those classes out.
-    """
-    num_queries, num_keys = similarity.shape
-    # index: N x K (a stride-0 view, no copy)
-    index = key_labels.view(1, num_keys).expand(num_queries, num_keys)
-    if key_mask is None:
-        mask = torch.ones_like(similarity, dtype=torch.bool)
-    else:
-        mask = key_mask.to(torch.bool).expand(num_queries, num_keys)
-    neg_inf = similarity.new_tensor(float('-inf'))
-
-    # Per-class maximum over the used keys: N x C, -inf for empty classes.
-    masked_similarity = torch.where(mask, similarity.detach(), neg_inf)
-    class_max = similarity.new_full((num_queries, num_classes),
-                                    float('-inf'))
-    class_max.scatter_reduce_(
-        1, index, masked_similarity, reduce='amax', include_self=True)
-    class_max = torch.where(
-        torch.isfinite(class_max), class_max, torch.zeros_like(class_max))
-
-    # exp(s - max_c) is in (0, 1] for used keys; unused keys get exp(-inf) = 0
-    # (the where comes before the exp so an unused key can never overflow).
-    shifted = torch.where(mask, similarity - class_max.gather(1, index),
-                          neg_inf)
-    exp_shifted = shifted.exp()  # N x K
-    use_one_hot = num_keys * num_classes <= ONE_HOT_MAX_ELEMENTS
-    if use_one_hot:
-        # K x C; exact in float32 (0/1 entries, products with one term).
-        one_hot = F.one_hot(key_labels, num_classes).to(similarity.dtype)
-        sums = exp_shifted @ one_hot  # N x C
-    else:
-        sums = similarity.new_zeros((num_queries, num_classes))
-        sums = sums.scatter_add(1, index, exp_shifted)  # N x C
-    if key_mask is None or key_mask.dim() == 1:
-        # the same keys for every query: count them once
-        used = key_labels if key_mask is None else key_labels[key_mask.to(
-            torch.bool)]
-        counts = torch.bincount(used, minlength=num_classes).to(
-            similarity.dtype).expand(num_queries, num_classes)
-    elif use_one_hot:
-        counts = mask.to(similarity.dtype) @ one_hot
-    else:
-        counts = similarity.new_zeros((num_queries, num_classes))
-        counts = counts.scatter_add(1, index, mask.to(similarity.dtype))
-    has_key = counts > 0
-
-    # A class with a key has sums >= 1 (its max contributes exp(0)), so the
-    # clamps only touch the masked-out placeholders: no log(0), no 0 division.
-    tiny = torch.finfo(similarity.dtype).tiny
-    scores = sums.clamp_min(tiny).log() - counts.clamp_min(1).log() + class_max
-    scores = torch.where(has_key, scores, torch.zeros_like(scores))
-    return scores, has_key
 
 
 def masked_cross_entropy(scores: Tensor, labels: Tensor,
@@ -244,6 +153,248 @@ def cross_entropy(logits: Tensor,
     return loss / num_elements.clamp_min(1).to(loss.dtype)
 
 
+def matching_pairs(query_ids: Tensor, key_ids: Tensor) -> Tensor:
+    """Every (key, query) pair whose ids are equal and non-negative.
+
+    Found through the sorted key ids (a sort of K, a binary search per
+    query), never through an N x K comparison. The number of pairs decides
+    the output's size, so this costs one host synchronisation.
+
+    Args:
+        query_ids (Tensor): N ids (long); negative ids match nothing.
+        key_ids (Tensor): K ids (long); negative ids match nothing.
+
+    Returns:
+        Tensor: P flat indices ``key * N + query`` into a K x N matrix
+        (long), each pair once.
+    """
+    num_queries = query_ids.shape[0]
+    query_ids = query_ids.to(device=key_ids.device, dtype=torch.long)
+    sorted_ids, order = torch.sort(key_ids.long())
+    first = torch.searchsorted(sorted_ids, query_ids)
+    last = torch.searchsorted(sorted_ids, query_ids, right=True)
+    count = torch.where(query_ids >= 0, last - first,
+                        torch.zeros_like(first))
+    query_index = torch.repeat_interleave(
+        torch.arange(num_queries, device=key_ids.device), count)
+    start = torch.cumsum(count, 0) - count
+    rank = torch.arange(query_index.shape[0], device=key_ids.device) - (
+        start[query_index])
+    key_index = order[first[query_index] + rank]
+    return key_index * num_queries + query_index
+
+
+class _ClassScores(torch.autograd.Function):
+    """Per-class log-mean-exp scores of both contrastive terms in one pass.
+
+    Both terms have the same logits ``a[j, n] = q_n.k_j / T_j``; they differ
+    in the keys they use (``L_con_T`` also leaves out the ``temp_pairs``) and
+    in what they train (``L_con`` query and keys, ``L_con_T`` the
+    temperature), so one similarity, one per-class maximum and one
+    exponential serve both, and the backward writes the two gradient paths
+    by hand. Layout is K x N (key-major): a per-class reduction is then a
+    row-wise ``index_add_`` / ``scatter_reduce_`` over the key labels, in any
+    order of the keys, with no K x C matrix. Two K x N float32 buffers are
+    allocated, in the forward, and no more: the exponentials, and the
+    logits, whose buffer the backward reuses for their gradient (no third
+    allocation, which on a CPU costs as much as an element-wise pass).
+
+    Forward, with ``m[c, n]`` the maximum of class c over the keys usable in
+    ``L_con_T`` (the shift; detached, log-mean-exp is invariant to it) and
+    ``E = exp(a - m)`` (0 where a key is not used):
+
+    - ``s^T[c, n] = log(sum_c E) + m - log(count^T)``;
+    - ``s[c, n]`` adds the few ``temp_pairs`` keys (read from the sparse
+      pair list) to those sums, both rescaled to the maximum over all of
+      L_con's keys: never by subtracting, so a dominant own key cannot
+      cancel the rest of its class, and nothing overflows.
+
+    Backward: ``d s[c, n] / d a[j, n]`` is the within-class soft-max weight
+    of key j (``E * exp(m - max) / sums``, no large shift added and
+    removed), and ``d a / d log T = -a``, so ``d s^T / d log T_c =
+    -E_p[a]``, which the forward keeps as the C x N sums ``sum_c E * (a -
+    m)``.
+    """
+
+    @staticmethod
+    def forward(ctx, query: Tensor, keys: Tensor, log_temperature: Tensor,
+                key_labels: Tensor, num_classes: int,
+                key_mask: Optional[Tensor], both_pairs: Optional[Tensor],
+                temp_pairs: Optional[Tensor]):
+        num_queries, num_keys = query.shape[0], keys.shape[0]
+        neg_inf = float('-inf')
+        temperature = log_temperature.exp()  # C
+        # K x N, buffer 1; 1 / T_j scales the K x D keys, not the logits
+        logits = (keys / temperature[key_labels][:, None]) @ query.t()
+        if key_mask is not None:
+            usable = key_mask.to(torch.bool)
+            logits.masked_fill_(
+                ~(usable[:, None] if usable.dim() == 1 else usable.t()),
+                neg_inf)
+        # Usable keys per (class, query) in L_con: C x N, float (exact).
+        if key_mask is None or key_mask.dim() == 1:
+            count = logits.new_zeros(num_classes).index_add_(
+                0, key_labels,
+                logits.new_ones(num_keys) if key_mask is None else
+                key_mask.to(logits.dtype))
+            count = count[:, None].expand(num_classes, num_queries)
+        else:  # a caller's own N x K mask: its counts take one K x N pass
+            count = logits.new_zeros(num_classes, num_queries).index_add_(
+                0, key_labels, key_mask.t().to(logits.dtype))
+        count = count.contiguous()
+
+        def drop(pairs: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+            # The pairs' logits (-inf where already unused), their cells in
+            # C x N, and the pairs left out of the counts.
+            flat = logits.view(-1)
+            values = flat[pairs]
+            used = values > neg_inf
+            cells = key_labels[torch.div(
+                pairs, num_queries, rounding_mode='floor')] * num_queries + (
+                    pairs % num_queries)
+            flat.index_fill_(0, pairs, neg_inf)
+            return values, used, cells
+
+        if both_pairs is not None:
+            _, used, cells = drop(both_pairs)
+            count.view(-1).index_add_(0, cells, -used.to(count.dtype))
+        count_temp = count
+        if temp_pairs is not None:
+            pair_logits, pair_used, pair_cells = drop(temp_pairs)
+            count_temp = count.clone().view(-1).index_add_(
+                0, pair_cells, -pair_used.to(count.dtype)).view_as(count)
+        has_key = count > 0
+        has_key_temp = count_temp > 0
+
+        # Per-class shift over the keys of L_con_T: C x N, 0 where empty.
+        index = key_labels[:, None].expand(num_keys, num_queries)
+        shift = logits.new_full((num_classes, num_queries), neg_inf)
+        shift.scatter_reduce_(0, index, logits, reduce='amax')
+        shift = torch.where(
+            torch.isfinite(shift), shift, torch.zeros_like(shift))
+        exp_shifted = torch.index_select(shift, 0, key_labels)  # buffer 2
+        logits.sub_(exp_shifted)  # a - m, -inf where unused
+        torch.exp(logits, out=exp_shifted)  # in [0, 1]
+        sums = logits.new_zeros(num_classes, num_queries).index_add_(
+            0, key_labels, exp_shifted)
+        weighted = None
+        if ctx.needs_input_grad[2]:
+            # sum_c E * (a - m); where E = 0 (unused or underflowed keys),
+            # the clamp turns 0 * -inf into 0.
+            logits.clamp_min_(torch.finfo(logits.dtype).min)
+            logits.mul_(exp_shifted)
+            weighted = logits.new_zeros(num_classes, num_queries).index_add_(
+                0, key_labels, logits)
+
+        tiny = torch.finfo(sums.dtype).tiny
+        # L_con_T: log-sum-exp over its keys, shifted by their maximum.
+        lse_temp = torch.where(has_key_temp,
+                               sums.clamp_min(tiny).log() + shift,
+                               sums.new_tensor(neg_inf))
+        # L_con adds the pairs' keys, in sums shifted by the maximum over
+        # all its keys (``con_shift``): no term is subtracted, none
+        # overflows, and the soft-max weights of the backward come out of
+        # ``con_scale`` without the shift ever being added back.
+        con_shift = shift
+        con_sums = sums
+        con_scale = None  # exp(shift - con_shift) / con_sums
+        if temp_pairs is not None:
+            masked = torch.where(pair_used, pair_logits,
+                                 pair_logits.new_tensor(neg_inf))
+            pair_max = sums.new_full((num_classes * num_queries, ), neg_inf)
+            pair_max.scatter_reduce_(0, pair_cells, masked, reduce='amax')
+            pair_max = pair_max.view_as(sums)
+            con_shift = torch.maximum(
+                torch.where(has_key_temp, shift, sums.new_tensor(neg_inf)),
+                pair_max)
+            con_shift = torch.where(has_key, con_shift, torch.zeros_like(
+                con_shift))
+            pair_sums = sums.new_zeros(num_classes * num_queries)
+            pair_sums.index_add_(
+                0, pair_cells,
+                (masked - con_shift.view(-1)[pair_cells]).exp())
+            temp_share = torch.where(has_key_temp,
+                                     (shift - con_shift).exp(),
+                                     torch.zeros_like(shift))
+            con_sums = sums * temp_share + pair_sums.view_as(sums)
+            con_scale = temp_share / con_sums.clamp_min(tiny)
+        lse = torch.where(has_key,
+                          con_sums.clamp_min(tiny).log() + con_shift,
+                          sums.new_tensor(neg_inf))
+        if con_scale is None:
+            con_scale = 1 / sums.clamp_min(tiny)
+        zero = sums.new_zeros(())
+        scores = torch.where(has_key, lse - count.clamp_min(1).log(), zero)
+        scores_temp = torch.where(
+            has_key_temp, lse_temp - count_temp.clamp_min(1).log(), zero)
+
+        ctx.save_for_backward(query, keys, temperature, key_labels,
+                              exp_shifted, shift, sums, weighted, con_shift,
+                              con_sums, con_scale, has_key, has_key_temp)
+        # buffer 1, kept as the backward's scratch for the logits' gradient
+        ctx.workspace = logits
+        ctx.pairs = None
+        if temp_pairs is not None:
+            ctx.pairs = (temp_pairs, pair_logits, pair_used, pair_cells)
+        # 2N x C: the rows of L_con, then those of L_con_T
+        both_scores = torch.cat([scores.t(), scores_temp.t()])
+        both_has_key = torch.cat([has_key.t(), has_key_temp.t()])
+        ctx.mark_non_differentiable(both_has_key)
+        return both_scores, both_has_key
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_both, _grad_has_key):
+        (query, keys, temperature, key_labels, exp_shifted, shift, sums,
+         weighted, con_shift, con_sums, con_scale, has_key,
+         has_key_temp) = ctx.saved_tensors
+        num_queries = query.shape[0]
+        grad_scores = grad_both[:num_queries].t()  # C x N
+        grad_scores_temp = grad_both[num_queries:].t()
+        grad_query = grad_keys = grad_log_temperature = None
+        zero = sums.new_zeros(())
+        with float32_no_autocast(query):
+            if ctx.needs_input_grad[2]:
+                # d s^T[c, n] / d log T_c = -E_p[a]
+                #   = -(m + sum E * (a - m) / sum E)
+                expected = shift + weighted / sums.clamp_min(
+                    torch.finfo(sums.dtype).tiny)
+                grad_log_temperature = -torch.where(
+                    has_key_temp, grad_scores_temp * expected,
+                    zero).sum(1)
+            if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+                grad = torch.where(has_key, grad_scores, zero)  # C x N
+                # soft-max weight of a key of L_con_T = E * con_scale, of a
+                # pair's key exp(a - con_shift) / con_sums; the 1 / T of
+                # L_con's a = q.k / sg(T) folded in per class.
+                factor = torch.where(has_key & has_key_temp,
+                                     grad * con_scale,
+                                     zero) / temperature[:, None]
+                grad_logits = torch.index_select(
+                    factor, 0, key_labels, out=ctx.workspace)
+                grad_logits.mul_(exp_shifted)  # K x N
+                if ctx.pairs is not None:
+                    pairs, pair_logits, pair_used, pair_cells = ctx.pairs
+                    exponent = torch.where(
+                        pair_used,
+                        pair_logits - con_shift.view(-1)[pair_cells], zero)
+                    weight = torch.where(
+                        pair_used, exponent.exp() /
+                        con_sums.view(-1)[pair_cells].clamp_min(
+                            torch.finfo(con_sums.dtype).tiny), zero)
+                    pair_keys = torch.div(
+                        pairs, num_queries, rounding_mode='floor')
+                    grad_logits.view(-1).index_add_(
+                        0, pairs, grad.view(-1)[pair_cells] * weight /
+                        temperature[key_labels[pair_keys]])
+                if ctx.needs_input_grad[0]:
+                    grad_query = grad_logits.t() @ keys
+                if ctx.needs_input_grad[1]:
+                    grad_keys = grad_logits @ query
+        return (grad_query, grad_keys, grad_log_temperature, None, None, None,
+                None, None)
+
+
 def gml_contrastive_terms(query: Tensor,
                           keys: Tensor,
                           key_labels: Tensor,
@@ -252,7 +403,9 @@ def gml_contrastive_terms(query: Tensor,
                           log_temperature: Tensor,
                           query_ids: Optional[Tensor] = None,
                           key_ids: Optional[Tensor] = None,
-                          key_mask: Optional[Tensor] = None
+                          key_mask: Optional[Tensor] = None,
+                          query_group_ids: Optional[Tensor] = None,
+                          key_group_ids: Optional[Tensor] = None
                           ) -> Dict[str, Tensor]:
     """Per-query contrastive terms of GML, ``L_con`` and ``L_con_T``.
 
@@ -265,12 +418,17 @@ def gml_contrastive_terms(query: Tensor,
       c, id_j != id_n} exp(sg(q.k_j) / T_j)``. Trains only the temperature;
       keys of the query's own sample are excluded when ids are given.
 
-    Classes without a usable key are left out of the row's soft-max; a query
-    whose own class has no usable key is invalid (loss 0, no gradient).
-    Computed in float32 with autocast disabled, whatever the input dtype.
-    ``log T`` is clamped to [MIN_LOG_TEMPERATURE, MAX_LOG_TEMPERATURE]
-    (1e-4 to 1e4) so that ``q.k / T`` stays finite; the clamp stops the
-    gradient only outside that range.
+    Each class is shifted by its own maximum, so a tail class far below
+    the head classes never underflows to ``log(0)``. Classes without a
+    usable key are left out of the row's soft-max; a query whose own class
+    has no usable key is invalid (loss 0, no gradient). Computed in float32
+    with autocast disabled, whatever the input dtype. ``log T`` is clamped
+    to [MIN_LOG_TEMPERATURE, MAX_LOG_TEMPERATURE] (1e-4 to 1e4) so that
+    ``q.k / T`` stays finite; the clamp stops the gradient only outside
+    that range. Both terms share one N x K similarity and one exponential
+    (:class:`_ClassScores`); keys may come in any order of classes. The
+    id arguments are matched without an N x K comparison
+    (:func:`matching_pairs`, one host synchronisation each).
 
     Args:
         query (Tensor): N x D query embeddings (normally L2-normalised).
@@ -289,6 +447,12 @@ def gml_contrastive_terms(query: Tensor,
             to None.
         key_mask (Tensor, optional): bool K or N x K, True = key usable
             (e.g. ``ClassBalancedQueue.valid_mask()``). Defaults to None.
+        query_group_ids (Tensor, optional): N group of each query (long),
+            e.g. its image: a query meets no key of its own group, in both
+            terms (the cheap form of an N x K ``key_mask`` built from ids).
+            Defaults to None.
+        key_group_ids (Tensor, optional): K group of each key (long);
+            negative groups never match. Defaults to None.
 
     Returns:
         dict[str, Tensor]: ``loss_con`` N, ``loss_temp`` N (float32, 0 where
@@ -297,46 +461,42 @@ def gml_contrastive_terms(query: Tensor,
     if (query_ids is None) != (key_ids is None):
         raise UserError('Pass both query_ids and key_ids (self-exclusion) '
                         'or neither.')
+    if (query_group_ids is None) != (key_group_ids is None):
+        raise UserError('Pass both query_group_ids and key_group_ids or '
+                        'neither.')
     if query.shape[-1] != keys.shape[-1]:
         raise UserError(f'query dim {query.shape[-1]} != key dim '
                         f'{keys.shape[-1]}: project both to the same size.')
     num_classes = log_temperature.shape[0]
     with float32_no_autocast(query):
         query = query.float()
-        keys = keys.float().to(query.device)
-        key_labels = key_labels.to(query.device)
+        device = query.device
+        keys = keys.float().to(device)
+        key_labels = key_labels.to(device)
         log_temperature = log_temperature.float().clamp(
             MIN_LOG_TEMPERATURE, MAX_LOG_TEMPERATURE)
-
-        similarity = query @ keys.t()  # N x K
-        key_temperature = log_temperature.exp()[key_labels]  # K
-
-        # L_con: trains the embeddings; the temperature is a constant here.
-        scores, has_key = class_log_mean_exp(
-            similarity / key_temperature.detach(), key_labels, num_classes,
-            key_mask)
-        loss_con, valid_con = masked_cross_entropy(adjust(scores), labels,
-                                                   has_key)
-
-        # L_con_T: trains the temperature only; own-sample keys excluded,
-        # since including them drives T_c far too low.
-        temp_mask = key_mask
+        if key_mask is not None:
+            key_mask = key_mask.to(device)
+        both_pairs = temp_pairs = None
+        if query_group_ids is not None:
+            both_pairs = matching_pairs(query_group_ids.to(device),
+                                        key_group_ids.to(device))
         if query_ids is not None:
-            key_ids = key_ids.to(query.device)
-            same_sample = (query_ids[:, None] == key_ids[None, :]) & (
-                key_ids[None, :] >= 0)  # N x K
-            temp_mask = ~same_sample if key_mask is None else (
-                key_mask.to(torch.bool) & ~same_sample)
-        scores_temp, has_key_temp = class_log_mean_exp(
-            similarity.detach() / key_temperature, key_labels, num_classes,
-            temp_mask)
-        loss_temp, valid_temp = masked_cross_entropy(adjust(scores_temp),
-                                                     labels, has_key_temp)
+            # L_con_T only: including them drives T_c far too low.
+            temp_pairs = matching_pairs(query_ids.to(device),
+                                        key_ids.to(device))
+        # 2N x C: the scores of L_con, then those of L_con_T
+        scores, has_key = _ClassScores.apply(query, keys, log_temperature,
+                                             key_labels, num_classes,
+                                             key_mask, both_pairs, temp_pairs)
+        loss, valid = masked_cross_entropy(
+            adjust(scores), labels.to(device).repeat(2), has_key)
+    num_queries = query.shape[0]
     return dict(
-        loss_con=loss_con,
-        loss_temp=loss_temp,
-        valid_con=valid_con,
-        valid_temp=valid_temp)
+        loss_con=loss[:num_queries],
+        loss_temp=loss[num_queries:],
+        valid_con=valid[:num_queries],
+        valid_temp=valid[num_queries:])
 
 
 def distillation_kl(student_logits: Tensor,

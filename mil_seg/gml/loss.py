@@ -114,7 +114,9 @@ class GMLLoss(nn.Module):
                 teacher_logits: Optional[Tensor] = None,
                 ignore_index: int = -100,
                 avg_non_ignore: bool = True,
-                query_labels: Optional[Tensor] = None) -> Dict[str, Tensor]:
+                query_labels: Optional[Tensor] = None,
+                query_group_ids: Optional[Tensor] = None,
+                key_group_ids: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Compute the weighted loss terms.
 
         Args:
@@ -146,6 +148,11 @@ class GMLLoss(nn.Module):
                 when they are not the rows of ``labels`` (segmentation
                 anchors). Defaults to None (``labels``, which must then be
                 1-D).
+            query_group_ids (Tensor, optional): M groups of the queries
+                (segmentation: their image); a query meets no key of its
+                group, in both terms. Defaults to None.
+            key_group_ids (Tensor, optional): K groups of the keys (negative:
+                none). Defaults to None.
 
         Returns:
             dict[str, Tensor]: weighted scalar terms: ``loss_sup`` always;
@@ -184,7 +191,9 @@ class GMLLoss(nn.Module):
                 self.log_temperature,
                 query_ids=query_ids,
                 key_ids=key_ids,
-                key_mask=key_mask)
+                key_mask=key_mask,
+                query_group_ids=query_group_ids,
+                key_group_ids=key_group_ids)
             losses['loss_con'] = self.con_weight * _masked_mean(
                 terms['loss_con'], terms['valid_con'])
             if self.learn_temperature:

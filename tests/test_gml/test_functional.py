@@ -7,21 +7,12 @@ import torch.nn.functional as F
 
 import mil_seg.gml.functional as functional_module
 from mil_seg.gml import ClassPrior
-from mil_seg.gml.functional import (check_labels, class_log_mean_exp,
-                                    cross_entropy, distillation_kl,
-                                    gml_contrastive_terms,
+from mil_seg.gml.functional import (check_labels, cross_entropy,
+                                    distillation_kl, gml_contrastive_terms,
                                     masked_cross_entropy)
 from mil_seg.launch.errors import UserError
 
 torch.set_num_threads(1)
-
-
-@pytest.fixture(params=['one_hot', 'scatter'])
-def sum_path(request, monkeypatch):
-    """Run a test through both ways of summing per class."""
-    if request.param == 'scatter':
-        monkeypatch.setattr(functional_module, 'ONE_HOT_MAX_ELEMENTS', 0)
-    return request.param
 
 
 def reference_class_scores(similarity, key_labels, num_classes, key_mask):
@@ -115,50 +106,9 @@ def make_inputs(seed=0, num_queries=7, num_keys=12, dim=5, num_classes=5):
             query_ids, key_ids)
 
 
-def test_class_log_mean_exp_matches_reference_and_keeps_tail(sum_path):
-    generator = torch.Generator().manual_seed(1)
-    similarity = torch.randn(4, 9, generator=generator) * 3
-    # a class whose similarities are 1000 below the others: a row-max shift
-    # would underflow exp() to 0 and give log(0) = -inf for it.
-    key_labels = torch.tensor([0, 0, 1, 1, 1, 2, 2, 3, 3])
-    similarity[:, 7:] -= 1000.0
-    key_mask = torch.rand(4, 9, generator=generator) > 0.3
-    key_mask[0, 7:] = False  # class 3 empty for query 0
-    scores, has_key = class_log_mean_exp(similarity, key_labels, 5, key_mask)
-    reference = reference_class_scores(similarity, key_labels, 5, key_mask)
-    for n in range(4):
-        for c in range(5):
-            if reference[n][c] is None:
-                assert not has_key[n, c]
-                assert scores[n, c] == 0
-            else:
-                assert has_key[n, c]
-                assert torch.isclose(scores[n, c].double(), reference[n][c],
-                                     rtol=1e-6, atol=1e-5)
-    assert torch.isfinite(scores).all()
-    tail_present = has_key[1:, 3]
-    assert tail_present.any() and (scores[1:, 3][tail_present] < -900).all()
-
-
-def test_class_log_mean_exp_key_mask_shapes_agree(sum_path):
-    generator = torch.Generator().manual_seed(2)
-    similarity = torch.randn(3, 6, generator=generator)
-    key_labels = torch.tensor([0, 1, 1, 2, 2, 2])
-    mask_1d = torch.tensor([True, True, False, True, False, True])
-    scores_1d, has_1d = class_log_mean_exp(similarity, key_labels, 3, mask_1d)
-    scores_2d, has_2d = class_log_mean_exp(similarity, key_labels, 3,
-                                           mask_1d.expand(3, 6))
-    scores_cut, has_cut = class_log_mean_exp(similarity[:, mask_1d],
-                                             key_labels[mask_1d], 3)
-    assert torch.equal(has_1d, has_2d) and torch.equal(has_1d, has_cut)
-    torch.testing.assert_close(scores_1d, scores_2d)
-    torch.testing.assert_close(scores_1d, scores_cut)
-
-
 @pytest.mark.parametrize('with_ids', [True, False])
 @pytest.mark.parametrize('with_mask', [True, False])
-def test_contrastive_terms_match_loop_reference(with_ids, with_mask,
-                                                sum_path):
+def test_contrastive_terms_match_loop_reference(with_ids, with_mask):
     (query, keys, key_labels, labels, prior, log_temperature, query_ids,
      key_ids) = make_inputs()
     key_mask = None
@@ -217,6 +167,274 @@ def test_contrastive_terms_match_loop_reference(with_ids, with_mask,
     assert (got[0][~got[2]] == 0).all() and (got[1][~got[3]] == 0).all()
 
 
+NEG_INF = float('-inf')
+
+
+def dense_reference(query, keys, key_labels, labels, log_prior,
+                    log_temperature, con_mask, temp_mask):
+    """The two terms written out in float64: dense N x K masks, one class at
+    a time, torch's logsumexp, autograd for the gradients.
+
+    ``con_mask`` / ``temp_mask`` (N x K bool) are the keys each query uses
+    in ``L_con`` / ``L_con_T``. Returns ``loss_con``, ``loss_temp`` (N, 0
+    where invalid) and ``valid_con``, ``valid_temp``.
+    """
+    num_classes = log_temperature.shape[0]
+    log_t = log_temperature.double().clamp(functional_module.
+                                           MIN_LOG_TEMPERATURE,
+                                           functional_module.
+                                           MAX_LOG_TEMPERATURE)
+    similarity = query.double() @ keys.double().t()  # N x K
+    key_temperature = log_t.exp()[key_labels]
+
+    def class_scores(logits, mask):
+        columns, present = [], []
+        for c in range(num_classes):
+            in_class = mask & (key_labels == c)[None, :]
+            count = in_class.sum(1)
+            masked = torch.where(in_class, logits, NEG_INF)
+            # rows without a key: a finite dummy, masked out below
+            masked = torch.where((count > 0)[:, None], masked, 0.0)
+            lse = torch.logsumexp(masked, 1) - count.clamp_min(1).log()
+            columns.append(torch.where(count > 0, lse, 0.0))
+            present.append(count > 0)
+        return torch.stack(columns, 1), torch.stack(present, 1)
+
+    def cross_entropy_rows(scores, present):
+        in_range = (labels >= 0) & (labels < num_classes)
+        target = torch.where(in_range, labels, 0)
+        valid = in_range & present.gather(1, target[:, None]).squeeze(1)
+        adjusted = scores + log_prior.double()[None, :]
+        masked = torch.where(present & valid[:, None], adjusted, NEG_INF)
+        masked = torch.where(valid[:, None], masked, 0.0)
+        loss = torch.logsumexp(masked, 1) - masked.gather(
+            1, target[:, None]).squeeze(1)
+        return torch.where(valid, loss, 0.0), valid
+
+    con = class_scores(similarity / key_temperature.detach(), con_mask)
+    temp = class_scores(similarity.detach() / key_temperature, temp_mask)
+    loss_con, valid_con = cross_entropy_rows(*con)
+    loss_temp, valid_temp = cross_entropy_rows(*temp)
+    return loss_con, loss_temp, valid_con, valid_temp
+
+
+def dense_masks(num_queries, num_keys, key_mask, query_ids, key_ids,
+                query_groups, key_groups):
+    """N x K masks of both terms from the arguments of the terms."""
+    con = torch.ones(num_queries, num_keys, dtype=torch.bool)
+    if key_mask is not None:
+        con = con & key_mask.expand(num_queries, num_keys)
+    if query_groups is not None:
+        con = con & ~((query_groups[:, None] == key_groups[None, :]) &
+                      (key_groups[None, :] >= 0))
+    temp = con
+    if query_ids is not None:
+        temp = con & ~((query_ids[:, None] == key_ids[None, :]) &
+                       (key_ids[None, :] >= 0))
+    return con, temp
+
+
+def contrastive_case(name):
+    """Inputs of one degenerate case: N 9 queries, K 30 keys, C 6 classes
+    (class 5 never has a key), D 4, labels in any order of classes."""
+    generator = torch.Generator().manual_seed(11)
+    num_queries, num_keys, num_classes, dim = 9, 30, 6, 4
+    query = F.normalize(torch.randn(num_queries, dim, generator=generator), 1)
+    keys = F.normalize(torch.randn(num_keys, dim, generator=generator), 1)
+    key_labels = torch.randint(0, 5, (num_keys, ), generator=generator)
+    key_labels[:5] = torch.arange(5)
+    labels = torch.tensor([0, 1, 2, 3, 4, 5, -1, 0, 2])
+    log_temperature = (torch.rand(num_classes, generator=generator) * 0.5 +
+                       0.05).log()
+    args = dict(key_mask=None, query_ids=None, key_ids=None,
+                query_group_ids=None, key_group_ids=None)
+    # ids with repeats: query 0's id sits in two slots, queries 7 and 8
+    # share one, -1 marks empty slots
+    query_ids = torch.tensor([100, 101, 102, 103, 104, 105, 106, 107, 107])
+    key_ids = torch.full((num_keys, ), -1)
+    key_ids[[3, 10, 17, 20, 21, 25]] = torch.tensor(
+        [100, 100, 103, 107, 102, 104])
+    if name == 'ids':
+        args.update(query_ids=query_ids, key_ids=key_ids)
+    elif name == 'groups':
+        args.update(
+            query_ids=query_ids, key_ids=key_ids,
+            query_group_ids=torch.tensor([0, 0, 1, 1, 2, 2, 3, 3, -1]),
+            key_group_ids=torch.randint(-1, 4, (num_keys, ),
+                                        generator=generator))
+    elif name == 'key_mask':
+        key_mask = torch.rand(num_keys, generator=generator) > 0.3
+        key_mask[[3, 25]] = False  # own keys that are empty slots anyway
+        args.update(key_mask=key_mask, query_ids=query_ids, key_ids=key_ids)
+    elif name == 'nk_mask':
+        args.update(
+            key_mask=torch.rand(num_queries, num_keys,
+                                generator=generator) > 0.4,
+            query_ids=query_ids, key_ids=key_ids,
+            query_group_ids=torch.tensor([0, 0, 1, 1, 2, 2, 3, 3, 3]),
+            key_group_ids=torch.randint(-1, 4, (num_keys, ),
+                                        generator=generator))
+    elif name == 'queue_layout':
+        # the class-balanced queue's layout: contiguous, sorted slots
+        key_labels = torch.sort(key_labels)[0]
+        args.update(key_mask=torch.arange(num_keys) % 4 != 3,
+                    query_ids=query_ids, key_ids=key_ids)
+    elif name == 'own_key_dominates':
+        # a query's own key is its exact copy at T = 0.01: exp(100) above
+        # the rest of its class, which L_con_T must still resolve (no
+        # cancellation of a dominant term)
+        keys[[3, 17, 25]] = query[[0, 3, 4]]
+        key_labels[[3, 17, 25]] = labels[[0, 3, 4]]
+        log_temperature = torch.full((num_classes, ), math.log(0.01))
+        args.update(query_ids=query_ids, key_ids=key_ids)
+    elif name == 'tail_far_below':
+        # class 2's keys 1000 below everything else: a shift by the row
+        # maximum would underflow them to log(0)
+        keys[key_labels == 2] = -query.mean(0) / query.mean(0).norm()
+        query = query + 0.0
+        log_temperature[2] = math.log(1e-3)
+        args.update(query_ids=query_ids, key_ids=key_ids)
+    elif name == 'extreme':
+        # un-normalised 1e4-scale features, temperatures at both clamps,
+        # most classes' keys masked out
+        query, keys = query * 1e4, keys * 1e4
+        log_temperature = torch.tensor([-50.0, 50.0, -3.0, 0.0, 0.0, 0.0])
+        args.update(key_mask=key_labels <= 1, query_ids=query_ids,
+                    key_ids=key_ids)
+    elif name == 'all_masked':
+        args.update(key_mask=torch.zeros(num_keys, dtype=torch.bool),
+                    query_ids=query_ids, key_ids=key_ids)
+    else:
+        assert name == 'plain', name
+    prior = ClassPrior(
+        num_classes,
+        counts=torch.rand(num_classes, generator=generator) + 0.1,
+        smoothing=0.0)
+    return query, keys, key_labels, labels, prior, log_temperature, args
+
+
+def run_terms(function, query, keys, log_temperature, **kwargs):
+    """Values, validity and gradients (query, keys, log T) of a weighted
+    sum of both terms."""
+    q = query.clone().requires_grad_()
+    k = keys.clone().requires_grad_()
+    t = log_temperature.clone().requires_grad_()
+    loss_con, loss_temp, valid_con, valid_temp = function(q, k, t, **kwargs)
+    weights = torch.linspace(0.5, 1.5, q.shape[0], dtype=loss_con.dtype)
+    ((loss_con * weights).sum() + (loss_temp * weights.flip(0)).sum()
+     ).backward()
+    return dict(loss_con=loss_con.detach(), loss_temp=loss_temp.detach(),
+                valid_con=valid_con, valid_temp=valid_temp,
+                grad_query=q.grad, grad_keys=k.grad,
+                grad_log_temperature=t.grad)
+
+
+def ours(q, k, t, key_labels, labels, prior, args):
+    terms = gml_contrastive_terms(q, k, key_labels, labels, prior.adjust, t,
+                                  **args)
+    return (terms['loss_con'], terms['loss_temp'], terms['valid_con'],
+            terms['valid_temp'])
+
+
+CASES = ['plain', 'ids', 'groups', 'key_mask', 'nk_mask', 'queue_layout',
+         'own_key_dominates', 'tail_far_below', 'extreme', 'all_masked']
+
+
+@pytest.mark.parametrize('case', CASES)
+def test_contrastive_terms_match_dense_float64_reference(case):
+    """Values and gradients of query, keys and temperature equal today's
+    math, written out densely in float64, to float32 precision."""
+    query, keys, key_labels, labels, prior, log_temperature, args = \
+        contrastive_case(case)
+    con_mask, temp_mask = dense_masks(
+        len(query), len(keys), args['key_mask'], args['query_ids'],
+        args['key_ids'], args['query_group_ids'], args['key_group_ids'])
+
+    def reference(q, k, t):
+        return dense_reference(q, k, key_labels, labels, prior.log_prior, t,
+                               con_mask, temp_mask)
+
+    got = run_terms(
+        lambda q, k, t: ours(q, k, t, key_labels, labels, prior, args),
+        query, keys, log_temperature)
+    expected = run_terms(reference, query, keys, log_temperature)
+    for name, value in got.items():
+        if value.dtype == torch.bool:
+            assert torch.equal(value, expected[name]), name
+            continue
+        assert value.dtype == torch.float32, name
+        assert torch.isfinite(value).all(), name
+        reference_value = expected[name]
+        # float32 precision relative to the size of the quantity (the
+        # extreme case's logits reach 1e12)
+        scale = max(1.0, float(reference_value.abs().max()))
+        torch.testing.assert_close(
+            value.double(), reference_value.double(), rtol=1e-5,
+            atol=1e-6 * scale,
+            msg=name)
+    # the cases do what they say
+    if case == 'all_masked':
+        assert not got['valid_con'].any() and not got['valid_temp'].any()
+        assert (got['grad_query'] == 0).all()
+    elif case != 'extreme':
+        assert not got['valid_con'][5]  # class 5 has no key
+        assert not got['valid_con'][6]  # an ignored label
+        assert got['valid_con'][:5].all()
+    if case == 'own_key_dominates':
+        assert (got['loss_temp'] - got['loss_con']).abs()[[0, 3, 4]].max() > 1
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_contrastive_low_precision_inputs_are_cast_to_float32(dtype):
+    """Half-precision inputs give exactly the float32 result of their
+    values, and gradients of their dtype."""
+    query, keys, key_labels, labels, prior, log_temperature, args = \
+        contrastive_case('groups')
+    query, keys = query.to(dtype), keys.to(dtype)
+
+    def run(q, k, t):
+        return ours(q, k, t, key_labels, labels, prior, args)
+
+    low = run_terms(run, query, keys, log_temperature)
+    full = run_terms(run, query.float(), keys.float(), log_temperature)
+    for name, value in low.items():
+        expected = full[name]
+        if name in ('grad_query', 'grad_keys'):
+            assert value.dtype == dtype
+            expected = expected.to(dtype)
+        assert torch.equal(value, expected), name
+
+
+def test_contrastive_terms_ignore_autocast_in_forward_and_backward():
+    """Under bf16 autocast, forward and backward (the hand-written matrix
+    products included) still run in float32: the result is the one
+    without autocast."""
+    query, keys, key_labels, labels, prior, log_temperature, args = \
+        contrastive_case('key_mask')
+
+    def run(q, k, t):
+        return ours(q, k, t, key_labels, labels, prior, args)
+
+    plain = run_terms(run, query, keys, log_temperature)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        cast = run_terms(run, query, keys, log_temperature)
+    for name, value in cast.items():
+        torch.testing.assert_close(value, plain[name], rtol=1e-6, atol=1e-7,
+                                   msg=name)
+
+
+def test_matching_pairs_finds_every_pair_of_equal_ids():
+    query_ids = torch.tensor([5, 3, 5, -1, 9])
+    key_ids = torch.tensor([3, -1, 5, 5, 7, -1, 3])
+    pairs = functional_module.matching_pairs(query_ids, key_ids)
+    found = sorted((int(p) // 5, int(p) % 5) for p in pairs)
+    expected = sorted((j, n) for n in range(5) for j in range(7)
+                      if query_ids[n] == key_ids[j] and key_ids[j] >= 0)
+    assert found == expected
+    assert functional_module.matching_pairs(
+        query_ids, torch.zeros(0, dtype=torch.long)).numel() == 0
+
+
 def test_contrastive_self_exclusion_changes_temperature_term_only():
     (query, keys, key_labels, labels, prior, log_temperature, query_ids,
      key_ids) = make_inputs()
@@ -237,8 +455,10 @@ def test_contrastive_stop_gradients():
     t = log_temperature.clone().requires_grad_()
     terms = gml_contrastive_terms(q, k, key_labels, labels, prior.adjust, t,
                                   query_ids, key_ids)
+    # both terms come from one shared node: keep it for the second call
     grads = torch.autograd.grad(
-        terms['loss_con'].sum(), (q, k, t), allow_unused=True)
+        terms['loss_con'].sum(), (q, k, t), allow_unused=True,
+        retain_graph=True)
     assert grads[0].abs().sum() > 0 and grads[1].abs().sum() > 0
     assert grads[2] is None or (grads[2] == 0).all()
     grads = torch.autograd.grad(

@@ -123,8 +123,10 @@ def test_temperature_learns_only_from_temperature_term():
     loss = GMLLoss(4)
     q = query.clone().requires_grad_()
     losses = loss(logits, labels, prior, q, keys, key_labels)
+    # both terms come from one shared node: keep it for the second call
     grad_t, grad_q = torch.autograd.grad(
-        losses['loss_con'], (loss.log_temperature, q), allow_unused=True)
+        losses['loss_con'], (loss.log_temperature, q), allow_unused=True,
+        retain_graph=True)
     assert grad_t is None or (grad_t == 0).all()
     assert grad_q.abs().sum() > 0
     grad_t, grad_q = torch.autograd.grad(

@@ -21,8 +21,14 @@ def test_loss_scaling_prints_one_row_per_grid_point():
             if line.startswith('| 8 |') or line.startswith('| 16 |')]
     assert len(rows) == 2
     for row in rows:
-        gml_ms, product_ms = map(float, row.split('|')[4:6])
+        cells = row.split('|')
+        gml_ms, product_ms = map(float, cells[4:6])
         assert gml_ms > 0 and product_ms > 0
+        assert float(cells[7]) > 0  # the old implementation, same run
+        # live N x K buffers at the peak, in N x K float32 matrices
+        peak, old_peak, product_peak = map(float, cells[9:12])
+        assert 0 < peak <= 2.0 < old_peak
+        assert product_peak >= 1.0
 
 
 def test_seg_step_cost_compares_two_configs():

@@ -45,9 +45,11 @@ class PixelContrast(ContrastiveBranch):
             the same ``'pixel'`` (the method's (image id, pixel id)) or of
             the same ``'image'`` (stricter; neighbouring pixels are nearly
             duplicates). Defaults to 'pixel'.
-        exclude_own_image_keys (bool): Mask, for every anchor, the queue
-            keys of its own image in ``L_con`` and ``L_con_T`` (an N x K key
-            mask). The queue is written before the loss, so without it an
+        exclude_own_image_keys (bool): Leave out, for every anchor, the
+            queue keys of its own image in ``L_con`` and ``L_con_T`` (given
+            as image ids, ``query_group_ids`` / ``key_group_ids``, which the
+            loss matches without an N x K mask). The queue is written
+            before the loss, so without it an
             anchor meets its own detached feature (similarity 1, no second
             view as in classification) and its image's near-duplicate
             pixels; for classes with few slots these dominate the positive
@@ -232,12 +234,11 @@ class PixelContrast(ContrastiveBranch):
             query_ids=anchor_ids,
             key_ids=new_ids)
         if self.exclude_own_image_keys:
-            # N x K: a query never meets keys of its own image, in L_con as
-            # in L_con_T. Its own key is its exact (detached) copy and its
+            # A query never meets keys of its own image, in L_con as in
+            # L_con_T. Its own key is its exact (detached) copy and its
             # neighbours near-copies: with them in L_con, the positive term
             # of a class with few slots (the tail, whose rings hold little
             # more than the current batch) is saturated by the self match.
-            inputs['key_mask'] = inputs['key_mask'][None, :] & (
-                self.key_image_ids(inputs['key_ids'])[None, :] !=
-                self.image_ids(step, image_index)[:, None])
+            inputs['query_group_ids'] = self.image_ids(step, image_index)
+            inputs['key_group_ids'] = self.key_image_ids(inputs['key_ids'])
         return inputs

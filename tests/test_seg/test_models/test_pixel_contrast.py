@@ -4,6 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from mil_seg.gml import ClassPrior, gml_contrastive_terms
+
 
 def test_queue_receives_detached_feature_resolution_anchors(builders,
                                                             labels):
@@ -84,15 +86,39 @@ def test_anchors_never_meet_keys_of_their_own_image(builders, labels, exclude):
         head.num_train_steps += 1
         inputs = head.contrast(features, labels[:, None],
                                head.num_train_steps)
-    shape = (len(inputs['query']), len(inputs['keys']))
-    mask = inputs['key_mask'].expand(shape)
     query_image = inputs['query_ids'] // 2**22
     key_image = inputs['key_ids'] // 2**22
     filled = inputs['key_ids'] >= 0
     same_image = query_image[:, None] == key_image[None, :]
+    assert (inputs['key_mask'] == filled).all()  # K: the filled slots
     if exclude:
-        assert not (mask & same_image).any()
+        # the loss leaves out the keys whose group is the query's
+        query_group = inputs['query_group_ids']
+        key_group = inputs['key_group_ids']
+        excluded = (query_group[:, None] == key_group[None, :]) & (
+            key_group[None, :] >= 0)
+        assert (excluded[:, filled] == same_image[:, filled]).all()
+        assert same_image[:, filled].any()
         # keys of the other images (this step's and older ones) stay usable
-        assert (mask == (filled[None, :] & ~same_image)).all()
+        assert (~excluded[:, filled]).any()
+        # the same terms as with the N x K own-image mask it replaces
+        loss = head.loss_gml
+        prior = ClassPrior(loss.num_classes)
+        common = dict(query=inputs['query'], keys=inputs['keys'],
+                      key_labels=inputs['key_labels'],
+                      labels=inputs['query_labels'], adjust=prior.adjust,
+                      log_temperature=loss.log_temperature,
+                      query_ids=inputs['query_ids'],
+                      key_ids=inputs['key_ids'])
+        by_group = gml_contrastive_terms(
+            key_mask=inputs['key_mask'],
+            query_group_ids=inputs['query_group_ids'],
+            key_group_ids=inputs['key_group_ids'], **common)
+        by_mask = gml_contrastive_terms(
+            key_mask=filled[None, :] & ~same_image, **common)
+        for name in by_group:
+            torch.testing.assert_close(by_group[name], by_mask[name],
+                                       msg=name)
     else:
-        assert (mask & same_image).any()
+        assert 'query_group_ids' not in inputs
+        assert (same_image & filled[None, :]).any()
