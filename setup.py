@@ -8,15 +8,16 @@ distribution names, and a requirement on either would install it beside a
 user's other one. ``import mil_seg`` checks the stack (``mil_seg/stack.py``).
 
 Like OpenMMLab packages, the package carries its configs and tools in
-``mil_seg/.mim`` (copied for a wheel, linked for an editable install), so
+``mil_seg/.mim`` (copied into a wheel, linked in the source tree for an
+editable install), so
 ``mil_seg::gml_seg/<config>.py`` works as a ``_base_`` in a user's project.
 """
 import os
 import os.path as osp
 import shutil
-import sys
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 ROOT = osp.dirname(osp.abspath(__file__))
 #: What the installed package carries in mil_seg/.mim.
@@ -38,31 +39,38 @@ Import: []
 """
 
 
-def add_mim_extension() -> None:
-    """Put ``configs`` and ``tools`` into ``mil_seg/.mim``: links for an
-    editable install (edits show at once), copies for anything else; and
-    the metafile index mmengine reads first."""
-    editable = any(command in sys.argv
-                   for command in ('develop', 'editable_wheel'))
-    mim = osp.join(ROOT, 'mil_seg', '.mim')
+def write_mim(mim: str, link: bool) -> None:
+    """``configs`` and ``tools`` in ``mim`` (links or copies), and the
+    metafile index mmengine reads first."""
     os.makedirs(mim, exist_ok=True)
     with open(osp.join(mim, 'model-index.yml'), 'w', encoding='utf-8') as f:
         f.write(MODEL_INDEX)
     for name in MIM_FILES:
         source, target = osp.join(ROOT, name), osp.join(mim, name)
-        if not osp.isdir(source):
-            continue  # building from an sdist: .mim is there already
         if osp.islink(target) or osp.isfile(target):
             os.remove(target)
         elif osp.isdir(target):
             shutil.rmtree(target)
-        if editable:
+        if link:
             os.symlink(osp.relpath(source, mim), target)
         else:
             shutil.copytree(
                 source,
                 target,
                 ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+
+
+class BuildPyWithMim(build_py):
+    """``build_py`` that puts copies of ``configs`` and ``tools`` into the
+    built package's ``mil_seg/.mim`` (a wheel, ``pip install .``); an
+    editable install links them in the source tree instead."""
+
+    def run(self) -> None:
+        super().run()
+        if getattr(self, 'editable_mode', False):
+            write_mim(osp.join(ROOT, 'mil_seg', '.mim'), link=True)
+        else:
+            write_mim(osp.join(self.build_lib, 'mil_seg', '.mim'), link=False)
 
 
 UPSTREAM = [
@@ -83,7 +91,6 @@ ONEDL = [
 ]
 
 if __name__ == '__main__':
-    add_mim_extension()
     setup(
         name='mil_seg',
         version=read_version(),
@@ -96,14 +103,8 @@ if __name__ == '__main__':
         packages=find_packages(
             exclude=('tests', 'tests.*', 'configs', 'configs.*', 'tools',
                      'tools.*')),
-        package_data={
-            'mil_seg': [
-                'priors/*.json', '.mim/model-index.yml', '.mim/configs/*.md',
-                '.mim/configs/**/*.py',
-                '.mim/configs/**/*.md', '.mim/tools/*.py', '.mim/tools/*.sh',
-                '.mim/tools/**/*.py'
-            ]
-        },
+        package_data={'mil_seg': ['priors/*.json']},
+        cmdclass={'build_py': BuildPyWithMim},
         include_package_data=True,
         python_requires='>=3.9',
         install_requires=[

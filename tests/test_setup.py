@@ -35,12 +35,20 @@ def test_no_toolbox_is_an_install_requirement():
 
 @pytest.fixture(scope='module')
 def wheel(tmp_path_factory) -> str:
-    """A wheel built from the repository (no build isolation: offline)."""
+    """A wheel built from a copy of the repository's sources (pip builds in
+    the tree it is given; no build isolation: offline)."""
+    import shutil
     out = tmp_path_factory.mktemp('wheel')
+    source = out / 'source'
+    shutil.copytree(
+        ROOT, source, symlinks=True,
+        ignore=shutil.ignore_patterns('.git', '.venv*', 'build', 'dist',
+                                      'work_dirs', '*.egg-info', '.mim',
+                                      '__pycache__', '.pytest_cache'))
     result = run_command([
         sys.executable, '-m', 'pip', 'wheel', '--no-deps',
         '--no-build-isolation', '-q', '-w',
-        str(out), ROOT
+        str(out), str(source)
     ], timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     (path, ) = out.glob('mil_seg-*.whl')
