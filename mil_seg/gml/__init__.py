@@ -1,4 +1,5 @@
 """The GML method, task-agnostic: imports torch, numpy and mmengine only."""
+from .class_weighted_ce_loss import ClassWeightedCELoss
 from .contrast import ContrastiveBranch, build_projector
 from .functional import (check_labels, cross_entropy, distillation_kl,
                          gml_contrastive_terms, masked_cross_entropy)
@@ -11,12 +12,12 @@ from .queue import ClassBalancedQueue
 #: Core modules that configs of both toolboxes build; each adapter registers
 #: them into its toolbox's ``MODELS``.
 REGISTERED_MODULES = (ClassPrior, ClassBalancedQueue, GMLLoss,
-                      LogitAdjustedCELoss)
+                      LogitAdjustedCELoss, ClassWeightedCELoss)
 
 __all__ = [
     'ClassPrior', 'build_class_prior', 'ClassBalancedQueue', 'GMLLoss',
-    'LogitAdjustedCELoss', 'ContrastiveBranch', 'build_projector',
-    'class_groups', 'GROUP_BY', 'GROUP_NAMES', 'check_labels',
-    'cross_entropy', 'masked_cross_entropy', 'gml_contrastive_terms',
-    'distillation_kl', 'REGISTERED_MODULES'
+    'LogitAdjustedCELoss', 'ClassWeightedCELoss', 'ContrastiveBranch',
+    'build_projector', 'class_groups', 'GROUP_BY', 'GROUP_NAMES',
+    'check_labels', 'cross_entropy', 'masked_cross_entropy',
+    'gml_contrastive_terms', 'distillation_kl', 'REGISTERED_MODULES'
 ]

@@ -80,6 +80,9 @@ class LogitAdjustedCELoss(nn.Module):
             Defaults to False (MMSegmentation's default).
     """
 
+    #: Whether the loss adds the log prior to the logits.
+    adjusts_logits = True
+
     def __init__(self,
                  prior: PriorConfig = None,
                  num_classes: Optional[int] = None,
@@ -156,10 +159,10 @@ class LogitAdjustedCELoss(nn.Module):
             if self.training and getattr(self.prior, 'mode', '') == 'online':
                 self.prior.update(label, ignore_index=ignore_index)
         with float32_no_autocast(cls_score):
-            adjusted = cls_score.float() if self.prior is None else \
-                self.prior.adjust(cls_score)
-            class_weight = (None if self.class_weight is None else
-                            adjusted.new_tensor(self.class_weight))
+            adjusted = self.prior.adjust(cls_score) if (
+                self.prior is not None and self.adjusts_logits) else \
+                cls_score.float()
+            class_weight = self._class_weight(adjusted)
             if soft:
                 loss = -(label.float() * F.log_softmax(adjusted, 1)).sum(1)
             else:
@@ -175,6 +178,11 @@ class LogitAdjustedCELoss(nn.Module):
         if weight is not None:
             loss = loss * weight.float().reshape(loss.shape)
         return self.loss_weight * self._reduce(loss, reduction, avg_factor)
+
+    def _class_weight(self, logits: Tensor) -> Optional[Tensor]:
+        """The C class weights of this step (None: unweighted)."""
+        return (None if self.class_weight is None else logits.new_tensor(
+            self.class_weight))
 
     def _default_avg_factor(self, label: Tensor, ignore_index: int,
                             class_weight: Optional[Tensor]) -> Tensor:

@@ -195,6 +195,41 @@ class ClassPrior(nn.Module):
         """
         return (tau * self.probs.double().log()).float()
 
+    def class_weights(self,
+                      exponent: float = 1.0,
+                      beta: Optional[float] = None) -> Tensor:
+        """Per-class loss weights from the prior, mean 1 over the classes.
+
+        Re-weighting baselines (class-weighted cross-entropy) take their
+        weights from here, so they read the same statistics as the logit
+        adjustment. ``w_c`` is proportional to ``pi_c ** -exponent``
+        (exponent 1: inverse frequency, 0.5: square-root inverse, 0:
+        uniform) or, with ``beta``, to the inverse effective number of
+        samples ``(1 - beta) / (1 - beta ** n_c)`` of the raw counts (Cui
+        et al., "Class-Balanced Loss Based on Effective Number of Samples",
+        CVPR 2019; a class without samples counts as one). An empty prior
+        gives uniform weights.
+
+        Args:
+            exponent (float): Power of the inverse probability. Defaults to
+                1.0.
+            beta (float, optional): Effective-number hyper-parameter in
+                [0, 1); replaces ``exponent``. Defaults to None.
+
+        Returns:
+            Tensor: (C,) float32 weights, mean 1.
+        """
+        if beta is not None:
+            if not 0.0 <= beta < 1.0:
+                raise UserError(f'beta must be in [0, 1), got {beta}')
+            counts = self.counts.double().clamp_min(1.0)
+            weights = (1.0 - beta) / (1.0 - torch.pow(beta, counts))
+            weights = torch.where(self.counts.sum() > 0, weights,
+                                  torch.ones_like(weights))
+        else:
+            weights = self.probs_float64.pow(-float(exponent))
+        return (weights / weights.mean()).float()
+
     def adjust(self, logits: Tensor, tau: Optional[float] = None) -> Tensor:
         """Logit adjustment: ``logits + tau * log pi`` on the class dim 1.
 

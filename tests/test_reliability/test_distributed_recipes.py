@@ -190,14 +190,20 @@ def seg_cascade(synthetic_root, tmp_path_factory):
     return dict(stage1=stage1, stage2=stage2)
 
 
+def train_each(root, configs: dict, options: list) -> dict:
+    """:func:`train_two_processes` of each named config, in ``root``/name."""
+    return {
+        name: train_two_processes(root / name, config, options)
+        for name, config in configs.items()
+    }
+
+
 @pytest.fixture(scope='module')
 def seg_baselines(camvid_root, tmp_path_factory):
-    root = tmp_path_factory.mktemp('seg_baselines')
-    return {
-        name: train_two_processes(root / name, seg_config(name),
-                                  camvid_options(camvid_root))
-        for name in ('fcn-ce', 'fcn-lace')
-    }
+    return train_each(
+        tmp_path_factory.mktemp('seg_baselines'),
+        {name: seg_config(name)
+         for name in ('fcn-ce', 'fcn-lace')}, camvid_options(camvid_root))
 
 
 @pytest.fixture(scope='module')
@@ -212,12 +218,11 @@ def cls_run_options(data_root: str, *extra: str) -> list:
 
 @pytest.fixture(scope='module')
 def cls_baselines(cls_folders_small, tmp_path_factory):
-    root = tmp_path_factory.mktemp('cls_baselines')
-    return {
-        name: train_two_processes(root / name, cls_config(name),
-                                  cls_run_options(cls_folders_small))
-        for name in ('ce_resnet32', 'la_resnet32')
-    }
+    return train_each(
+        tmp_path_factory.mktemp('cls_baselines'),
+        {name: cls_config(name)
+         for name in ('ce_resnet32', 'la_resnet32')},
+        cls_run_options(cls_folders_small))
 
 
 @pytest.fixture(scope='module')

@@ -1,0 +1,111 @@
+"""ClassWeightedCELoss and ClassPrior.class_weights: the re-weighting
+baseline, its weights from the prior, safe with ignored pixels."""
+import pytest
+import torch
+import torch.nn.functional as F
+from mmpretrain.registry import MODELS as CLS_MODELS
+from mmseg.registry import MODELS as SEG_MODELS
+
+import mil_seg  # noqa: F401  (registration)
+from mil_seg.gml import ClassPrior, ClassWeightedCELoss
+from mil_seg.launch import UserError
+
+COUNTS = [800.0, 150.0, 40.0, 10.0]
+IGNORE = 255
+
+
+def pixel_batch(seed=0):
+    torch.manual_seed(seed)
+    logits = torch.randn(2, 4, 6, 5, requires_grad=True)
+    labels = torch.randint(0, 4, (2, 6, 5))
+    labels[0, :2] = IGNORE
+    labels[1, :, 0] = IGNORE
+    return logits, labels
+
+
+@pytest.mark.parametrize('exponent', [1.0, 0.5])
+def test_weights_are_powers_of_the_inverse_prior_with_mean_one(exponent):
+    prior = ClassPrior(counts=COUNTS, smoothing=0.0)
+    weights = prior.class_weights(exponent)
+    probs = torch.tensor(COUNTS, dtype=torch.float64) / sum(COUNTS)
+    expected = probs.pow(-exponent)
+    torch.testing.assert_close(weights, (expected / expected.mean()).float())
+    assert weights.mean().item() == pytest.approx(1.0)
+
+
+def test_effective_number_weights():
+    beta = 0.99
+    prior = ClassPrior(counts=COUNTS + [0.0], smoothing=0.0)
+    counts = torch.tensor(COUNTS + [1.0], dtype=torch.float64)
+    expected = (1 - beta) / (1 - beta**counts)
+    torch.testing.assert_close(
+        prior.class_weights(beta=beta), (expected / expected.mean()).float())
+    with pytest.raises(UserError, match=r'beta must be in \[0, 1\)'):
+        prior.class_weights(beta=1.0)
+
+
+def test_empty_prior_and_exponent_zero_give_uniform_weights():
+    assert torch.equal(ClassPrior(num_classes=3).class_weights(), torch.ones(3))
+    assert torch.equal(
+        ClassPrior(counts=COUNTS).class_weights(0.0), torch.ones(4))
+
+
+def test_loss_is_pytorch_weighted_mean_with_ignored_pixels():
+    logits, labels = pixel_batch()
+    loss_fn = ClassWeightedCELoss(prior=dict(counts=COUNTS, smoothing=0.0))
+    loss = loss_fn(logits, labels, ignore_index=IGNORE)
+    weights = loss_fn.prior.class_weights()
+    expected = F.cross_entropy(
+        logits, labels, weight=weights, ignore_index=IGNORE)
+    torch.testing.assert_close(loss, expected)
+    loss.backward()
+    assert torch.isfinite(logits.grad).all()
+
+
+def test_uniform_weights_equal_cross_entropy():
+    logits, labels = pixel_batch(1)
+    loss = ClassWeightedCELoss(prior=dict(counts=COUNTS), exponent=0.0)(
+        logits, labels, ignore_index=IGNORE)
+    torch.testing.assert_close(
+        loss, F.cross_entropy(logits, labels, ignore_index=IGNORE))
+
+
+def test_only_ignored_pixels_give_zero_with_a_gradient():
+    logits = torch.randn(1, 4, 3, 3, requires_grad=True)
+    labels = torch.full((1, 3, 3), IGNORE)
+    loss = ClassWeightedCELoss(prior=dict(counts=COUNTS))(
+        logits, labels, ignore_index=IGNORE)
+    assert loss.item() == 0.0
+    loss.backward()
+    assert torch.equal(logits.grad, torch.zeros_like(logits))
+
+
+def test_rare_classes_weigh_more_than_with_cross_entropy():
+    """The gradient on a tail pixel grows by its class weight relative to a
+    head pixel's."""
+    logits = torch.zeros(2, 4, requires_grad=True)
+    labels = torch.tensor([0, 3])
+    ClassWeightedCELoss(prior=dict(counts=COUNTS, smoothing=0.0))(
+        logits, labels).backward()
+    head, tail = logits.grad[0, 0].abs(), logits.grad[1, 3].abs()
+    assert (tail / head).item() == pytest.approx(80.0, rel=1e-4)
+
+
+def test_online_prior_weights_follow_the_counts():
+    loss_fn = ClassWeightedCELoss(prior=dict(type='ClassPrior',
+                                             num_classes=4, mode='online'))
+    logits, labels = pixel_batch(2)
+    loss_fn.train()
+    loss_fn(logits, labels, ignore_index=IGNORE)
+    counts = torch.bincount(labels[labels != IGNORE], minlength=4)
+    assert torch.equal(loss_fn.prior.counts.long(), counts)
+
+
+def test_registered_in_both_toolboxes_and_needs_statistics():
+    for registry in (SEG_MODELS, CLS_MODELS):
+        loss = registry.build(
+            dict(type='ClassWeightedCELoss', num_classes=4, exponent=0.5))
+        assert isinstance(loss, ClassWeightedCELoss)
+        assert loss.requires_class_counts  # ClassCountsHook fills it
+    with pytest.raises(UserError, match='needs its class statistics'):
+        ClassWeightedCELoss()
