@@ -1,4 +1,5 @@
 """The GML method, task-agnostic: imports torch, numpy and mmengine only."""
+from .blv_loss import BLVLoss
 from .class_weighted_ce_loss import ClassWeightedCELoss
 from .contrast import ContrastiveBranch, build_projector
 from .functional import (check_labels, cross_entropy, distillation_kl,
@@ -12,12 +13,12 @@ from .queue import ClassBalancedQueue
 #: Core modules that configs of both toolboxes build; each adapter registers
 #: them into its toolbox's ``MODELS``.
 REGISTERED_MODULES = (ClassPrior, ClassBalancedQueue, GMLLoss,
-                      LogitAdjustedCELoss, ClassWeightedCELoss)
+                      LogitAdjustedCELoss, ClassWeightedCELoss, BLVLoss)
 
 __all__ = [
     'ClassPrior', 'build_class_prior', 'ClassBalancedQueue', 'GMLLoss',
-    'LogitAdjustedCELoss', 'ClassWeightedCELoss', 'ContrastiveBranch',
-    'build_projector', 'class_groups', 'GROUP_BY', 'GROUP_NAMES',
-    'check_labels', 'cross_entropy', 'masked_cross_entropy',
+    'LogitAdjustedCELoss', 'ClassWeightedCELoss', 'BLVLoss',
+    'ContrastiveBranch', 'build_projector', 'class_groups', 'GROUP_BY',
+    'GROUP_NAMES', 'check_labels', 'cross_entropy', 'masked_cross_entropy',
     'gml_contrastive_terms', 'distillation_kl', 'REGISTERED_MODULES'
 ]

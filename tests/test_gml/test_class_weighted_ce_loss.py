@@ -45,7 +45,8 @@ def test_effective_number_weights():
 
 
 def test_empty_prior_and_exponent_zero_give_uniform_weights():
-    assert torch.equal(ClassPrior(num_classes=3).class_weights(), torch.ones(3))
+    assert torch.equal(
+        ClassPrior(num_classes=3).class_weights(), torch.ones(3))
     assert torch.equal(
         ClassPrior(counts=COUNTS).class_weights(0.0), torch.ones(4))
 

@@ -1,0 +1,13 @@
+# CamVid, Balancing Logit Variation (BLV, CVPR 2023): the CE baseline's
+# linear head trained on logits plus class-scaled noise (the authors'
+# sigma 4), with the shipped CamVid prior; prediction uses the plain logits.
+_base_ = ['./fcn-ce_r18-tiny-d8_1xb8-1k_camvid-240x180.py']
+
+model = dict(
+    decode_head=dict(
+        loss_decode=dict(
+            _delete_=True,
+            type='BLVLoss',
+            prior={{_base_.prior}},
+            sigma=4.0,
+            loss_weight=1.0)))
