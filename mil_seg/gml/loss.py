@@ -38,7 +38,12 @@ class GMLLoss(nn.Module):
     logit-adjusted cross-entropy ``F.cross_entropy(prior.adjust(cls_logits),
     labels)`` times ``sup_weight``.
 
-    The temperature is stored as ``log_temperature`` (C,). It is a parameter
+    The temperature is stored as ``log_temperature``: (C,) with
+    ``temperature='per_class'`` (one T_c per class, as the paper writes the
+    objective), (1,) with ``'shared'`` (one contrastive temperature for all
+    classes, as the authors' release learns it, ``log_T_c``), broadcast to
+    every class in the terms, so its gradient is the sum of the per-class
+    ones. It is a parameter
     only when it is learnt, i.e. with ``learn_temperature`` and a
     contrastive term (``con_weight > 0``); otherwise a buffer, so that a
     config never builds a parameter without gradient (which DDP refuses).
@@ -61,7 +66,11 @@ class GMLLoss(nn.Module):
             with ``con_weight=0``, T_c is a fixed buffer and ``L_con_T`` is
             not returned. Defaults to True.
         kd_temperature (float): Distillation temperature. Defaults to 4.0.
+        temperature (str): ``'per_class'`` or ``'shared'`` (see above).
+            Defaults to 'per_class'.
     """
+
+    TEMPERATURES = ('per_class', 'shared')
 
     def __init__(self,
                  num_classes: int,
@@ -70,8 +79,12 @@ class GMLLoss(nn.Module):
                  kd_weight: float = 0.0,
                  init_temperature: float = 0.1,
                  learn_temperature: bool = True,
-                 kd_temperature: float = 4.0) -> None:
+                 kd_temperature: float = 4.0,
+                 temperature: str = 'per_class') -> None:
         super().__init__()
+        if temperature not in self.TEMPERATURES:
+            raise UserError(f'temperature must be one of {self.TEMPERATURES},'
+                            f' got {temperature!r}')
         if num_classes < 1:
             raise UserError(f'num_classes must be >= 1, got {num_classes}')
         if init_temperature <= 0:
@@ -88,18 +101,26 @@ class GMLLoss(nn.Module):
         self.kd_weight = kd_weight
         self.kd_temperature = kd_temperature
         self.learn_temperature = learn_temperature and con_weight > 0
-        log_temperature = torch.full((num_classes, ),
-                                     math.log(init_temperature))
+        self.temperature_mode = temperature
+        log_temperature = torch.full(
+            (num_classes if temperature == 'per_class' else 1, ),
+            math.log(init_temperature))
         if self.learn_temperature:
             self.log_temperature = nn.Parameter(log_temperature)
         else:
             self.register_buffer('log_temperature', log_temperature)
 
     @property
+    def class_log_temperature(self) -> Tensor:
+        """Tensor: (C,) ``log T_c`` of every class (a shared temperature
+        broadcast, with its gradient)."""
+        return self.log_temperature.expand(self.num_classes)
+
+    @property
     def temperature(self) -> Tensor:
         """Tensor: the per-class temperature ``exp(log_temperature)``, (C,),
         detached."""
-        return self.log_temperature.detach().exp()
+        return self.class_log_temperature.detach().exp()
 
     def forward(self,
                 cls_logits: Tensor,
@@ -188,7 +209,7 @@ class GMLLoss(nn.Module):
                 key_labels,
                 query_labels,
                 prior.adjust,
-                self.log_temperature,
+                self.class_log_temperature,
                 query_ids=query_ids,
                 key_ids=key_ids,
                 key_mask=key_mask,
@@ -215,4 +236,5 @@ class GMLLoss(nn.Module):
                 f'sup_weight={self.sup_weight}, '
                 f'con_weight={self.con_weight}, kd_weight={self.kd_weight}, '
                 f'learn_temperature={self.learn_temperature}, '
+                f'temperature={self.temperature_mode!r}, '
                 f'kd_temperature={self.kd_temperature}')

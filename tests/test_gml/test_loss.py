@@ -118,6 +118,30 @@ def test_temperature_parameter_and_buffer():
     assert 'log_temperature' in off.state_dict()
 
 
+def test_shared_temperature_is_the_per_class_one_broadcast():
+    """``temperature='shared'`` (the authors' release): one (1,) parameter;
+    at the same value the terms equal the per-class loss's, and its
+    gradient is the sum of the per-class gradients."""
+    logits, labels, prior, query, keys, key_labels = make_batch(seed=4)
+    shared = GMLLoss(4, init_temperature=0.07, temperature='shared')
+    per_class = GMLLoss(4, init_temperature=0.07)
+    assert shared.log_temperature.shape == (1, )
+    torch.testing.assert_close(shared.temperature, per_class.temperature)
+    results = []
+    for loss in (shared, per_class):
+        losses = loss(logits, labels, prior, query, keys, key_labels)
+        (grad, ) = torch.autograd.grad(losses['loss_con_temp'],
+                                       loss.log_temperature)
+        results.append((losses, grad))
+    (shared_losses, shared_grad), (class_losses, class_grad) = results
+    for name in ('loss_sup', 'loss_con', 'loss_con_temp'):
+        torch.testing.assert_close(shared_losses[name], class_losses[name])
+    assert class_grad.shape == (4, ) and (class_grad != 0).sum() > 1
+    torch.testing.assert_close(shared_grad, class_grad.sum(0, keepdim=True))
+    with pytest.raises(ValueError, match='temperature must be one of'):
+        GMLLoss(4, temperature='global')
+
+
 def test_temperature_learns_only_from_temperature_term():
     logits, labels, prior, query, keys, key_labels = make_batch(seed=3)
     loss = GMLLoss(4)
