@@ -4,6 +4,8 @@ from .camvid import CamVidDataset
 from .camvid_converter import convert_camvid
 from .class_stats import (annotation_only_dataset_cfg, compute_class_counts,
                           count_label_map, write_class_prior)
+from .repeat_factor_dataset import (RepeatFactorDataset, repeat_factors,
+                                    repeated_indices)
 from .synthetic_lt import SyntheticLTDataset
 from .synthetic_lt_generator import (generate_synthetic_lt_dataset,
                                      power_law_shares,
@@ -13,5 +15,6 @@ __all__ = [
     'CamVidDataset', 'SyntheticLTDataset', 'generate_synthetic_lt_dataset',
     'power_law_shares', 'synthetic_lt_class_names', 'convert_camvid',
     'annotation_only_dataset_cfg', 'compute_class_counts', 'count_label_map',
-    'write_class_prior', 'ade20k_prior_from_csv'
+    'write_class_prior', 'ade20k_prior_from_csv', 'RepeatFactorDataset',
+    'repeat_factors', 'repeated_indices'
 ]
