@@ -152,23 +152,16 @@ def cls_run_options(data_root: str, *more: str):
         *extra)
 
 
-def train_ok(config: str, work_dir, options: list, resume=None,
-             processes: int = 1):
+def train_ok(config: str, work_dir, options: list, resume=None):
     """``tools/train.py config`` that must succeed; ``resume`` is a
     checkpoint path, or True for ``--resume`` without one (the latest
-    checkpoint of ``work_dir``); with ``processes`` > 1 through
-    ``tools/dist_train.sh``."""
-    args = []
+    checkpoint of ``work_dir``)."""
+    args = ['tools/train.py', str(config), '--work-dir', str(work_dir)]
     if resume is True:
         args.append('--resume')
     elif resume is not None:
         args += ['--resume', str(resume)]
-    if processes > 1:
-        result = run_dist_train(config, work_dir, [*args, *options],
-                                processes)
-    else:
-        result = run_tool('tools/train.py', str(config), '--work-dir',
-                          str(work_dir), *args, *options)
+    result = run_tool(*args, *options)
     assert result.returncode == 0, result.stderr[-4000:]
     return result
 
@@ -192,8 +185,7 @@ def logged_losses(work_dir) -> dict:
     return losses
 
 
-def resume_runs(root, config: str, options, last: int, unit: str,
-                processes: int = 1, reseeded: bool = True) -> dict:
+def resume_runs(root, config: str, options, last: int, unit: str) -> dict:
     """The runs of the exact-resume checks, in ``root``: ``full`` trains
     ``last`` iterations (epochs) at once; ``resumed`` trains ``last // 2``
     and resumes from that checkpoint with ``--resume PATH``; ``reseeded``
@@ -208,10 +200,6 @@ def resume_runs(root, config: str, options, last: int, unit: str,
             ``--cfg-options`` of a run.
         last (int): Iterations (epochs) of a whole run.
         unit (str): ``'iter'`` or ``'epoch'``: the checkpoints' names.
-        processes (int): Processes of each run (``tools/dist_train.sh``
-            when > 1). Defaults to 1.
-        reseeded (bool): Whether to make the ``reseeded`` run. Defaults to
-            True.
 
     Returns:
         dict: Per run, the last checkpoint (loaded with the default
@@ -222,16 +210,13 @@ def resume_runs(root, config: str, options, last: int, unit: str,
     import torch
     half = last // 2
     results = {'full': None}
-    train_ok(config, root / 'full', options(last), processes=processes)
-    legs = [('resumed', (), root / 'resumed' / f'{unit}_{half}.pth')]
-    if reseeded:
-        legs.append(('reseeded', ('resume_random_state=False', ), True))
-    for name, extra, resume in legs:
-        train_ok(config, root / name, options(half, *extra),
-                 processes=processes)
+    train_ok(config, root / 'full', options(last))
+    for name, extra, resume in (
+            ('resumed', (), root / 'resumed' / f'{unit}_{half}.pth'),
+            ('reseeded', ('resume_random_state=False', ), True)):
+        train_ok(config, root / name, options(half, *extra))
         results[name] = train_ok(config, root / name,
-                                 options(last, *extra), resume=resume,
-                                 processes=processes)
+                                 options(last, *extra), resume=resume)
     return {
         name: dict(
             torch.load(root / name / f'{unit}_{last}.pth',

@@ -67,4 +67,8 @@ else
     fi
     "${PIP[@]}" -e "$ROOT[tests,upstream]"
 fi
+# yapf (mmengine prints configs with it) writes its grammar cache on first
+# import; ranks or test workers importing it at once the first time can
+# read a half-written file (EOFError). Write it now, once.
+"$VENV/bin/python" -c 'import yapf' 2>/dev/null || true
 "$VENV/bin/python" -c 'import mil_seg; print("mil_seg", mil_seg.__version__, "on the", mil_seg.STACK, "stack, installed in", __import__("sys").prefix)'

@@ -4,7 +4,9 @@
 (SyncBN everywhere) and on a classification config: after every training
 step both ranks hold the same class-balanced queue, prior, temperature and
 (BN statistics or momentum key encoder), the queue holds the keys of both
-ranks' batches, and the checkpoints hold both ranks' random states.
+ranks' batches, and the checkpoints hold both ranks' random states; a
+run resumed in two processes continues exactly (every step's state, the
+final checkpoint).
 
 And, in-process workers of ``dist_queue_worker.py``: every rank holds the
 same queue, equal to one process holding the concatenated batch; SyncBN
@@ -44,12 +46,13 @@ custom_hooks = [dict(type='ClassCountsHook'), dict(type='ClsQueueProbeHook')]
 '''
 
 
-def dist_train(root, config_text: str, options: list) -> tuple:
+def dist_train(root, config_text: str, options: list,
+               work: str = 'work') -> tuple:
     """``tools/dist_train.sh`` with 2 processes; the probe hooks of
     ``queue_probe.py`` (this folder) log every step of each rank."""
     config = root / 'probe_config.py'
     config.write_text(config_text)
-    work_dir = root / 'work'
+    work_dir = root / work
     result = run_dist_train(config, work_dir, options, PYTHONPATH=HERE)
     assert result.returncode == 0, (result.stdout[-3000:] +
                                     result.stderr[-3000:])
@@ -67,16 +70,19 @@ def seg_dist_run(synthetic_root, tmp_path_factory):
                       small_seg_options(synthetic_root, 4))
 
 
+def cls_dist_options(data_root: str) -> list:
+    """2 epochs of 21 images, batch 4 per rank: 3 steps an epoch, the last
+    one uneven."""
+    return cls_options(data_root, 2, 'train_dataloader.batch_size=4',
+                       'model.head.queue.size=40')
+
+
 @pytest.fixture(scope='module')
 def cls_dist_run(tmp_path_factory):
-    """The EMA config, 2 epochs of 21 images, batch 4 per rank: 3 steps an
-    epoch, the last one uneven."""
+    """The EMA config, :func:`cls_dist_options`."""
     root = tmp_path_factory.mktemp('cls_dist')
     data_root = write_image_folders(str(root / 'data'))
-    return dist_train(
-        root, CLS_CONFIG,
-        cls_options(data_root, 2, 'train_dataloader.batch_size=4',
-                    'model.head.queue.size=40'))
+    return dist_train(root, CLS_CONFIG, cls_dist_options(data_root))
 
 
 DIST_RUNS = dict(
@@ -109,6 +115,62 @@ def test_dist_train_two_cpu_processes_keep_ranks_identical(request, task):
     if task == 'seg':
         assert rank0 == rank1
         assert rank0[0]['sync_bn'] == 'CPUSyncBatchNorm'
+
+
+@pytest.fixture(scope='module')
+def seg_dist_resumed(seg_dist_run, synthetic_root):
+    """The run of ``seg_dist_run`` interrupted after iteration 2: a new run
+    in two processes resumed from its ``iter_2.pth``, to iteration 4."""
+    work_dir = seg_dist_run[0]
+    return dist_train(
+        work_dir.parent, SEG_CONFIG,
+        ['--resume', str(work_dir / 'iter_2.pth'),
+         *small_seg_options(synthetic_root, 4)], work='resumed')
+
+
+@pytest.fixture(scope='module')
+def cls_dist_resumed(cls_dist_run):
+    """The run of ``cls_dist_run`` resumed from its ``epoch_1.pth``."""
+    work_dir = cls_dist_run[0]
+    return dist_train(
+        work_dir.parent, CLS_CONFIG,
+        ['--resume', str(work_dir / 'epoch_1.pth'),
+         *cls_dist_options(str(work_dir.parent / 'data'))], work='resumed')
+
+
+DIST_RESUMES = dict(
+    seg=dict(fixtures=('seg_dist_run', 'seg_dist_resumed'),
+             checkpoint='iter_4.pth', resumed_iters=[3, 4]),
+    cls=dict(fixtures=('cls_dist_run', 'cls_dist_resumed'),
+             checkpoint='epoch_2.pth', resumed_iters=[4, 5, 6]))
+
+
+@pytest.mark.parametrize('task', [
+    pytest.param('seg', marks=pytest.mark.xdist_group('seg_dist_train')),
+    pytest.param('cls', marks=pytest.mark.xdist_group('cls_dist_train'))
+])
+def test_two_process_resume_equals_the_uninterrupted_run(request, task):
+    """Resumed in two processes, every step after the resume holds the
+    uninterrupted run's state on each rank, and the final checkpoint is
+    the same in every tensor (optimizer and both ranks' generators too)."""
+    spec = DIST_RESUMES[task]
+    (full_dir, full_ranks), (resumed_dir, resumed_ranks) = (
+        request.getfixturevalue(name) for name in spec['fixtures'])
+    for full, resumed in zip(full_ranks, resumed_ranks):
+        assert [s['iter'] for s in resumed] == spec['resumed_iters']
+        assert resumed == full[-len(resumed):]
+    full, resumed = (torch.load(path / spec['checkpoint'], map_location='cpu')
+                     for path in (full_dir, resumed_dir))
+    for key, value in full['state_dict'].items():
+        assert torch.equal(value, resumed['state_dict'][key]), key
+    for index, state in full['optimizer']['state'].items():
+        for name, value in state.items():
+            if torch.is_tensor(value):
+                assert torch.equal(
+                    value, resumed['optimizer']['state'][index][name])
+    assert len(full['random_states']) == 2
+    for left, right in zip(full['random_states'], resumed['random_states']):
+        assert torch.equal(left['torch'], right['torch'])
 
 
 @pytest.mark.xdist_group('cls_dist_train')

@@ -11,15 +11,13 @@ losses equal the uninterrupted run's (determinism on the CPU).
 The runs are the session fixtures ``seg_runs``, ``cls_ema_runs`` and
 ``cls_student_runs`` of tests/conftest.py (shared with tests/test_tools).
 
-The same holds in two processes (tools/dist_train.sh: the segmentation
-demo and the EMA config), and for an epoch-based config resumed from a
-checkpoint saved in the middle of an epoch."""
+The same holds for an epoch-based config resumed from a checkpoint saved
+in the middle of an epoch, and in two processes (test_distributed.py)."""
 import pytest
 import torch
 
 import mil_seg  # noqa: F401  (loads mmengine checkpoints on torch >= 2.6)
-from ..tool_runner import (CLS_EMA, DEMO_GML, cls_run_options, logged_losses,
-                           resume_runs, small_seg_options, train_ok)
+from ..tool_runner import CLS_EMA, cls_run_options, logged_losses, train_ok
 
 SEG_STATE = [
     'contrast.queue.features', 'contrast.queue.labels',
@@ -160,45 +158,7 @@ def test_checkpoint_holds_random_states_of_each_rank(runs, kind):
     assert {'python', 'numpy', 'torch'} <= set(states[0])
 
 
-# ---------------------------------------------- two processes, mid-epoch
-@pytest.fixture(scope='module')
-def seg_two_process_runs(synthetic_root, tmp_path_factory):
-    """The segmentation demo, 4 iterations and 2 + 2, in two processes
-    (tools/dist_train.sh)."""
-    return resume_runs(
-        tmp_path_factory.mktemp('seg_dist_resume'), DEMO_GML,
-        lambda iters, *extra: small_seg_options(synthetic_root, iters, *
-                                                extra),
-        4, 'iter', processes=2, reseeded=False)
-
-
-@pytest.fixture(scope='module')
-def cls_ema_two_process_runs(cls_folders, tmp_path_factory):
-    """The EMA classification config, 2 epochs and 1 + 1, in two
-    processes."""
-    return resume_runs(
-        tmp_path_factory.mktemp('cls_dist_resume'), CLS_EMA,
-        cls_run_options(cls_folders), 2, 'epoch', processes=2,
-        reseeded=False)
-
-
-@pytest.mark.parametrize('kind', [
-    pytest.param('seg', marks=pytest.mark.xdist_group('seg_dist_resume')),
-    pytest.param('cls_ema',
-                 marks=pytest.mark.xdist_group('cls_dist_resume'))
-])
-def test_two_process_resumed_run_equals_uninterrupted_run(request, kind):
-    runs = request.getfixturevalue(f'{kind}_two_process_runs')
-    full, resumed = runs['full'], runs['resumed']
-    assert full['meta']['iter'] == resumed['meta']['iter']
-    assert len(full['random_states']) == 2  # both ranks' generators
-    assert_same_tensors(full['state_dict'], resumed['state_dict'],
-                        'state_dict')
-    assert_same_optimizer(full['optimizer'], resumed['optimizer'])
-    head = RUNS[kind][1]
-    assert full['state_dict'][head + 'contrast.queue.num_pushed'].sum() > 0
-
-
+# ------------------------------------------------------------ mid-epoch
 @pytest.mark.xdist_group('cls_mid_epoch_resume')
 def test_mid_epoch_resume_of_an_epoch_based_config(cls_folders, tmp_path):
     """2 epochs of 3 iterations, a checkpoint every iteration; resumed from
