@@ -1,13 +1,6 @@
 # CamVid, Balancing Logit Variation (BLV, CVPR 2023): the CE baseline's
-# linear head trained on logits plus class-scaled noise (the authors'
-# sigma 4), with the shipped CamVid prior; prediction uses the plain logits.
+# linear head trained on logits plus class-scaled noise; prediction uses
+# the plain logits.
 _base_ = ['./fcn-ce_r18-tiny-d8_1xb8-1k_camvid-240x180.py']
 
-model = dict(
-    decode_head=dict(
-        loss_decode=dict(
-            _delete_=True,
-            type='BLVLoss',
-            prior={{_base_.prior}},
-            sigma=4.0,
-            loss_weight=1.0)))
+model = dict(decode_head=dict(loss_decode={{_base_.blv_loss}}))

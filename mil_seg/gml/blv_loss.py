@@ -39,6 +39,7 @@ class BLVLoss(LogitAdjustedCELoss):
     """
 
     adjusts_logits = False
+    requires_prior = True
 
     def __init__(self,
                  prior: PriorConfig = None,
@@ -48,11 +49,6 @@ class BLVLoss(LogitAdjustedCELoss):
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_blv',
                  avg_non_ignore: bool = True) -> None:
-        if prior is None and num_classes is None:
-            raise UserError(
-                'BLVLoss needs its class statistics: set prior (e.g. '
-                "dict(type='ClassPrior', file=...)) or num_classes (filled "
-                'by ClassCountsHook)')
         if not sigma >= 0:
             raise UserError(f'sigma must be >= 0, got {sigma}')
         super().__init__(

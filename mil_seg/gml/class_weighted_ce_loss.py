@@ -4,7 +4,6 @@ from typing import Optional
 
 from torch import Tensor
 
-from ..launch.errors import UserError
 from .logit_adjusted_ce_loss import LogitAdjustedCELoss
 from .prior import PriorConfig
 
@@ -42,6 +41,7 @@ class ClassWeightedCELoss(LogitAdjustedCELoss):
     """
 
     adjusts_logits = False
+    requires_prior = True
 
     def __init__(self,
                  prior: PriorConfig = None,
@@ -52,11 +52,6 @@ class ClassWeightedCELoss(LogitAdjustedCELoss):
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_cw_ce',
                  avg_non_ignore: bool = True) -> None:
-        if prior is None and num_classes is None:
-            raise UserError(
-                'ClassWeightedCELoss needs its class statistics: set prior '
-                "(e.g. dict(type='ClassPrior', file=...)) or num_classes "
-                '(filled by ClassCountsHook)')
         super().__init__(
             prior=prior,
             num_classes=num_classes,

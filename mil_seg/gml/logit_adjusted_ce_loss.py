@@ -82,6 +82,9 @@ class LogitAdjustedCELoss(nn.Module):
 
     #: Whether the loss adds the log prior to the logits.
     adjusts_logits = True
+    #: Whether the loss cannot do without class statistics (a prior, or
+    #: ``num_classes`` for ``ClassCountsHook`` to fill).
+    requires_prior = False
 
     def __init__(self,
                  prior: PriorConfig = None,
@@ -95,6 +98,11 @@ class LogitAdjustedCELoss(nn.Module):
         if reduction not in REDUCTIONS:
             raise UserError(f'reduction must be one of {REDUCTIONS}, got '
                             f'{reduction!r}')
+        if self.requires_prior and prior is None and num_classes is None:
+            raise UserError(
+                f'{type(self).__name__} needs its class statistics: set '
+                "prior (e.g. dict(type='ClassPrior', file=...)) or "
+                'num_classes (filled by ClassCountsHook)')
         self.prior = None
         if prior is not None or num_classes is not None:
             self.prior = build_class_prior(prior, num_classes)
