@@ -52,9 +52,9 @@ def test_configs_are_found():
     for algorithm in ('deeplabv3plus', 'upernet', 'segformer'):
         assert any(n.startswith(f'{algorithm}-gml_') for n in seg_names)
         assert any(n.startswith(f'{algorithm}-ce_') for n in seg_names)
-    # FCN: ce, lace, cwce, blv, gml, gml-linear, the two stages gml-teacher /
-    # gml-student; DeepLabV3+: ce, lace, cwce, blv, gml, gml-linear
-    assert len(CAMVID_CONFIGS) == 14
+    # FCN: ce, lace, cwce, blv, seesaw, gml, gml-linear, gml-teacher /
+    # gml-student; DeepLabV3+: ce, lace, cwce, blv, seesaw, gml, gml-linear
+    assert len(CAMVID_CONFIGS) == 16
     cls_names = names(CLS_CONFIGS)
     for prefix in ('ce_', 'la_', 'gml-teacher_', 'gml-ema_', 'gml_'):
         for dataset in ('cifar100lt-r100', 'cifar100lt-r50',

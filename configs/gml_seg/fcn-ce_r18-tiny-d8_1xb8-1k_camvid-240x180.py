@@ -24,13 +24,16 @@ logit_adjusted_ce_loss = dict(
     prior=prior,
     avg_non_ignore=True,
     loss_weight=1.0)
-# The loss_decode of the other baselines (*-cwce_*, *-blv_*), same prior:
+# The loss_decode of the other baselines (*-cwce_*, *-blv_*, *-seesaw_*):
 # class-weighted CE with inverse prior weights (exponent 0.5 is
-# square-root inverse), and Balancing Logit Variation at its authors'
-# sigma.
+# square-root inverse), Balancing Logit Variation at its authors' sigma,
+# both with the same prior, and Seesaw with its authors' p and q (its own
+# cumulative counts).
 class_weighted_ce_loss = dict(
     _delete_=True, type='ClassWeightedCELoss', prior=prior, exponent=1.0)
 blv_loss = dict(_delete_=True, type='BLVLoss', prior=prior, sigma=4.0)
+seesaw_loss = dict(
+    _delete_=True, type='PixelSeesawLoss', num_classes=11, p=0.8, q=2.0)
 
 train_dataloader = dict(batch_size=8, num_workers=2)
 val_dataloader = dict(batch_size=1, num_workers=2)

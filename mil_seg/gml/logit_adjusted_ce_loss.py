@@ -167,9 +167,8 @@ class LogitAdjustedCELoss(nn.Module):
             if self.training and getattr(self.prior, 'mode', '') == 'online':
                 self.prior.update(label, ignore_index=ignore_index)
         with float32_no_autocast(cls_score):
-            adjusted = self.prior.adjust(cls_score) if (
-                self.prior is not None and self.adjusts_logits) else \
-                cls_score.float()
+            adjusted = self._loss_logits(cls_score, label, soft,
+                                         ignore_index)
             class_weight = self._class_weight(adjusted)
             if soft:
                 loss = -(label.float() * F.log_softmax(adjusted, 1)).sum(1)
@@ -186,6 +185,14 @@ class LogitAdjustedCELoss(nn.Module):
         if weight is not None:
             loss = loss * weight.float().reshape(loss.shape)
         return self.loss_weight * self._reduce(loss, reduction, avg_factor)
+
+    def _loss_logits(self, cls_score: Tensor, label: Tensor, soft: bool,
+                     ignore_index: int) -> Tensor:
+        """The float32 logits the cross-entropy is taken of (after the
+        online prior has counted this batch)."""
+        if self.prior is not None and self.adjusts_logits:
+            return self.prior.adjust(cls_score)
+        return cls_score.float()
 
     def _class_weight(self, logits: Tensor) -> Optional[Tensor]:
         """The C class weights of this step (None: unweighted)."""

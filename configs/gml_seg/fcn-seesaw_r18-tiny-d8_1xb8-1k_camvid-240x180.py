@@ -1,0 +1,6 @@
+# CamVid, Seesaw loss on pixels (CVPR 2021): the CE baseline's linear head,
+# each pixel's penalties on rarer classes mitigated by cumulative pixel
+# counts and compensated where they are predicted above its own class.
+_base_ = ['./fcn-ce_r18-tiny-d8_1xb8-1k_camvid-240x180.py']
+
+model = dict(decode_head=dict(loss_decode={{_base_.seesaw_loss}}))
