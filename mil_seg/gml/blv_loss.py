@@ -82,13 +82,12 @@ class BLVLoss(LogitAdjustedCELoss):
         shape = [1, -1] + [1] * (cls_score.dim() - 2)
         return cls_score.float() + noise * scale.view(shape)
 
-    def forward(self, cls_score: Tensor, label: Tensor, *args,
-                **kwargs) -> Tensor:
-        """The loss of :class:`LogitAdjustedCELoss` on the perturbed logits
-        (training) or on the logits (evaluation); same arguments."""
+    def _loss_logits(self, cls_score: Tensor, label: Tensor, soft: bool,
+                     ignore_index: int) -> Tensor:
+        # perturbed in training only: evaluation sees the plain logits
         if self.training and self.sigma > 0:
-            cls_score = self.perturb(cls_score)
-        return super().forward(cls_score, label, *args, **kwargs)
+            return self.perturb(cls_score)
+        return cls_score.float()
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f', sigma={self.sigma}'
