@@ -125,9 +125,3 @@ class RepeatFactorDataset:
 
     def full_init(self) -> None:
         """The wrapped dataset is built fully at construction."""
-
-    def summary(self) -> str:
-        """str: Images, listed samples and the largest repeat factor."""
-        return (f'{len(self.presence)} images listed {len(self)} times '
-                f'(threshold {self.threshold}, largest repeat factor '
-                f'{self.repeat_factors.max():.2f})')
