@@ -17,6 +17,7 @@ import os
 import re
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
+from .compat.config_packages import installed_distributions
 from .launch.errors import UserError
 
 #: The toolboxes, by import name, in the order they are checked.
@@ -98,7 +99,7 @@ def installed_toolboxes() -> Dict[str, List[Installed]]:
         top-level package (several where two write the same package; none
         where it is missing or installed without metadata).
     """
-    providers = importlib.metadata.packages_distributions()
+    providers = installed_distributions()
     found = {}
     for toolbox in TOOLBOXES:
         names = sorted({_normalise(name) for name in providers.get(

@@ -14,13 +14,28 @@ every environment.
 """
 import functools
 import importlib.metadata
-from typing import Dict
+from typing import Dict, List
 
 from .shim import Shim
 
 #: The toolboxes whose base configs mil_seg's configs inherit, with the
 #: distribution mmengine's table names for each.
 CONFIG_PACKAGES = {'mmseg': 'mmsegmentation', 'mmpretrain': 'mmpretrain'}
+
+
+@functools.lru_cache(maxsize=1)
+def installed_distributions() -> Dict[str, List[str]]:
+    """Top-level package -> the installed distributions that provide it.
+
+    ``importlib.metadata.packages_distributions`` reads every installed
+    distribution's file list (about 0.4 s in the project's environment);
+    the stack check and this shim both need it at import, so it is read
+    once per process.
+
+    Returns:
+        dict: e.g. ``{'mmseg': ['onedl-mmsegmentation'], ...}``.
+    """
+    return importlib.metadata.packages_distributions()
 
 
 def installed_config_distributions() -> Dict[str, str]:
@@ -31,7 +46,7 @@ def installed_config_distributions() -> Dict[str, str]:
         dict: e.g. ``{'mmseg': 'onedl-mmsegmentation'}`` on the fork; empty
         on upstream OpenMMLab.
     """
-    providers = importlib.metadata.packages_distributions()
+    providers = installed_distributions()
     changes = {}
     for module, upstream in CONFIG_PACKAGES.items():
         names = providers.get(module, [])

@@ -25,9 +25,8 @@ def test_table_points_at_the_installed_distributions():
 
 
 def test_fork_distribution_names_are_found(monkeypatch):
-    import importlib.metadata
     monkeypatch.setattr(
-        importlib.metadata, 'packages_distributions', lambda: {
+        config_packages, 'installed_distributions', lambda: {
             'mmseg': ['onedl-mmsegmentation'],
             'mmpretrain': ['onedl-mmpretrain']
         })
