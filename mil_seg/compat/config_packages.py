@@ -28,9 +28,8 @@ def installed_distributions() -> Dict[str, List[str]]:
     """Top-level package -> the installed distributions that provide it.
 
     ``importlib.metadata.packages_distributions`` reads every installed
-    distribution's file list (about 0.4 s in the project's environment);
-    the stack check and this shim both need it at import, so it is read
-    once per process.
+    distribution's file list, a slow scan; the stack check and this shim
+    both need it at import, so it is read once per process.
 
     Returns:
         dict: e.g. ``{'mmseg': ['onedl-mmsegmentation'], ...}``.
