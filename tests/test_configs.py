@@ -52,9 +52,10 @@ def test_configs_are_found():
     for algorithm in ('deeplabv3plus', 'upernet', 'segformer'):
         assert any(n.startswith(f'{algorithm}-gml_') for n in seg_names)
         assert any(n.startswith(f'{algorithm}-ce_') for n in seg_names)
-    # FCN: ce, lace, cwce, blv, seesaw, gml, gml-linear, gml-teacher /
-    # gml-student; DeepLabV3+: ce, lace, cwce, blv, seesaw, gml, gml-linear
-    assert len(CAMVID_CONFIGS) == 16
+    # FCN: ce, lace, cwce, blv, seesaw, rfs, gml, gml-shared, gml-rfs,
+    # gml-linear, gml-teacher / gml-student; DeepLabV3+: the same but the
+    # two stages
+    assert len(CAMVID_CONFIGS) == 22
     cls_names = names(CLS_CONFIGS)
     for prefix in ('ce_', 'la_', 'gml-teacher_', 'gml-ema_', 'gml_'):
         for dataset in ('cifar100lt-r100', 'cifar100lt-r50',
@@ -143,6 +144,35 @@ def test_gml_config_differs_from_its_baseline_only_in_the_head(path):
     # strength of the logit adjustment, is the loss's alone.
     assert without_tau(evaluator.prior) == without_tau(
         gml.model.decode_head.prior)
+
+
+CAMVID_SUFFIX = '_r18-tiny-d8_1xb8-1k_camvid-240x180.py'
+
+
+@pytest.mark.parametrize('model', ['fcn', 'deeplabv3plus'])
+@pytest.mark.parametrize('variant,base', [('gml-shared', 'gml'),
+                                          ('rfs', 'ce'),
+                                          ('gml-rfs', 'gml')])
+def test_camvid_variant_differs_from_its_base_in_one_setting(
+        model, variant, base):
+    """The shared-temperature GML changes only ``loss_gml.temperature``;
+    repeat-factor sampling only wraps the base's own train dataset."""
+    config = load(osp.join(CONFIG_DIR, f'{model}-{variant}{CAMVID_SUFFIX}'))
+    base_config = load(osp.join(CONFIG_DIR, f'{model}-{base}{CAMVID_SUFFIX}'))
+    variant_dict, base_dict = config.to_dict(), base_config.to_dict()
+    if variant == 'gml-shared':
+        loss = variant_dict['model']['decode_head']['loss_gml']
+        assert loss.pop('temperature') == 'shared'
+        assert base_dict['model']['decode_head']['loss_gml'].get(
+            'temperature', 'per_class') == 'per_class'
+    else:
+        wrapper = variant_dict['train_dataloader']['dataset']
+        assert wrapper['type'] == 'RepeatFactorDataset'
+        assert 0 < wrapper['threshold'] <= 1
+        assert wrapper['dataset'] == base_dict['train_dataloader']['dataset']
+        variant_dict['train_dataloader']['dataset'] = wrapper['dataset']
+    for key in set(variant_dict) | set(base_dict):
+        assert variant_dict.get(key) == base_dict.get(key), key
 
 
 def without_tau(prior):
