@@ -1,0 +1,212 @@
+"""tools/benchmarks/long_tail_seg.py: its held-out split and config
+surgery by hand, and the whole benchmark on generated data (another
+dataset through --data-config, tuning, seeds, read-back and resume)."""
+import importlib.util
+import json
+import os
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from ..tool_runner import ROOT, run_tool
+
+BENCH = osp.join(ROOT, 'tools', 'benchmarks', 'long_tail_seg.py')
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location('long_tail_seg', BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = load_benchmark()
+
+
+def test_holdout_split_keeps_the_last_frames_of_each_sequence():
+    paths = [f'/d/{name}.png' for name in (
+        'A_003', 'A_001', 'A_002', 'A_004', 'A_005', 'B_2', 'B_1', 'B_3',
+        'B_4', 'B_5', 'C_1')]
+    kept, held = bench.holdout_split(paths, 0.4)
+    # A: 2 of 5 held out (A_004, A_005 = indices 3, 4); B: B_4, B_5 (8, 9);
+    # C: round(0.4) = 0 of 1
+    assert held == [3, 4, 8, 9]
+    assert kept == [0, 1, 2, 5, 6, 7, 10]
+    # names without '_' form one sequence
+    kept, held = bench.holdout_split([f'{i:02d}.png' for i in range(10)],
+                                     0.2)
+    assert held == [8, 9]
+    with pytest.raises(SystemExit, match='holdout-fraction'):
+        bench.holdout_split(['a.png', 'b.png'], 0.1)
+
+
+def test_schedule_scaled_to_the_budget():
+    cfg = Config(dict(
+        train_cfg=dict(max_iters=1000, val_interval=500),
+        param_scheduler=[dict(type='LinearLR', begin=0, end=50),
+                         dict(type='PolyLR', begin=50, end=1000)],
+        default_hooks=dict(checkpoint=dict(interval=500),
+                           logger=dict(interval=50))))
+    bench.scale_schedule(cfg, 800)
+    assert [(s.begin, s.end) for s in cfg.param_scheduler] == [(0, 40),
+                                                                (40, 800)]
+    assert cfg.train_cfg.max_iters == cfg.train_cfg.val_interval == 800
+    assert cfg.default_hooks.checkpoint.interval == 200
+    bench.scale_schedule(cfg, 4)  # a boundary after 0 stays after it
+    assert [(s.begin, s.end) for s in cfg.param_scheduler] == [(0, 1),
+                                                                (1, 4)]
+    assert cfg.default_hooks.logger.interval == 1
+
+
+def test_data_config_replaces_data_prior_and_class_count():
+    method = Config(dict(
+        model=dict(
+            data_preprocessor=dict(size=(180, 240)),
+            decode_head=dict(
+                num_classes=11,
+                prior=dict(type='ClassPrior', num_classes=11, file='camvid',
+                           tau=0.75),
+                loss_decode=[dict(type='PixelSeesawLoss', num_classes=11)])),
+        train_dataloader=dict(batch_size=8, dataset=dict(
+            type='RepeatFactorDataset', threshold=0.9,
+            dataset=dict(type='CamVidDataset', pipeline=[]))),
+        val_dataloader=dict(dataset=dict(type='CamVidDataset', pipeline=[])),
+        val_evaluator=dict(type='LongTailIoUMetric', prior='camvid')))
+    prior = dict(type='ClassPrior', num_classes=5, file='/mine/prior.json')
+    data = Config(dict(
+        train_dataloader=dict(batch_size=2, dataset=dict(type='Mine',
+                                                         pipeline=[1])),
+        val_dataloader=dict(dataset=dict(type='Mine', pipeline=[2])),
+        val_evaluator=dict(type='LongTailIoUMetric', prior=prior),
+        prior=prior, crop_size=(32, 32)))
+    bench.apply_data_config(method, data)
+    head = method.model.decode_head
+    assert head.num_classes == 5
+    assert head.prior == dict(prior, tau=0.75)  # the method's own tau
+    assert head.loss_decode[0].num_classes == 5
+    assert method.model.data_preprocessor.size == (32, 32)
+    wrapper = method.train_dataloader.dataset
+    assert wrapper.type == 'RepeatFactorDataset'
+    assert wrapper.threshold == 0.9
+    assert wrapper.dataset == dict(type='Mine', pipeline=[1])
+    assert method.train_dataloader.batch_size == 2
+    assert method.test_dataloader == data.val_dataloader
+    assert method.test_evaluator == data.val_evaluator
+    with pytest.raises(SystemExit, match='lacks prior'):
+        bench.apply_data_config(method, Config(dict(
+            train_dataloader={}, val_dataloader={}, val_evaluator={})))
+
+
+@pytest.fixture(scope='module')
+def generated_data(tmp_path_factory):
+    """A synthetic long-tailed set (8 classes, 32x32) and its data config."""
+    root = tmp_path_factory.mktemp('lt_data')
+    data_root = str(root / 'syn')
+    result = run_tool('tools/dataset_converters/make_synthetic_lt.py',
+                      data_root, '--num-train', '10', '--num-val', '4',
+                      '--size', '32', '32')
+    assert result.returncode == 0, result.stderr[-3000:]
+    base = osp.join(ROOT, 'configs', '_base_', 'datasets', 'synthetic_lt.py')
+    config = root / 'my_data.py'
+    config.write_text(f'''_base_ = [{base!r}]
+data_root = {data_root!r}
+crop_size = (32, 32)
+prior = dict(type='ClassPrior', num_classes=8,
+             file=data_root + '/class_prior.json')
+loader = dict(num_workers=0, persistent_workers=False,
+              dataset=dict(data_root=data_root, auto_generate=False))
+train_dataloader = dict(batch_size=2, **loader)
+val_dataloader = dict(batch_size=1, **loader)
+test_dataloader = val_dataloader
+val_evaluator = dict(prior=dict(_delete_=True, **prior))
+test_evaluator = val_evaluator
+''')
+    return str(config)
+
+
+def run_benchmark(data_config, work_dir, *extra):
+    return run_tool(BENCH, '--methods', 'ce', 'rfs', '--iters', '4',
+                    '--seeds', '0', '1', '--tune', '--tune-iters', '2',
+                    '--holdout-fraction', '0.3', '--data-config',
+                    data_config, '--work-dir', str(work_dir), '--jobs', '2',
+                    *extra, timeout=900)
+
+
+def table_rows(stdout: str) -> dict:
+    """Rows of the printed main table, cells by label."""
+    table = stdout.split('iterations, seeds')[-1]
+    return {line.split(' | ')[0][2:]: line.split(' | ')[1:]
+            for line in table.splitlines() if line.startswith('| ')
+            and not line.startswith('| method') and '---' not in line}
+
+
+def test_benchmark_tunes_trains_seeds_and_continues(generated_data,
+                                                    tmp_path):
+    work_dir = tmp_path / 'work'
+    results_out = str(tmp_path / 'lt.json')
+    result = run_benchmark(generated_data, work_dir, '--results-out',
+                           results_out)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    rows = table_rows(result.stdout)
+    assert set(rows) == {'CE', 'CE + repeat-factor sampling'}
+    ce = rows['CE']
+    assert ce[0] == '-'
+    assert ce[-2].startswith('1.000') and ce[-1].startswith('1.000')
+    assert '±' in ce[1]  # two seeds: mean ± std
+    knob = rows['CE + repeat-factor sampling'][0]
+    assert knob.startswith('threshold=')
+
+    # tuning: three trials on the held-out 3 of 10 images, one chosen,
+    # val never read
+    tuning = json.load(open(str(tmp_path / 'lt-tuning.json')))
+    assert tuning['kind'] == 'tuning' and 'highest held-out' in tuning['rule']
+    assert len(tuning['rows']) == 3
+    assert sum(bool(row.get('chosen')) for row in tuning['rows']) == 1
+    trial = Config.fromfile(str(work_dir / 'tuning' / 'rfs' / '0.5' /
+                                'config.py'))
+    inner = trial.train_dataloader.dataset.dataset
+    assert len(inner.indices) == 7
+    assert len(trial.val_dataloader.dataset.indices) == 3
+    assert trial.val_dataloader.dataset.data_prefix.img_path.endswith(
+        'train')
+    final = Config.fromfile(str(work_dir / 'rfs' / 'seed1' / 'config.py'))
+    assert 'indices' not in final.train_dataloader.dataset.dataset
+    assert final.val_dataloader.dataset.data_prefix.img_path.endswith('val')
+    assert final.randomness.seed == 1
+    assert final.model.decode_head.num_classes == 8
+
+    document = json.load(open(results_out))
+    assert document['kind'] == 'accuracy'
+    assert [sorted(row['seeds']) for row in document['rows']] == [
+        ['0', '1'], ['0', '1']]
+    assert document['rows'][1]['settings'].startswith(
+        'train_dataloader.dataset.threshold=')
+
+    # run again: everything is read back, nothing trained
+    again = run_benchmark(generated_data, work_dir)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert 'training' not in again.stdout and 'read back' in again.stdout
+    assert table_rows(again.stdout) == rows
+
+    # an interrupted run: its result gone, its last checkpoint at iter 3
+    run_dir = work_dir / 'ce' / 'seed0'
+    for name in ('result.json', 'per_class.json', 'iter_4.pth'):
+        os.remove(run_dir / name)
+    (run_dir / 'last_checkpoint').write_text(str(run_dir / 'iter_3.pth'))
+    assert (run_dir / 'iter_3.pth').is_file() or pytest.fail(
+        'no intermediate checkpoint kept')
+    resumed = run_benchmark(generated_data, work_dir)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert '[ce seed 0] resuming 4 iterations' in resumed.stdout
+    assert resumed.stdout.count('resuming') == 1
+    assert 'Resuming' in (run_dir / 'train.out').read_text() or \
+        'resumed' in (run_dir / 'train.out').read_text()
+
+    # other settings in the same work dir are refused, nothing overwritten
+    other = run_tool(BENCH, '--methods', 'ce', '--iters', '6', '--seeds', '0',
+                     '--data-config', generated_data, '--work-dir',
+                     str(work_dir))
+    assert other.returncode != 0
+    assert 'holds a run of other settings' in other.stderr
+    assert (run_dir / 'result.json').is_file()
