@@ -146,21 +146,22 @@ def test_gml_config_differs_from_its_baseline_only_in_the_head(path):
         gml.model.decode_head.prior)
 
 
-CAMVID_SUFFIX = '_r18-tiny-d8_1xb8-1k_camvid-240x180.py'
+ONE_SETTING_VARIANTS = {'-gml-shared_': '-gml_', '-gml-rfs_': '-gml_',
+                        '-rfs_': '-ce_'}
+VARIANT_CONFIGS = sorted(
+    path for path in SEG_CONFIGS
+    if any(v in osp.basename(path) for v in ONE_SETTING_VARIANTS))
 
 
-@pytest.mark.parametrize('model', ['fcn', 'deeplabv3plus'])
-@pytest.mark.parametrize('variant,base', [('gml-shared', 'gml'),
-                                          ('rfs', 'ce'),
-                                          ('gml-rfs', 'gml')])
-def test_camvid_variant_differs_from_its_base_in_one_setting(
-        model, variant, base):
+@pytest.mark.parametrize('path', VARIANT_CONFIGS, ids=names(VARIANT_CONFIGS))
+def test_variant_differs_from_its_base_in_one_setting(path):
     """The shared-temperature GML changes only ``loss_gml.temperature``;
     repeat-factor sampling only wraps the base's own train dataset."""
-    config = load(osp.join(CONFIG_DIR, f'{model}-{variant}{CAMVID_SUFFIX}'))
-    base_config = load(osp.join(CONFIG_DIR, f'{model}-{base}{CAMVID_SUFFIX}'))
+    variant = next(v for v in ONE_SETTING_VARIANTS if v in path)
+    config = load(path)
+    base_config = load(path.replace(variant, ONE_SETTING_VARIANTS[variant]))
     variant_dict, base_dict = config.to_dict(), base_config.to_dict()
-    if variant == 'gml-shared':
+    if variant == '-gml-shared_':
         loss = variant_dict['model']['decode_head']['loss_gml']
         assert loss.pop('temperature') == 'shared'
         assert base_dict['model']['decode_head']['loss_gml'].get(
@@ -173,6 +174,14 @@ def test_camvid_variant_differs_from_its_base_in_one_setting(
         variant_dict['train_dataloader']['dataset'] = wrapper['dataset']
     for key in set(variant_dict) | set(base_dict):
         assert variant_dict.get(key) == base_dict.get(key), key
+
+
+def test_every_camvid_segmentor_has_the_variants():
+    for model in ('fcn', 'deeplabv3plus'):
+        for variant in ONE_SETTING_VARIANTS:
+            assert any(osp.basename(p).startswith(model + variant)
+                       and '_camvid-' in p for p in VARIANT_CONFIGS)
+    assert len(VARIANT_CONFIGS) == 8  # 3 x 2 CamVid, 2 ADE20K
 
 
 def without_tau(prior):
