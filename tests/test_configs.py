@@ -3,8 +3,9 @@
 - all: found where the READMEs say, loaded through ``custom_imports``
   (``mil_seg``), its model builds without downloads;
 - segmentation: a GML model's head is a GMLHead whose prior matches its
-  classes; every GML config differs from its CE twin only in the head; the
-  CamVid models train a step; the two-stage student's teacher is its
+  classes; every GML config differs from its CE twin only in the head; a
+  Region Rebalance config wraps its CE twin's head unchanged; the CamVid
+  models train a step; the two-stage student's teacher is its
   stage-1 model; the linear ablation is LA-CE plus the contrastive term;
   the temperature is not weight-decayed;
 - classification: every config trains two iterations on generated data
@@ -37,6 +38,7 @@ CONFIGS = sorted(
 SEG_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
 CLS_CONFIGS = sorted(glob.glob(osp.join(CLS_CONFIG_DIR, '*.py')))
 GML_CONFIGS = [path for path in SEG_CONFIGS if '-gml_' in osp.basename(path)]
+RR_CONFIGS = [path for path in SEG_CONFIGS if '-rr_' in osp.basename(path)]
 CAMVID_CONFIGS = [path for path in SEG_CONFIGS if '_camvid-' in path]
 CUSTOM_IMPORTS = dict(imports=['mil_seg'], allow_failed_imports=False)
 
@@ -52,10 +54,10 @@ def test_configs_are_found():
     for algorithm in ('deeplabv3plus', 'upernet', 'segformer'):
         assert any(n.startswith(f'{algorithm}-gml_') for n in seg_names)
         assert any(n.startswith(f'{algorithm}-ce_') for n in seg_names)
-    # FCN: ce, lace, cwce, blv, seesaw, rfs, gml, gml-shared, gml-rfs,
+    # FCN: ce, lace, cwce, blv, seesaw, rr, rfs, gml, gml-shared, gml-rfs,
     # gml-linear, gml-teacher / gml-student; DeepLabV3+: the same but the
     # two stages
-    assert len(CAMVID_CONFIGS) == 22
+    assert len(CAMVID_CONFIGS) == 24
     cls_names = names(CLS_CONFIGS)
     for prefix in ('ce_', 'la_', 'gml-teacher_', 'gml-ema_', 'gml_'):
         for dataset in ('cifar100lt-r100', 'cifar100lt-r50',
@@ -182,6 +184,27 @@ def test_every_camvid_segmentor_has_the_variants():
             assert any(osp.basename(p).startswith(model + variant)
                        and '_camvid-' in p for p in VARIANT_CONFIGS)
     assert len(VARIANT_CONFIGS) == 8  # 3 x 2 CamVid, 2 ADE20K
+
+
+@pytest.mark.parametrize('path', RR_CONFIGS, ids=names(RR_CONFIGS))
+def test_rr_config_wraps_its_baselines_head_unchanged(path):
+    """Region Rebalance: the CE twin's decode head becomes the decoder of a
+    RegionRebalanceHead, with a prior of images per class for the model's
+    classes; nothing else differs (the metric keeps the pixel prior)."""
+    from mmseg.registry import MODELS
+    rr, ce = load(path), load(path.replace('-rr_', '-ce_'))
+    for key in ('train_cfg', 'param_scheduler', 'optim_wrapper',
+                'train_dataloader', 'val_evaluator', 'val_dataloader'):
+        assert rr.get(key) == ce.get(key), key
+    rr_model, ce_model = rr.model.to_dict(), ce.model.to_dict()
+    rr_head = rr_model.pop('decode_head')
+    assert rr_head['decoder'] == ce_model.pop('decode_head')
+    assert rr_model == ce_model
+    head = MODELS.build(no_downloads(rr.model.to_dict())).decode_head
+    assert type(head).__name__ == 'RegionRebalanceHead'
+    assert head.region_weight > 0 and head.region_classifier is not None
+    assert head.prior.count_type == 'image'
+    assert head.prior.num_classes == head.num_classes
 
 
 def without_tau(prior):

@@ -234,3 +234,17 @@ def test_shipped_priors():
         assert len(prior['classes']) == num
         assert prior['count_type'] == 'pixel'
         assert min(prior['counts']) > 0
+
+
+def test_shipped_image_priors_match_the_pixel_priors():
+    """``<name>_image``: images containing each class (Region Rebalance's
+    prior), same classes and images as the pixel prior ``<name>``."""
+    for name in ('ade20k', 'camvid'):
+        pixel = ClassPrior.read_file(ClassPrior.resolve_file(name))
+        image = ClassPrior.read_file(ClassPrior.resolve_file(name + '_image'))
+        assert image['count_type'] == 'image'
+        assert image['classes'] == pixel['classes']
+        assert image['num_samples'] == pixel['num_samples']
+        assert all(0 < count <= image['num_samples']
+                   for count in image['counts'])
+        assert all(count.is_integer() for count in image['counts'])

@@ -1,10 +1,11 @@
 """MMSegmentation models of GML: decode heads, pixel contrast, segmentors.
 
 Importing this package registers ``GMLHead``, ``GMLCascadeHead``,
-``GMLEncoderDecoder``, ``GMLCascadeEncoderDecoder`` and
-``CosineClassifier2d`` in mmseg's ``MODELS`` and
-``ClassBalancedAnchorSampler`` in mmseg's ``TASK_UTILS``. The
-logit-adjusted baseline, ``LogitAdjustedCELoss``, is the core's
+``GMLEncoderDecoder``, ``GMLCascadeEncoderDecoder``,
+``CosineClassifier2d`` and the Region Rebalance baseline,
+``RegionRebalanceHead``, in mmseg's ``MODELS`` and
+``ClassBalancedAnchorSampler`` in mmseg's ``TASK_UTILS``. The loss
+baselines (``LogitAdjustedCELoss`` and the others) are the core's
 (:mod:`mil_seg.gml`), registered by :mod:`mil_seg.seg`.
 """
 from .anchor_sampler import ClassBalancedAnchorSampler, balanced_quotas
@@ -14,10 +15,13 @@ from .gml_cascade_encoder_decoder import GMLCascadeEncoderDecoder
 from .gml_cascade_head import GMLCascadeHead
 from .gml_encoder_decoder import GMLEncoderDecoder
 from .gml_head import GMLHead
+from .image_regions import image_class_means, labels_at_feature_size
 from .pixel_contrast import PixelContrast
+from .region_rebalance_head import RegionRebalanceHead
 
 __all__ = [
     'ClassBalancedAnchorSampler', 'balanced_quotas', 'CosineClassifier2d',
     'GMLHead', 'GMLCascadeHead', 'GMLEncoderDecoder',
-    'GMLCascadeEncoderDecoder', 'FrozenTeacherMixin', 'PixelContrast'
+    'GMLCascadeEncoderDecoder', 'FrozenTeacherMixin', 'PixelContrast',
+    'RegionRebalanceHead', 'image_class_means', 'labels_at_feature_size'
 ]

@@ -2,7 +2,6 @@
 from typing import Dict, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmengine.dist import get_dist_info
 from mmseg.models.utils import resize
 from mmseg.registry import TASK_UTILS
@@ -12,7 +11,7 @@ from torch import Tensor
 from mil_seg.gml.contrast import ContrastiveBranch
 from mil_seg.gml.prior import PriorConfig
 from mil_seg.launch.errors import UserError
-from .anchor_sampler import image_class_groups
+from .image_regions import image_class_means, labels_at_feature_size
 
 # Sample ids of anchor pixels: ``image_id * PIXELS_PER_IMAGE + pixel`` with
 # ``image_id = (step * world_size + rank) * IMAGES_PER_RANK_STEP + index in
@@ -161,18 +160,10 @@ class PixelContrast(ContrastiveBranch):
             tuple[Tensor, Tensor, Tensor]: Keys (M x F), their labels (M)
             and sample ids (M), in (image, class) order.
         """
-        batch_size, channels = key_source.shape[:2]
-        num_groups = batch_size * self.num_classes
-        # Ignored pixels land in one extra row, dropped with the counts.
-        group = image_class_groups(small_label, self.num_classes,
-                                   self.ignore_index)
-        sums = key_source.new_zeros(num_groups + 1, channels)
-        sums.index_add_(0, group,
-                        key_source.flatten(2).transpose(1, 2).reshape(
-                            -1, channels))
-        counts = torch.bincount(group, minlength=num_groups + 1)[:num_groups]
+        means, counts = image_class_means(key_source, small_label,
+                                          self.num_classes, self.ignore_index)
         present = counts.nonzero().squeeze(1)
-        region_features = sums[present] / counts[present, None].to(sums)
+        region_features = means[present]
         region_labels = present % self.num_classes
         region_images = torch.div(
             present, self.num_classes, rounding_mode='floor')
@@ -210,10 +201,8 @@ class PixelContrast(ContrastiveBranch):
                 f'has too many images (> {IMAGES_PER_RANK_STEP}) or pixels '
                 f'(> {PIXELS_PER_IMAGE}) for unique anchor ids: use a '
                 'smaller batch per GPU or crop.')
-        # Labels at feature resolution (nearest: no invented classes).
-        small_label = F.interpolate(
-            seg_label.float(), size=(height, width),
-            mode='nearest').long().squeeze(1)  # B x h x w
+        small_label = labels_at_feature_size(seg_label,
+                                             (height, width))  # B x h x w
         image_index, pixel_index, anchor_labels = \
             self.anchor_sampler.sample_batch(small_label, self.num_classes)
         # N x F
