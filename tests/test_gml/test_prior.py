@@ -296,3 +296,15 @@ def test_shipped_priors():
         assert len(prior['classes']) == num
         assert prior['count_type'] == 'pixel'
         assert min(prior['counts']) > 0
+        assert len(prior['image_counts']) == num
+        assert min(prior['image_counts']) > 0
+        assert max(prior['image_counts']) <= prior['num_samples']
+    # ADE20K: the Train column of objectInfo150.csv (wall, building, sky,
+    # floor, tree, ceiling, road, bed)
+    ade20k = ClassPrior.read_file(ClassPrior.resolve_file('ade20k'))
+    assert ade20k['image_counts'][:8] == [
+        11664, 6046, 8265, 9336, 6678, 6604, 4023, 1906]
+    # CamVid: images of the 367 train images that contain each class
+    camvid = ClassPrior.read_file(ClassPrior.resolve_file('camvid'))
+    assert camvid['image_counts'] == [
+        366, 365, 366, 367, 349, 319, 351, 173, 360, 317, 201]
