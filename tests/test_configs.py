@@ -3,11 +3,13 @@
 - all: found where the READMEs say, loaded through ``custom_imports``
   (``mil_seg``), its model builds without downloads;
 - segmentation: a GML model's head is a GMLHead whose prior matches its
-  classes; every GML config differs from its CE twin only in the head; a
-  Region Rebalance config wraps its CE twin's head unchanged; the CamVid
-  models train a step; the two-stage student's teacher is its
-  stage-1 model; the linear ablation is LA-CE plus the contrastive term;
-  the temperature is not weight-decayed;
+  classes; the long-tail metric builds (with frequent / common / rare
+  groups on CamVid and ADE20K); every GML config differs from its CE twin
+  only in the head; a Region Rebalance config wraps its CE twin's head
+  unchanged; a shared-temperature or repeat-factor config differs from its
+  base in that one setting; the CamVid models train a step; the two-stage
+  student's teacher is its stage-1 model; the linear ablation is LA-CE
+  plus the contrastive term; the temperature is not weight-decayed;
 - classification: every config trains two iterations on generated data
   (a student with a checkpoint of its stage-1 model, whose model its
   ``model.teacher`` is);
@@ -125,6 +127,19 @@ def test_seg_config_builds_model(path):
         assert type(head).__name__ == 'GMLHead'
         assert head.num_classes == head.prior.probs.numel()
         assert head.contrast.queue is not None
+
+
+@pytest.mark.parametrize('path', SEG_CONFIGS, ids=names(SEG_CONFIGS))
+def test_seg_config_builds_its_evaluator(path):
+    """The long-tail metric builds (a prior without the image counts that
+    frequency groups need fails here, not at the first validation); the
+    CamVid and ADE20K configs report frequent / common / rare."""
+    from mmseg.registry import METRICS
+    cfg = load(path)
+    metric = METRICS.build(cfg.val_evaluator.to_dict())
+    assert type(metric).__name__ == 'LongTailIoUMetric'
+    if '_camvid-' in path or '_ade20k-' in path:
+        assert metric.frequency_groups is not None
 
 
 @pytest.mark.parametrize(

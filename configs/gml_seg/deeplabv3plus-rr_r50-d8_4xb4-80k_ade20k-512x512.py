@@ -11,5 +11,6 @@ model = dict(
         _delete_=True,
         type='RegionRebalanceHead',
         decoder={{_base_.model.decode_head}},
-        prior=dict(type='ClassPrior', num_classes=150, file='ade20k_image'),
+        prior=dict(type='ClassPrior', num_classes=150, file='ade20k',
+                   count_type='image'),
         region_weight=1.0))

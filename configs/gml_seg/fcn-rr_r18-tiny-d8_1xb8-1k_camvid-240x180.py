@@ -13,5 +13,6 @@ model = dict(
         _delete_=True,
         type='RegionRebalanceHead',
         decoder={{_base_.model.decode_head}},
-        prior=dict(type='ClassPrior', num_classes=11, file='camvid_image'),
+        prior=dict(type='ClassPrior', num_classes=11, file='camvid',
+                   count_type='image'),
         region_weight=1.0))

@@ -4,7 +4,8 @@ from .class_weighted_ce_loss import ClassWeightedCELoss
 from .contrast import ContrastiveBranch, build_projector
 from .functional import (check_labels, cross_entropy, distillation_kl,
                          gml_contrastive_terms, masked_cross_entropy)
-from .groups import GROUP_BY, GROUP_NAMES, class_groups
+from .groups import (FREQUENCY_GROUP_NAMES, GROUP_BY, GROUP_NAMES,
+                     class_groups)
 from .logit_adjusted_ce_loss import LogitAdjustedCELoss
 from .loss import GMLLoss
 from .prior import ClassPrior, build_class_prior
@@ -21,6 +22,7 @@ __all__ = [
     'ClassPrior', 'build_class_prior', 'ClassBalancedQueue', 'GMLLoss',
     'LogitAdjustedCELoss', 'ClassWeightedCELoss', 'BLVLoss', 'PixelSeesawLoss',
     'ContrastiveBranch', 'build_projector', 'class_groups', 'GROUP_BY',
-    'GROUP_NAMES', 'check_labels', 'cross_entropy', 'masked_cross_entropy',
+    'GROUP_NAMES', 'FREQUENCY_GROUP_NAMES', 'check_labels', 'cross_entropy',
+    'masked_cross_entropy',
     'gml_contrastive_terms', 'distillation_kl', 'REGISTERED_MODULES'
 ]

@@ -1,7 +1,8 @@
 """Class prior: class counts -> smoothed probabilities and log prior.
 
 One object serves the loss (logit adjustment), the queue (slot layout),
-inference (post-hoc ``- tau * log pi``) and the long-tail metric (groups).
+inference (post-hoc ``- tau * log pi``) and the long-tail metric (groups,
+also by the image counts it keeps beside its counts).
 """
 import json
 import math
@@ -48,16 +49,31 @@ class ClassPrior(nn.Module):
     ``mode`` are plain attributes set by the config, so a test-time
     ``tau`` is not overwritten by the checkpoint.
 
+    ``image_counts`` (a persistent buffer too) holds the number of training
+    images that contain each class, when known: the long-tail metric's
+    frequent / common / rare groups read it. It never enters the prior
+    values (``counts`` do). All zeros means unknown (:attr:`has_image_counts`
+    is False): a prior from counts alone, an online prior, or a file
+    without them; a checkpoint saved before the buffer existed loads with
+    it unknown.
+
     Args:
         num_classes (int, optional): Number of classes C. Defaults to None
             (the length of ``counts`` or of the file's counts; required
             without them).
         counts (Sequence[float] | Tensor, optional): C class counts (pixels
             or images). Defaults to None.
+        image_counts (Sequence[float] | Tensor, optional): C numbers of
+            training images containing each class, with ``counts``; a file
+            brings its own. Defaults to None (unknown).
         file (str, optional): A prior JSON file (see :meth:`write_file`):
             an existing path, or the name of a file shipped in
             ``mil_seg/priors/`` (``'ade20k'`` or ``'ade20k.json'``).
             Defaults to None.
+        count_type (str, optional): Which counts of ``file`` make the
+            prior: 'pixel' or 'image' (its ``image_counts``, e.g. Region
+            Rebalance's prior of images per class; one file holds both).
+            Defaults to None (the file's own ``counts``).
         class_names (Sequence[str], optional): Expected class names, checked
             against the file's. Defaults to None.
         mode (str, optional): 'fixed' (counts from ``counts`` or ``file``,
@@ -78,7 +94,10 @@ class ClassPrior(nn.Module):
     def __init__(self,
                  num_classes: Optional[int] = None,
                  counts: Optional[Union[Sequence[float], Tensor]] = None,
+                 image_counts: Optional[Union[Sequence[float],
+                                              Tensor]] = None,
                  file: Optional[str] = None,
+                 count_type: Optional[str] = None,
                  class_names: Optional[Sequence[str]] = None,
                  mode: Optional[str] = None,
                  smoothing: float = 1.0,
@@ -94,16 +113,38 @@ class ClassPrior(nn.Module):
         if counts is not None and file is not None:
             raise UserError('Pass either counts or file to ClassPrior, not '
                             'both.')
+        if image_counts is not None and file is not None:
+            raise UserError('Pass image_counts to ClassPrior with counts, '
+                            'not with file (the file holds its own).')
+        if count_type is not None and count_type not in COUNT_TYPES:
+            raise UserError(f"count_type must be 'pixel' or 'image' (which "
+                            f'counts of the file), got {count_type!r}')
+        if count_type is not None and file is None:
+            raise UserError('count_type chooses the counts of a prior file: '
+                            'pass file, or drop count_type.')
         if mode == 'fixed' and counts is None and file is None:
             raise UserError("ClassPrior(mode='fixed') needs counts or file: "
                             "pass one, or use mode='online'.")
-        content, initial = None, None
+        content, initial, images = None, None, None
         if file is not None:
             path = self.resolve_file(file)
             content = self.read_file(path)
             initial = torch.tensor(content['counts'], dtype=torch.float64)
+            if content['image_counts'] is not None:
+                images = torch.tensor(
+                    content['image_counts'], dtype=torch.float64)
+            if count_type not in (None, content['count_type']):
+                if count_type != 'image' or images is None:
+                    raise UserError(
+                        f'Prior file {path} has no {count_type} counts: '
+                        'recompute it with tools/analysis/'
+                        'compute_class_prior.py (it writes pixel and image '
+                        'counts).')
+                initial = images.clone()
         elif counts is not None:
             initial = self._validate_counts(counts, 'counts')
+        if image_counts is not None:
+            images = self._validate_counts(image_counts, 'image_counts')
         if num_classes is None:
             if initial is None:
                 raise UserError('ClassPrior needs num_classes without counts '
@@ -126,7 +167,7 @@ class ClassPrior(nn.Module):
                 self._check_names(content['classes'], class_names, path)
             if self.class_names is None:
                 self.class_names = content['classes']
-            self.count_type = content['count_type']
+            self.count_type = count_type or content['count_type']
             self.num_samples = content['num_samples']
         elif initial is not None:
             self._check_length(initial.numel(), 'counts')
@@ -137,9 +178,13 @@ class ClassPrior(nn.Module):
             initial = torch.zeros(num_classes, dtype=torch.float64)
         if class_names is not None:
             self._check_length(len(class_names), 'class_names')
+        if images is None:
+            images = torch.zeros(num_classes, dtype=torch.float64)
+        self._check_length(images.numel(), 'image_counts')
         self.register_buffer('counts', initial)
         self.register_buffer('num_updates',
                              torch.tensor(0, dtype=torch.long))
+        self.register_buffer('image_counts', images)
 
     # ------------------------------------------------------------------
     # Prior values
@@ -260,6 +305,12 @@ class ClassPrior(nn.Module):
         return logits.float() + log_prior.to(logits.device).view(shape)
 
     @property
+    def has_image_counts(self) -> bool:
+        """bool: True when ``image_counts`` (training images per class) is
+        known, i.e. not all zero."""
+        return bool(self.image_counts.sum() > 0)
+
+    @property
     def is_empty(self) -> bool:
         """bool: True while the prior holds no count (it is then uniform);
         :meth:`set_counts`, :meth:`update` or a checkpoint fill it."""
@@ -356,15 +407,20 @@ class ClassPrior(nn.Module):
         """Read and validate a prior JSON file.
 
         Format: ``{"classes": [names] | null, "counts": [numbers],
-        "count_type": "pixel" | "image", "num_samples": int | null}``; only
-        ``counts`` is required (``count_type`` defaults to 'pixel').
+        "count_type": "pixel" | "image", "num_samples": int | null,
+        "image_counts": [numbers] | null}``; only ``counts`` is required
+        (``count_type`` defaults to 'pixel'). ``image_counts``, the number
+        of training images containing each class, is optional (files
+        written before it existed have none); with ``count_type`` 'image'
+        and no ``image_counts``, the counts are the image counts.
 
         Args:
             path (str): Path of the file.
 
         Returns:
             dict: ``classes`` (list[str] | None), ``counts`` (list[float]),
-            ``count_type`` (str), ``num_samples`` (int | None).
+            ``count_type`` (str), ``num_samples`` (int | None),
+            ``image_counts`` (list[float] | None: unknown).
         """
         fix = 'regenerate it with ClassPrior.write_file() or the dataset ' \
               'prior tool.'
@@ -380,16 +436,7 @@ class ClassPrior(nn.Module):
             ) from None
         if not isinstance(content, dict) or 'counts' not in content:
             raise UserError(f'Prior file {path} has no "counts" key: {fix}')
-        counts = content['counts']
-        if not isinstance(counts, list) or not all(
-                isinstance(c, (int, float)) and not isinstance(c, bool)
-                for c in counts):
-            raise UserError(f'Prior file {path}: "counts" must be a list '
-                            f'of numbers: {fix}')
-        counts = [float(c) for c in counts]
-        if not all(math.isfinite(c) and c >= 0 for c in counts):
-            raise UserError(f'Prior file {path}: counts must be finite and '
-                            f'non-negative: {fix}')
+        counts = ClassPrior._file_counts(content, 'counts', path, fix)
         if sum(counts) <= 0:
             raise UserError(f'Prior file {path}: counts sum to 0: {fix}')
         classes = content.get('classes')
@@ -412,18 +459,47 @@ class ClassPrior(nn.Module):
                                         or num_samples < 0):
             raise UserError(f'Prior file {path}: num_samples must be a '
                             f'non-negative integer: {fix}')
+        image_counts = None
+        if content.get('image_counts') is not None:
+            image_counts = ClassPrior._file_counts(content, 'image_counts',
+                                                   path, fix)
+            if len(image_counts) != len(counts):
+                raise UserError(
+                    f'Prior file {path} has {len(image_counts)} image counts '
+                    f'but {len(counts)} counts: {fix}')
+        elif count_type == 'image':
+            image_counts = list(counts)
         return dict(
             classes=classes,
             counts=counts,
             count_type=count_type,
-            num_samples=num_samples)
+            num_samples=num_samples,
+            image_counts=image_counts)
+
+    @staticmethod
+    def _file_counts(content: Dict, key: str, path: str,
+                     fix: str) -> List[float]:
+        """The list of non-negative numbers ``content[key]`` of a file."""
+        values = content[key]
+        if not isinstance(values, list) or not all(
+                isinstance(c, (int, float)) and not isinstance(c, bool)
+                for c in values):
+            raise UserError(f'Prior file {path}: "{key}" must be a list '
+                            f'of numbers: {fix}')
+        values = [float(c) for c in values]
+        if not all(math.isfinite(c) and c >= 0 for c in values):
+            raise UserError(f'Prior file {path}: {key} must be finite and '
+                            f'non-negative: {fix}')
+        return values
 
     @staticmethod
     def write_file(path: str,
                    counts: Union[Sequence[float], Tensor],
                    classes: Optional[Sequence[str]] = None,
                    count_type: str = 'pixel',
-                   num_samples: Optional[int] = None) -> None:
+                   num_samples: Optional[int] = None,
+                   image_counts: Optional[Union[Sequence[float],
+                                                Tensor]] = None) -> None:
         """Write a prior JSON file (creating its folder).
 
         Args:
@@ -434,10 +510,23 @@ class ClassPrior(nn.Module):
             count_type (str): 'pixel' or 'image'. Defaults to 'pixel'.
             num_samples (int, optional): Number of images counted. Defaults
                 to None.
+            image_counts (Sequence[float] | Tensor, optional): C numbers of
+                images containing each class (the frequent / common / rare
+                groups of the metric). Defaults to None (written as null).
         """
-        values = ClassPrior._validate_counts(counts, 'counts').tolist()
-        # Integral counts are written as integers (exact, readable).
-        values = [int(v) if float(v).is_integer() else v for v in values]
+
+        def listed(numbers, name):
+            values = ClassPrior._validate_counts(numbers, name).tolist()
+            # Integral counts are written as integers (exact, readable).
+            return [int(v) if float(v).is_integer() else v for v in values]
+
+        values = listed(counts, 'counts')
+        images = None
+        if image_counts is not None:
+            images = listed(image_counts, 'image_counts')
+            if len(images) != len(values):
+                raise UserError(f'{len(images)} image counts but '
+                                f'{len(values)} counts: pass one per class.')
         if classes is not None and len(classes) != len(values):
             raise UserError(f'{len(classes)} classes but {len(values)} '
                             'counts: pass one name per count.')
@@ -448,7 +537,8 @@ class ClassPrior(nn.Module):
             classes=list(classes) if classes is not None else None,
             counts=values,
             count_type=count_type,
-            num_samples=None if num_samples is None else int(num_samples))
+            num_samples=None if num_samples is None else int(num_samples),
+            image_counts=images)
         folder = osp.dirname(osp.abspath(path))
         os.makedirs(folder, exist_ok=True)
         with open(path, 'w', encoding='utf-8') as f:
@@ -490,6 +580,15 @@ class ClassPrior(nn.Module):
                 'in the given order.',
                 logger='current',
                 level=30)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args,
+                              **kwargs) -> None:
+        # A checkpoint saved before the image counts existed lacks them:
+        # keep this prior's own (unknown unless a file gave them).
+        key = prefix + 'image_counts'
+        if key not in state_dict:
+            state_dict[key] = self.image_counts.clone()
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def extra_repr(self) -> str:
         return (f'num_classes={self.num_classes}, mode={self.mode!r}, '

@@ -9,6 +9,7 @@ import torch
 
 import mil_seg.gml.prior as prior_module
 from mil_seg.gml import ClassPrior, build_class_prior
+from mil_seg.launch.errors import UserError
 
 torch.set_num_threads(1)
 
@@ -59,9 +60,11 @@ def test_file_round_trip(tmp_path):
         path, torch.tensor(counts, dtype=torch.float64),
         classes=['a', 'b', 'c', 'd'], count_type='image', num_samples=10)
     content = ClassPrior.read_file(path)
+    # image counts are the counts themselves for count_type 'image'
     assert content == dict(classes=['a', 'b', 'c', 'd'],
                            counts=[float(c) for c in counts],
-                           count_type='image', num_samples=10)
+                           count_type='image', num_samples=10,
+                           image_counts=[float(c) for c in counts])
     with open(path) as f:
         assert json.load(f)['counts'] == counts  # integers stay integers
     prior = ClassPrior(4, file=path, class_names=['a', 'b', 'c', 'd'])
@@ -158,7 +161,8 @@ def test_state_dict_round_trip_keeps_config_tau():
     assert torch.equal(fresh.counts, prior.counts)
     assert torch.equal(fresh.num_updates, prior.num_updates)
     assert fresh.tau == 0.5  # a config value, not restored from checkpoint
-    assert set(prior.state_dict()) == {'counts', 'num_updates'}
+    assert set(prior.state_dict()) == {'counts', 'num_updates',
+                                       'image_counts'}
 
 
 def test_sorted_classes():
@@ -227,6 +231,65 @@ def test_set_counts_fills_an_empty_prior():
         prior.set_counts([0, 0, 0])
 
 
+def test_image_counts_round_trip_and_kept_out_of_the_prior(tmp_path):
+    path = str(tmp_path / 'prior.json')
+    ClassPrior.write_file(path, [600, 250, 100, 50], classes=list('abcd'),
+                          num_samples=40, image_counts=[40, 12, 30, 3])
+    with open(path) as f:
+        assert json.load(f)['image_counts'] == [40, 12, 30, 3]
+    content = ClassPrior.read_file(path)
+    assert content['count_type'] == 'pixel'
+    assert content['image_counts'] == [40.0, 12.0, 30.0, 3.0]
+    prior = ClassPrior(4, file=path)
+    assert prior.has_image_counts
+    assert prior.image_counts.tolist() == [40.0, 12.0, 30.0, 3.0]
+    # the image counts never enter the prior values
+    plain = ClassPrior(4, counts=[600, 250, 100, 50])
+    assert not plain.has_image_counts
+    assert torch.equal(prior.log_prior, plain.log_prior)
+    assert torch.equal(prior.class_weights(), plain.class_weights())
+    given = ClassPrior(4, counts=[600, 250, 100, 50],
+                       image_counts=[40, 12, 30, 3])
+    assert torch.equal(given.image_counts, prior.image_counts)
+    # a checkpoint holds them
+    fresh = ClassPrior(4, counts=[600, 250, 100, 50])
+    fresh.load_state_dict(prior.state_dict())
+    assert torch.equal(fresh.image_counts, prior.image_counts)
+    with pytest.raises(ValueError, match='not with file'):
+        ClassPrior(4, file=path, image_counts=[1, 1, 1, 1])
+    with pytest.raises(ValueError, match='image_counts has 3 classes'):
+        ClassPrior(4, counts=[1, 1, 1, 1], image_counts=[1, 1, 1])
+    with pytest.raises(ValueError, match='3 image counts but 4 counts'):
+        ClassPrior.write_file(path, [1, 1, 1, 1], image_counts=[1, 1, 1])
+
+
+def test_prior_without_image_counts_keeps_working(tmp_path):
+    """A file and a checkpoint from before the image counts existed."""
+    path = tmp_path / 'old.json'
+    path.write_text(json.dumps(dict(classes=['a', 'b'], counts=[30, 10],
+                                    count_type='pixel', num_samples=5)))
+    content = ClassPrior.read_file(str(path))
+    assert content['image_counts'] is None
+    prior = ClassPrior(2, file=str(path))
+    assert not prior.has_image_counts
+    assert prior.image_counts.tolist() == [0.0, 0.0]
+    torch.testing.assert_close(prior.probs,
+                               ClassPrior(2, counts=[30, 10]).probs)
+    # an old checkpoint (no image_counts key) loads strictly
+    given = ClassPrior(2, counts=[30, 10], image_counts=[5, 2])
+    given.load_state_dict(dict(counts=torch.tensor([3.0, 1.0],
+                                                   dtype=torch.float64),
+                               num_updates=torch.tensor(0)))
+    assert given.counts.tolist() == [3.0, 1.0]
+    assert given.image_counts.tolist() == [5.0, 2.0]
+    for text in ('{"counts": [1, 2], "image_counts": [1]}',
+                 '{"counts": [1, 2], "image_counts": [1, -1]}',
+                 '{"counts": [1, 2], "image_counts": "12"}'):
+        path.write_text(text)
+        with pytest.raises(ValueError, match='image counts|image_counts'):
+            ClassPrior.read_file(str(path))
+
+
 def test_shipped_priors():
     for name, num in (('ade20k', 150), ('camvid', 11)):
         prior = ClassPrior.read_file(ClassPrior.resolve_file(name))
@@ -234,17 +297,39 @@ def test_shipped_priors():
         assert len(prior['classes']) == num
         assert prior['count_type'] == 'pixel'
         assert min(prior['counts']) > 0
+        assert len(prior['image_counts']) == num
+        assert min(prior['image_counts']) > 0
+        assert max(prior['image_counts']) <= prior['num_samples']
+    # ADE20K: the Train column of objectInfo150.csv (wall, building, sky,
+    # floor, tree, ceiling, road, bed)
+    ade20k = ClassPrior.read_file(ClassPrior.resolve_file('ade20k'))
+    assert ade20k['image_counts'][:8] == [
+        11664, 6046, 8265, 9336, 6678, 6604, 4023, 1906]
+    # CamVid: images of the 367 train images that contain each class
+    camvid = ClassPrior.read_file(ClassPrior.resolve_file('camvid'))
+    assert camvid['image_counts'] == [
+        366, 365, 366, 367, 349, 319, 351, 173, 360, 317, 201]
 
 
-def test_shipped_image_priors_match_the_pixel_priors():
-    """``<name>_image``: images containing each class (Region Rebalance's
-    prior), same classes and images as the pixel prior ``<name>``."""
+def test_a_file_gives_its_image_counts_as_the_prior_when_asked():
+    """``count_type='image'``: the counts are the file's images per class
+    (Region Rebalance's prior), from the same file as the pixel prior."""
     for name in ('ade20k', 'camvid'):
-        pixel = ClassPrior.read_file(ClassPrior.resolve_file(name))
-        image = ClassPrior.read_file(ClassPrior.resolve_file(name + '_image'))
-        assert image['count_type'] == 'image'
-        assert image['classes'] == pixel['classes']
-        assert image['num_samples'] == pixel['num_samples']
-        assert all(0 < count <= image['num_samples']
-                   for count in image['counts'])
-        assert all(count.is_integer() for count in image['counts'])
+        content = ClassPrior.read_file(ClassPrior.resolve_file(name))
+        image = ClassPrior(file=name, count_type='image')
+        assert image.count_type == 'image'
+        assert image.counts.tolist() == content['image_counts']
+        assert ClassPrior(file=name, count_type='pixel').counts.tolist() == \
+            content['counts']
+
+
+def test_image_counts_asked_of_a_file_without_them(tmp_path):
+    path = str(tmp_path / 'old.json')
+    ClassPrior.write_file(path, [5, 3, 1])
+    content = json.load(open(path))
+    content.pop('image_counts', None)
+    json.dump(content, open(path, 'w'))
+    with pytest.raises(UserError, match='compute_class_prior'):
+        ClassPrior(file=path, count_type='image')
+    with pytest.raises(UserError, match="'pixel' or 'image'"):
+        ClassPrior(file=path, count_type='voxel')

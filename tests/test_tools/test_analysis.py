@@ -77,6 +77,7 @@ def test_compute_class_prior_tool(tmp_path, reduce_zero_label):
     prior = ClassPrior.read_file(str(out))
     assert prior['counts'] == pixels.tolist()
     assert prior['count_type'] == 'pixel'
+    assert prior['image_counts'] == images.tolist()
     assert prior['num_samples'] == 7  # RepeatDataset unwrapped
     assert len(prior['classes']) == 5
     out_img = tmp_path / 'prior_image.json'
@@ -85,6 +86,7 @@ def test_compute_class_prior_tool(tmp_path, reduce_zero_label):
     prior = ClassPrior.read_file(str(out_img))
     assert prior['counts'] == images.tolist()
     assert prior['count_type'] == 'image'
+    assert prior['image_counts'] == images.tolist()
 
 
 def _result(path, iou, groups):

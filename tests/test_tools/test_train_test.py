@@ -238,3 +238,9 @@ def test_deeplabv3plus_gml_trains_and_tests_on_ade20k_layout(
     # Groups by prior rank thirds: 50 classes each.
     assert [table['groups'].count(g) for g in ('head', 'body', 'tail')] == \
         [50, 50, 50]
+    # Frequency groups by the prior's image counts, LTSS's 60 / 20 / 20 %
+    # of the classes; wall (class 0) is in the most training images.
+    assert [table['frequency_groups'].count(g)
+            for g in ('frequent', 'common', 'rare')] == [90, 30, 30]
+    assert table['prior_image_counts'][:3] == [11664, 6046, 8265]
+    assert 'mIoU_frequent' in metrics, metrics

@@ -9,7 +9,10 @@ read and augmentations are skipped, so each stored label map is counted
 once, with the dataset's ``reduce_zero_label`` and ``label_map`` applied as
 in training. Pixels equal to ``--ignore-index`` are not counted. The result
 is a ClassPrior JSON file (``{"classes", "counts", "count_type",
-"num_samples"}``). See ``mil_seg.seg.datasets.compute_class_counts``.
+"num_samples", "image_counts"}``): ``counts`` are the ``--count-type``
+ones, ``image_counts`` the number of images containing each class in
+either case (what the metric's frequent / common / rare groups read). See
+``mil_seg.seg.datasets.compute_class_counts``.
 """
 import argparse
 import os.path as osp
@@ -68,9 +71,12 @@ def main() -> None:
               'that is neither a class nor the ignore index')
     counts = stats[f'{args.count_type}_counts']
     total = max(int(counts.sum()), 1)
-    print(f'{stats["num_samples"]} images; {args.count_type} counts:')
-    for name, count in zip(stats['classes'], counts):
-        print(f'  {name:>20s} {int(count):>12d} {100 * count / total:7.3f}%')
+    print(f'{stats["num_samples"]} images; {args.count_type} counts and '
+          'images containing each class:')
+    for name, count, images in zip(stats['classes'], counts,
+                                   stats['image_counts']):
+        print(f'  {name:>20s} {int(count):>12d} {100 * count / total:7.3f}% '
+              f'{int(images):>8d}')
     print(f'wrote {out}')
 
 

@@ -4,7 +4,9 @@
         objectInfo150.csv mil_seg/priors/ade20k.json [--count-type image]
 
 Pixel counts are the CSV's pixel ratios times 20210 images of a nominal
-512 x 512 pixels; see ``mil_seg.seg.datasets.ade20k_prior_from_csv``.
+512 x 512 pixels; image counts (written in either case) are its ``Train``
+column, the training images that contain each class; see
+``mil_seg.seg.datasets.ade20k_prior_from_csv``.
 """
 import argparse
 

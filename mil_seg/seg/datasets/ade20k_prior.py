@@ -32,6 +32,10 @@ def ade20k_prior_from_csv(csv_file: str,
       real counts. Rounding of the ratios limits precision to 1e-4.
     * ``count_type='image'``: counts are the ``Train`` column (exact).
 
+    Either way ``image_counts`` is the ``Train`` column: the number of
+    training images that contain the class (the metric's frequent / common
+    / rare groups).
+
     Class names are those of mmseg's ``ADE20KDataset`` (what the dataset
     and the metric use), checked against the CSV's synonyms.
 
@@ -43,8 +47,9 @@ def ade20k_prior_from_csv(csv_file: str,
             Defaults to 512 * 512.
 
     Returns:
-        dict: ``classes``, ``counts`` (np.ndarray, float64), ``count_type``
-        and ``num_samples``, the arguments of ``ClassPrior.write_file``.
+        dict: ``classes``, ``counts`` (np.ndarray, float64), ``count_type``,
+        ``num_samples`` and ``image_counts`` (np.ndarray, float64), the
+        arguments of ``ClassPrior.write_file``.
 
     Raises:
         UserError: If ``count_type`` is unknown or the CSV does not list
@@ -64,13 +69,15 @@ def ade20k_prior_from_csv(csv_file: str,
         if name.strip().split(' ')[0][:4] not in row['Name']:
             raise UserError(f'{csv_file}: row {row["Idx"]} is '
                             f'{row["Name"]!r}, mmseg expects {name!r}')
+    image_counts = np.array([float(r['Train']) for r in rows])
     if count_type == 'pixel':
         counts = np.array([float(r['Ratio']) for r in rows]) * (
             num_images * pixels_per_image)
     else:
-        counts = np.array([float(r['Train']) for r in rows])
+        counts = image_counts
     return dict(
         classes=classes,
         counts=counts.round(),
         count_type=count_type,
-        num_samples=num_images)
+        num_samples=num_images,
+        image_counts=image_counts)

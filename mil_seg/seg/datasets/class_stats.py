@@ -179,6 +179,10 @@ def write_class_prior(path: str,
                       count_type: str = 'pixel') -> None:
     """Write the statistics of :func:`compute_class_counts` as a prior file.
 
+    The file's ``counts`` are those of ``count_type``; its ``image_counts``
+    always hold the images containing each class (the metric's frequent /
+    common / rare groups read them, whichever counts the prior uses).
+
     Args:
         path (str): Output JSON path (ClassPrior format).
         stats (dict): Output of :func:`compute_class_counts`.
@@ -194,4 +198,5 @@ def write_class_prior(path: str,
         stats[f'{count_type}_counts'],
         classes=list(stats['classes']),
         count_type=count_type,
-        num_samples=int(stats['num_samples']))
+        num_samples=int(stats['num_samples']),
+        image_counts=stats['image_counts'])

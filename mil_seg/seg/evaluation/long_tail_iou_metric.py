@@ -1,4 +1,5 @@
-"""IoU metric with head / body / tail class groups from the class prior."""
+"""IoU metric with head / body / tail (pixel) and frequent / common / rare
+(image) class groups from the class prior."""
 import json
 import os.path as osp
 from collections import OrderedDict
@@ -12,14 +13,21 @@ from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from mil_seg.gml.groups import GROUP_NAMES, class_groups
+from mil_seg.gml.groups import (FREQUENCY_GROUP_NAMES, GROUP_NAMES,
+                                class_groups)
 from mil_seg.gml.prior import build_class_prior
 from mil_seg.launch.errors import UserError
+
+#: What ``frequency_groups=dict()`` means: LTSS's frequent / common / rare
+#: split, the 60 % / 20 % / 20 % of classes by training images (see
+#: :func:`~mil_seg.gml.groups.class_groups`).
+FREQUENCY_GROUPS_DEFAULT = dict(group_by='rank', group_split=(0.6, 0.8))
 
 
 @METRICS.register_module()
 class LongTailIoUMetric(IoUMetric):
-    """mIoU, mAcc, aAcc and the mIoU of head / body / tail class groups.
+    """mIoU, mAcc, aAcc, the mIoU of head / body / tail class groups and,
+    if asked, of frequent / common / rare ones.
 
     The per-class IoU and accuracy are mmseg's :class:`IoUMetric`
     (intersections and unions summed over the whole evaluated set). The
@@ -30,6 +38,24 @@ class LongTailIoUMetric(IoUMetric):
     group is reported as ``mIoU_head``, ``mIoU_body`` and ``mIoU_tail``.
     The per-class table in the log adds each class's group and prior share.
 
+    Frequent / common / rare (``frequency_groups``): the long-tailed
+    segmentation benchmark LTSS (Li et al., "Frequency-based Matcher for
+    Long-tailed Semantic Segmentation", TMM 2024; code
+    caopulan/Mask2Former-LT) groups classes by *image-level* frequency, the
+    number of training images that contain a class, besides pixel-level
+    frequency, with the names LVIS gave its groups of detection classes. With ``frequency_groups=dict(group_by=...,
+    group_split=...)`` the same :func:`~mil_seg.gml.groups.class_groups`
+    runs on the prior's ``image_counts`` and the metric adds
+    ``mIoU_frequent``, ``mIoU_common`` and ``mIoU_rare``; keys left out of
+    the dict take LTSS's rule, :data:`FREQUENCY_GROUPS_DEFAULT`
+    (``group_by='rank', group_split=(0.6, 0.8)``: the 60 % of classes in
+    the most training images are frequent, the next 20 % common, the last
+    20 % rare). LVIS's absolute thresholds (rare 1-10 images, common
+    11-100, frequent > 100) are ``group_by='count', group_split=(100,
+    11)``. A prior without image counts (e.g. a file written before they
+    existed) is a :class:`UserError` when frequency groups are asked for;
+    ``tools/analysis/compute_class_prior.py`` writes them.
+
     Where the counts come from (``prior``):
 
     * anything :func:`~mil_seg.gml.prior.build_class_prior` accepts: a
@@ -37,11 +63,12 @@ class LongTailIoUMetric(IoUMetric):
       class names are checked against the dataset's), a ``ClassPrior``
       dict or a built ``ClassPrior``: its ``counts``;
     * None: counts handed over by :class:`PriorToMetricHook`, which copies
-      the counts of the model's ``ClassPrior`` (e.g. an online prior
-      accumulated during training, restored from the checkpoint at test
-      time) before every validation / test run. Without the hook, or while
-      the handed-over counts are all zero, the groups fall back to the pixel
-      counts of the evaluated ground truth, with a warning.
+      the counts (and image counts, if it has them) of the model's
+      ``ClassPrior`` (e.g. an online prior accumulated during training,
+      restored from the checkpoint at test time) before every validation /
+      test run. Without the hook, or while the handed-over counts are all
+      zero, the groups fall back to the pixel counts (and image counts) of
+      the evaluated ground truth, with a warning.
 
     NaN semantics: a class absent from both the ground truth and the
     predictions has no IoU (NaN; shown as nan in the table). Every mean
@@ -53,11 +80,15 @@ class LongTailIoUMetric(IoUMetric):
 
     Result file (``output_file``): after each evaluation, a JSON file with
     ``classes``, ``per_class`` (``IoU``, ``Acc`` ..., in %, null for NaN),
-    ``groups`` (group name per class), ``group_by``, ``group_split``,
-    ``prior_counts``, ``prior_source``, ``gt_pixels`` (evaluated labelled
-    pixels per class) and ``metrics`` (the returned values) is written,
-    overwriting the previous one (during training: the last validation).
-    ``tools/analysis/plot_class_iou.py`` reads it.
+    ``groups`` (head / body / tail per class), ``group_by``,
+    ``group_split``, ``frequency_groups`` (frequent / common / rare per
+    class, null when off), ``frequency_group_by``,
+    ``frequency_group_split``, ``prior_counts``, ``prior_image_counts``
+    (training images per class, null when unknown), ``prior_source``,
+    ``gt_pixels`` (evaluated labelled pixels per class), ``gt_images``
+    (evaluated images containing each class) and ``metrics`` (the returned
+    values) is written, overwriting the previous one (during training: the
+    last validation). ``tools/analysis/plot_class_iou.py`` reads it.
 
     Args:
         prior (str | dict | nn.Module, optional): Source of the training
@@ -67,6 +98,10 @@ class LongTailIoUMetric(IoUMetric):
             Defaults to 'share'.
         group_split (Tuple[float, float]): The group boundaries.
             Defaults to (0.5, 0.9).
+        frequency_groups (dict, optional): ``group_by`` and
+            ``group_split`` of the frequent / common / rare groups by image
+            counts, see above; ``dict()`` is LTSS's rule. Defaults to None
+            (not computed).
         output_file (str, optional): Path of the per-class result JSON.
             Defaults to None (not written).
         ignore_index (int): Index that will be ignored in evaluation.
@@ -82,6 +117,7 @@ class LongTailIoUMetric(IoUMetric):
                  prior: Optional[Union[str, dict, nn.Module]] = None,
                  group_by: str = 'share',
                  group_split: Tuple[float, float] = (0.5, 0.9),
+                 frequency_groups: Optional[dict] = None,
                  output_file: Optional[str] = None,
                  ignore_index: int = 255,
                  iou_metrics: Sequence[str] = ('mIoU', ),
@@ -97,13 +133,57 @@ class LongTailIoUMetric(IoUMetric):
         self.prior = prior
         self.group_by = group_by
         self.group_split = tuple(group_split)
+        self.frequency_groups = self._frequency_config(frequency_groups)
         self.output_file = output_file
         self._prior_counts: Optional[np.ndarray] = None
+        self._prior_image_counts: Optional[np.ndarray] = None
         self._prior_source: Optional[str] = None
+        if self.frequency_groups is not None:
+            self._check_image_counts(prior)
+
+    @staticmethod
+    def _frequency_config(frequency_groups: Optional[dict]) -> Optional[dict]:
+        """Validated ``frequency_groups`` with LTSS's defaults filled in."""
+        if frequency_groups is None:
+            return None
+        if not isinstance(frequency_groups, dict) or set(
+                frequency_groups) - set(FREQUENCY_GROUPS_DEFAULT):
+            raise UserError(
+                'frequency_groups must be None or a dict of group_by and '
+                f'group_split, got {frequency_groups!r}')
+        cfg = dict(FREQUENCY_GROUPS_DEFAULT, **frequency_groups)
+        cfg['group_split'] = tuple(cfg['group_split'])
+        class_groups([2.0, 1.0], cfg['group_by'], cfg['group_split'])
+        return cfg
+
+    def _check_image_counts(self, prior) -> None:
+        """Fail at start-up, not at the first validation, when a prior with
+        counts has no image counts. A prior that is only sized (e.g.
+        ``dict(mode='online')``) is filled later and checked then."""
+        if prior is None or (isinstance(prior, dict)
+                             and 'file' not in prior
+                             and 'counts' not in prior):
+            return
+        built = build_class_prior(prior)
+        if not built.is_empty and not built.has_image_counts:
+            raise self._no_image_counts(
+                f'file {prior}' if isinstance(prior, str) else
+                type(prior).__name__)
+
+    @staticmethod
+    def _no_image_counts(source: str) -> UserError:
+        return UserError(
+            'LongTailIoUMetric: frequency_groups need the number of '
+            'training images containing each class, but the prior '
+            f'({source}) has no image counts: recompute the prior file with '
+            'tools/analysis/compute_class_prior.py CONFIG --out FILE (it '
+            'writes "image_counts"), or set frequency_groups=None.')
 
     def set_class_counts(self,
                          counts: Sequence[float],
-                         source: str = 'model') -> None:
+                         source: str = 'model',
+                         image_counts: Optional[Sequence[float]] = None
+                         ) -> None:
         """Set the training class counts that define the groups.
 
         Called by :class:`PriorToMetricHook`; takes precedence over
@@ -112,14 +192,22 @@ class LongTailIoUMetric(IoUMetric):
         Args:
             counts (Sequence[float]): Class counts, (num_classes, ).
             source (str): Description used in the log. Defaults to 'model'.
+            image_counts (Sequence[float], optional): Training images
+                containing each class, (num_classes, ) (the frequent /
+                common / rare groups). Defaults to None (unknown).
         """
         self._prior_counts = np.asarray(
             counts, dtype=np.float64).ravel().copy()
+        self._prior_image_counts = None if image_counts is None else \
+            np.asarray(image_counts, dtype=np.float64).ravel().copy()
         self._prior_source = source
 
-    def _resolve_prior(self, num_classes: int,
-                       fallback: np.ndarray) -> Tuple[np.ndarray, str]:
-        """Training class counts and a description of their source."""
+    def _resolve_prior(
+        self, num_classes: int, fallback: np.ndarray,
+        fallback_images: np.ndarray
+    ) -> Tuple[np.ndarray, Optional[np.ndarray], str]:
+        """Training class counts, image counts (None if unknown) and a
+        description of their source."""
         logger = MMLogger.get_current_instance()
         if self._prior_counts is None and self.prior is not None:
             prior = self.prior
@@ -130,22 +218,54 @@ class LongTailIoUMetric(IoUMetric):
                 prior = dict(
                     file=prior, class_names=self.dataset_meta['classes'])
             prior = build_class_prior(prior, num_classes)
-            self.set_class_counts(prior.counts.detach().cpu().numpy(), source)
+            images = prior.image_counts.detach().cpu().numpy() \
+                if prior.has_image_counts else None
+            self.set_class_counts(prior.counts.detach().cpu().numpy(), source,
+                                  images)
         counts = self._prior_counts
-        if counts is not None and len(counts) != num_classes:
-            raise UserError(
-                f'The prior ({self._prior_source}) has {len(counts)} classes '
-                f'but the dataset {num_classes}: use the prior of the '
-                'training set of this dataset.')
+        images = self._prior_image_counts
+        for values in (counts, images):
+            if values is not None and len(values) != num_classes:
+                raise UserError(
+                    f'The prior ({self._prior_source}) has {len(values)} '
+                    f'classes but the dataset {num_classes}: use the prior '
+                    'of the training set of this dataset.')
         if counts is None or counts.sum() <= 0:
             why = ('no prior given' if counts is None else
                    f'the prior ({self._prior_source}) has no counts yet')
             print_log(
-                f'LongTailIoUMetric: {why}; head/body/tail groups are taken '
-                'from the evaluated ground truth. Set `prior` or add '
+                f'LongTailIoUMetric: {why}; class groups are taken from the '
+                'evaluated ground truth. Set `prior` or add '
                 'PriorToMetricHook.', logger, level=30)
-            return fallback, 'evaluated ground truth'
-        return counts, self._prior_source
+            return fallback, fallback_images, 'evaluated ground truth'
+        if images is not None and images.sum() <= 0:
+            images = None
+        return counts, images, self._prior_source
+
+    @staticmethod
+    def _group_means(iou: np.ndarray, groups: np.ndarray,
+                     names: Sequence[str], metrics: Dict[str, float],
+                     logger) -> None:
+        """Add ``mIoU_<name>`` of every group that has a class with an
+        IoU to ``metrics``."""
+        for g, name in enumerate(names):
+            values = iou[groups == g]
+            if np.isnan(values).all():  # also true for an empty group
+                print_log(
+                    f'LongTailIoUMetric: the {name} group has no class with '
+                    'an IoU; mIoU_' + name + ' is not reported.', logger,
+                    level=30)
+                continue
+            metrics[f'mIoU_{name}'] = float(
+                np.round(np.nanmean(values) * 100, 2))
+
+    @staticmethod
+    def _group_summary(groups: np.ndarray, names: Sequence[str],
+                       metrics: Dict[str, float]) -> str:
+        return '; '.join(
+            f'{name}: {(groups == g).sum()} classes' +
+            (f' ({metrics["mIoU_" + name]:.2f})' if 'mIoU_' + name in metrics
+             else '') for g, name in enumerate(names))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Compute the metrics from processed results.
@@ -155,8 +275,9 @@ class LongTailIoUMetric(IoUMetric):
                 (intersection, union, prediction and label areas).
 
         Returns:
-            Dict[str, float]: aAcc, mIoU, mAcc (and mDice... if asked), and
-            mIoU_head / mIoU_body / mIoU_tail, in %.
+            Dict[str, float]: aAcc, mIoU, mAcc (and mDice... if asked),
+            mIoU_head / mIoU_body / mIoU_tail and, with frequency groups,
+            mIoU_frequent / mIoU_common / mIoU_rare, in %.
         """
         logger = MMLogger.get_current_instance()
         if self.format_only:
@@ -171,24 +292,27 @@ class LongTailIoUMetric(IoUMetric):
         class_names = list(self.dataset_meta['classes'])
         num_classes = len(class_names)
         gt_pixels = total_label.numpy().astype(np.float64)
-        counts, source = self._resolve_prior(num_classes, gt_pixels)
+        # images of the evaluated set that contain each class
+        gt_images = np.sum([label.numpy() > 0 for label in results[3]],
+                           axis=0).astype(np.float64)
+        counts, image_counts, source = self._resolve_prior(
+            num_classes, gt_pixels, gt_images)
         groups = class_groups(counts, self.group_by, self.group_split)
+        frequency = None
+        if self.frequency_groups is not None:
+            if image_counts is None:
+                raise self._no_image_counts(source)
+            frequency = class_groups(image_counts, **self.frequency_groups)
 
         metrics: Dict[str, float] = OrderedDict()
         for key, value in ret_metrics.items():
             mean = float(np.round(np.nanmean(value) * 100, 2))
             metrics[key if key == 'aAcc' else 'm' + key] = mean
         iou = ret_metrics['IoU']
-        for g, name in enumerate(GROUP_NAMES):
-            values = iou[groups == g]
-            if np.isnan(values).all():  # also true for an empty group
-                print_log(
-                    f'LongTailIoUMetric: the {name} group has no class with '
-                    'an IoU; mIoU_' + name + ' is not reported.', logger,
-                    level=30)
-                continue
-            metrics[f'mIoU_{name}'] = float(
-                np.round(np.nanmean(values) * 100, 2))
+        self._group_means(iou, groups, GROUP_NAMES, metrics, logger)
+        if frequency is not None:
+            self._group_means(iou, frequency, FREQUENCY_GROUP_NAMES, metrics,
+                              logger)
 
         per_class = OrderedDict(
             (key, np.round(value * 100, 2))
@@ -198,31 +322,44 @@ class LongTailIoUMetric(IoUMetric):
         table.add_column('Class', class_names)
         table.add_column('Group', [GROUP_NAMES[g] for g in groups])
         table.add_column('Prior(%)', [f'{100 * s:.3g}' for s in share])
+        if image_counts is not None:
+            table.add_column('Images', [f'{v:.0f}' for v in image_counts])
+        if frequency is not None:
+            table.add_column('Frequency',
+                             [FREQUENCY_GROUP_NAMES[g] for g in frequency])
         for key, value in per_class.items():
             table.add_column(key, [f'{v:.2f}' for v in value])
         print_log('per class results:', logger)
         print_log('\n' + table.get_string(), logger=logger)
-        summary = '; '.join(
-            f'{name}: {(groups == g).sum()} classes' +
-            (f' ({metrics["mIoU_" + name]:.2f})' if 'mIoU_' + name in metrics
-             else '') for g, name in enumerate(GROUP_NAMES))
         print_log(
             f'class groups by {self.group_by} {self.group_split} of the '
-            f'prior ({source}): {summary}', logger)
+            f'prior ({source}): '
+            f'{self._group_summary(groups, GROUP_NAMES, metrics)}', logger)
+        if frequency is not None:
+            print_log(
+                f'frequency groups by {self.frequency_groups["group_by"]} '
+                f'{self.frequency_groups["group_split"]} of the image counts '
+                f'({source}): '
+                + self._group_summary(frequency, FREQUENCY_GROUP_NAMES,
+                                      metrics), logger)
 
         if self.output_file:
-            self._write_output(class_names, per_class, groups, counts, source,
-                               gt_pixels, metrics)
+            self._write_output(class_names, per_class, groups, frequency,
+                               counts, image_counts, source, gt_pixels,
+                               gt_images, metrics)
         return metrics
 
     def _write_output(self, class_names: List[str], per_class: Dict,
-                      groups: np.ndarray, counts: np.ndarray, source: str,
-                      gt_pixels: np.ndarray, metrics: Dict) -> None:
+                      groups: np.ndarray, frequency: Optional[np.ndarray],
+                      counts: np.ndarray, image_counts: Optional[np.ndarray],
+                      source: str, gt_pixels: np.ndarray,
+                      gt_images: np.ndarray, metrics: Dict) -> None:
         """Write the per-class result JSON (see the class docstring)."""
 
         def listed(values):
             return [None if np.isnan(v) else float(v) for v in values]
 
+        frequency_cfg = self.frequency_groups or {}
         content = dict(
             classes=class_names,
             per_class={k: listed(v)
@@ -230,9 +367,17 @@ class LongTailIoUMetric(IoUMetric):
             groups=[GROUP_NAMES[g] for g in groups],
             group_by=self.group_by,
             group_split=list(self.group_split),
+            frequency_groups=None if frequency is None else
+            [FREQUENCY_GROUP_NAMES[g] for g in frequency],
+            frequency_group_by=frequency_cfg.get('group_by'),
+            frequency_group_split=list(frequency_cfg['group_split'])
+            if frequency_cfg else None,
             prior_counts=counts.tolist(),
+            prior_image_counts=None
+            if image_counts is None else image_counts.tolist(),
             prior_source=source,
             gt_pixels=gt_pixels.tolist(),
+            gt_images=gt_images.tolist(),
             metrics=dict(metrics))
         folder = osp.dirname(osp.abspath(self.output_file))
         mkdir_or_exist(folder)

@@ -15,11 +15,12 @@ class PriorToMetricHook(Hook):
     :class:`~mil_seg.gml.ClassPrior` (the submodule named ``prior_name``,
     or else the first ``ClassPrior`` among the model's modules) and calls
     ``set_class_counts(counts)`` on each metric of the evaluator that has
-    that method (:class:`LongTailIoUMetric`). This is how an *online* prior,
-    accumulated during training and saved in the checkpoint, defines the
-    head / body / tail groups, also when testing a checkpoint without the
-    training data. A metric with its own ``prior`` is left alone unless
-    ``overwrite=True``.
+    that method (:class:`LongTailIoUMetric`), with the prior's image counts
+    too when it has them (a prior from a file that holds them; an online
+    prior counts pixels only). This is how an *online* prior, accumulated
+    during training and saved in the checkpoint, defines the head / body /
+    tail groups, also when testing a checkpoint without the training data.
+    A metric with its own ``prior`` is left alone unless ``overwrite=True``.
 
     Example::
 
@@ -61,11 +62,14 @@ class PriorToMetricHook(Hook):
                 'keep their own prior.', 'current', level=30)
             return
         counts = prior.counts.detach().cpu().numpy()
+        extra = dict()
+        if prior.has_image_counts:
+            extra['image_counts'] = prior.image_counts.detach().cpu().numpy()
         for metric in getattr(evaluator, 'metrics', []):
             if not hasattr(metric, 'set_class_counts'):
                 continue
             if self.overwrite or getattr(metric, 'prior', None) is None:
-                metric.set_class_counts(counts, f'model.{name}')
+                metric.set_class_counts(counts, f'model.{name}', **extra)
 
     def before_val(self, runner) -> None:
         """Hand the counts to the validation metrics."""

@@ -61,9 +61,9 @@ class RegionRebalanceHead(BaseDecodeHead):
       averaged over the batch's regions; 0 for a batch without one.
 
     The authors balance by the number of training images that contain each
-    class (one region per image and class present: the region frequency),
-    shipped as ``file='ade20k_image'`` / ``'camvid_image'``. Differences
-    from their code, on purpose: regions are per image (their released
+    class (one region per image and class present: the region frequency):
+    a shipped prior's image counts, ``dict(type='ClassPrior',
+    file='ade20k', count_type='image')``. Differences from their code, on purpose: regions are per image (their released
     heads pool each class over the whole batch, which makes the region
     count depend on the batch size), and labels are downsampled instead of
     features upsampled (as their ``rr.py`` does); their arXiv
@@ -87,7 +87,8 @@ class RegionRebalanceHead(BaseDecodeHead):
             sampler.
         prior (str | dict | ClassPrior): The class prior of the region
             classes, anything :func:`~mil_seg.gml.prior.build_class_prior`
-            accepts, e.g. ``dict(type='ClassPrior', file='ade20k_image')``;
+            accepts, e.g. ``dict(type='ClassPrior', file='ade20k',
+            count_type='image')``;
             its ``tau`` is the strength of the adjustment.
         region_weight (float): Weight of ``loss_region``; 0 builds no
             branch. Defaults to 1.0 (the authors' released RR configs).

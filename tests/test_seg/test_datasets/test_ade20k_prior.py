@@ -8,6 +8,7 @@ from mmseg.registry import DATASETS
 from PIL import Image
 
 import mil_seg  # noqa: F401
+from mil_seg.gml import ClassPrior
 from mil_seg.seg.datasets import ade20k_prior_from_csv
 
 
@@ -29,6 +30,13 @@ def test_ade20k_prior_from_csv(tmp_path):
     ratios = np.array([float(f'{0.1 / (i + 1):.4f}') for i in range(150)])
     np.testing.assert_allclose(prior['counts'] / prior['counts'].sum(),
                                ratios / ratios.sum(), rtol=1e-6)
+    # the Train column: images per class, with either count type
+    assert prior['image_counts'].tolist() == [1000 - i for i in range(150)]
+    out = str(tmp_path / 'ade20k.json')
+    ClassPrior.write_file(out, **prior)
+    written = ClassPrior.read_file(out)
+    assert written['image_counts'] == [1000 - i for i in range(150)]
+    assert written['counts'] == prior['counts'].tolist()
     prior = ade20k_prior_from_csv(str(path), count_type='image')
     assert prior['counts'].tolist() == [1000 - i for i in range(150)]
 

@@ -1,11 +1,12 @@
-"""LongTailIoUMetric: mIoU with head / body / tail groups."""
+"""LongTailIoUMetric: mIoU with head / body / tail and frequent / common /
+rare groups."""
 import json
 
 import numpy as np
 import pytest
 
 import mil_seg  # noqa: F401
-from mil_seg.gml import ClassPrior
+from mil_seg.gml import ClassPrior, class_groups
 from mil_seg.seg.evaluation import LongTailIoUMetric
 from mmseg.registry import METRICS
 
@@ -70,3 +71,99 @@ def test_metric_prior_from_file_and_fallback(tmp_path):
     ClassPrior.write_file(str(path), [1, 2, 3])
     with pytest.raises(ValueError, match='3 classes'):
         evaluate(LongTailIoUMetric(prior=str(path)), hand_example())
+
+
+# Training images per class of the hand example's prior, made up: by LVIS's
+# thresholds 'd' is frequent, 'b' and 'c' common, 'a' rare.
+IMAGES = [3, 40, 12, 200]
+
+
+def test_metric_frequency_groups_hand_checked(tmp_path):
+    out = tmp_path / 'class_iou.json'
+    metric = METRICS.build(
+        dict(
+            type='LongTailIoUMetric',
+            prior=dict(type='ClassPrior', counts=PRIOR, image_counts=IMAGES),
+            frequency_groups=dict(group_by='count', group_split=(100, 11)),
+            output_file=str(out)))
+    res = evaluate(metric, hand_example())
+    iou = np.array([4 / 6, 2 / 4, 2 / 3, 0.0])
+    # the pixel groups are unchanged
+    assert res['mIoU_head'] == pytest.approx(100 * iou[0], abs=0.01)
+    assert res['mIoU_tail'] == pytest.approx(0.0, abs=0.01)
+    assert res['mIoU_frequent'] == pytest.approx(0.0, abs=0.01)
+    assert res['mIoU_common'] == pytest.approx(100 * iou[1:3].mean(),
+                                               abs=0.01)
+    assert res['mIoU_rare'] == pytest.approx(100 * iou[0], abs=0.01)
+    content = json.loads(out.read_text())
+    assert content['groups'] == ['head', 'body', 'body', 'tail']
+    assert content['frequency_groups'] == ['rare', 'common', 'common',
+                                           'frequent']
+    assert content['frequency_group_by'] == 'count'
+    assert content['frequency_group_split'] == [100, 11]
+    assert content['prior_counts'] == PRIOR
+    assert content['prior_image_counts'] == IMAGES
+    assert content['gt_pixels'] == [5, 2, 3, 1]
+    # image 1 holds every class, image 2 'a' and 'c'
+    assert content['gt_images'] == [2, 1, 2, 1]
+    assert content['metrics'] == res
+
+
+def test_metric_frequency_groups_default_is_ltss_rank_split():
+    # dict(): 60 % / 20 % / 20 % of the classes by images; of 4 classes,
+    # ranks 0-2 are frequent ('d', 'b', 'c'), rank 3 common ('a'), none rare
+    metric = LongTailIoUMetric(
+        prior=ClassPrior(4, counts=PRIOR, image_counts=IMAGES),
+        frequency_groups=dict())
+    assert metric.frequency_groups == dict(group_by='rank',
+                                           group_split=(0.6, 0.8))
+    res = evaluate(metric, hand_example())
+    iou = np.array([4 / 6, 2 / 4, 2 / 3, 0.0])
+    assert res['mIoU_frequent'] == pytest.approx(100 * iou[1:].mean(),
+                                                 abs=0.01)
+    assert res['mIoU_common'] == pytest.approx(100 * iou[0], abs=0.01)
+    assert 'mIoU_rare' not in res  # an empty group is left out
+    with pytest.raises(ValueError, match='frequency_groups must be'):
+        LongTailIoUMetric(frequency_groups=dict(split=(0.6, 0.8)))
+    with pytest.raises(ValueError, match='high >= low'):
+        LongTailIoUMetric(
+            frequency_groups=dict(group_by='count', group_split=(10, 100)))
+
+
+def test_metric_prior_without_image_counts(tmp_path):
+    old = tmp_path / 'old_prior.json'
+    ClassPrior.write_file(str(old), PRIOR, classes=list(CLASSES))
+    # without frequency groups an old prior file works as before
+    out = tmp_path / 'class_iou.json'
+    res = evaluate(LongTailIoUMetric(prior=str(old), output_file=str(out)),
+                   hand_example())
+    assert 'mIoU_tail' in res and 'mIoU_rare' not in res
+    content = json.loads(out.read_text())
+    assert content['frequency_groups'] is None
+    assert content['prior_image_counts'] is None
+    # with them: a UserError naming the fix, when the metric is built
+    for prior in (str(old), dict(type='ClassPrior', file=str(old)), PRIOR,
+                  ClassPrior(4, counts=PRIOR)):
+        with pytest.raises(ValueError, match='compute_class_prior.py'):
+            LongTailIoUMetric(prior=prior, frequency_groups=dict())
+    # no prior at all: both groupings from the evaluated ground truth
+    # (images per class 2, 1, 2, 1: 'a' and 'c' frequent, 'b', 'd' rare)
+    res = evaluate(
+        LongTailIoUMetric(
+            frequency_groups=dict(group_by='count', group_split=(1.5, 1.5))),
+        hand_example())
+    assert res['mIoU_frequent'] == pytest.approx(100 * (4 / 6 + 2 / 3) / 2,
+                                                 abs=0.01)
+    assert res['mIoU_rare'] == pytest.approx(100 * (2 / 4 + 0) / 2, abs=0.01)
+
+
+@pytest.mark.parametrize('name', ['ade20k', 'camvid'])
+def test_shipped_priors_rank_split_keeps_ties_together(name):
+    """The configs' rank split orders tied image counts by class index;
+    on the shipped priors no tie straddles a group boundary."""
+    images = ClassPrior(file=name).image_counts.numpy()
+    groups = class_groups(images, 'rank', (0.6, 0.8))
+    for i in range(len(images)):
+        for j in range(len(images)):
+            if images[i] == images[j]:
+                assert groups[i] == groups[j], (i, j)
