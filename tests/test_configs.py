@@ -67,6 +67,8 @@ def test_configs_are_found():
         for model in ('fcn', 'deeplabv3plus'):
             assert f'{model}-{method}_r18-tiny-d8_1xb8-1k_camvid-240x180.py' \
                 in seg_names, (model, method)
+        assert f'deeplabv3plus-{method}_r50-d8_4xb4-80k_ade20k-512x512.py' \
+            in seg_names, method
     cls_names = names(CLS_CONFIGS)
     for prefix in ('ce_', 'la_', 'gml-teacher_', 'gml-ema_', 'gml_'):
         for dataset in ('cifar100lt-r100', 'cifar100lt-r50',
