@@ -35,7 +35,10 @@ def _focal_loss_module():
     """``mmseg.models.losses.focal_loss``, or None where it cannot load."""
     try:
         from mmseg.models.losses import focal_loss
-    except ImportError:
+    except Exception:  # noqa: BLE001
+        # No mmseg, or one that fails to import (e.g. an mmcv whose
+        # compiled ops miss functions raises AssertionError): nothing to
+        # route here; importing mmseg itself reports why.
         return None
     return focal_loss
 
