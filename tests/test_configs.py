@@ -5,9 +5,10 @@
 - segmentation: a GML model's head is a GMLHead whose prior matches its
   classes; the long-tail metric builds (with frequent / common / rare
   groups on CamVid and ADE20K); every GML config differs from its CE twin
-  only in the head; a Region Rebalance config wraps its CE twin's head
-  unchanged; a shared-temperature or repeat-factor config differs from its
-  base in that one setting; the CamVid models train a step; the two-stage
+  only in the head, every baseline only in its decode head's loss (or OHEM
+  sampler); a Region Rebalance config wraps its CE twin's head unchanged;
+  a shared-temperature or repeat-factor config differs from its base in
+  that one setting; the CamVid models train a step; the two-stage
   student's teacher is its stage-1 model; the linear ablation is LA-CE
   plus the contrastive term; the temperature is not weight-decayed;
 - classification: every config trains two iterations on generated data
@@ -42,6 +43,12 @@ CLS_CONFIGS = sorted(glob.glob(osp.join(CLS_CONFIG_DIR, '*.py')))
 GML_CONFIGS = [path for path in SEG_CONFIGS if '-gml_' in osp.basename(path)]
 RR_CONFIGS = [path for path in SEG_CONFIGS if '-rr_' in osp.basename(path)]
 CAMVID_CONFIGS = [path for path in SEG_CONFIGS if '_camvid-' in path]
+# Baselines that change the CE config's decode-head loss (OHEM: its sampler).
+BASELINES = ('lace', 'cwce', 'blv', 'seesaw', 'focal', 'ohem', 'lovasz')
+BASELINE_CONFIGS = [
+    path for path in SEG_CONFIGS
+    if osp.basename(path).split('_')[0].split('-', 1)[-1] in BASELINES
+]
 CUSTOM_IMPORTS = dict(imports=['mil_seg'], allow_failed_imports=False)
 
 
@@ -56,10 +63,16 @@ def test_configs_are_found():
     for algorithm in ('deeplabv3plus', 'upernet', 'segformer'):
         assert any(n.startswith(f'{algorithm}-gml_') for n in seg_names)
         assert any(n.startswith(f'{algorithm}-ce_') for n in seg_names)
-    # FCN: ce, lace, cwce, blv, seesaw, rr, rfs, gml, gml-shared, gml-rfs,
-    # gml-linear, gml-teacher / gml-student; DeepLabV3+: the same but the
-    # two stages
-    assert len(CAMVID_CONFIGS) == 24
+    # FCN: ce, lace, cwce, blv, seesaw, focal, ohem, lovasz, rr, rfs, gml,
+    # gml-shared, gml-rfs, gml-linear, gml-teacher / gml-student;
+    # DeepLabV3+: the same but the two stages
+    assert len(CAMVID_CONFIGS) == 30
+    for method in BASELINES:
+        for model in ('fcn', 'deeplabv3plus'):
+            assert f'{model}-{method}_r18-tiny-d8_1xb8-1k_camvid-240x180.py' \
+                in seg_names, (model, method)
+        assert f'deeplabv3plus-{method}_r50-d8_4xb4-80k_ade20k-512x512.py' \
+            in seg_names, method
     cls_names = names(CLS_CONFIGS)
     for prefix in ('ce_', 'la_', 'gml-teacher_', 'gml-ema_', 'gml_'):
         for dataset in ('cifar100lt-r100', 'cifar100lt-r50',
@@ -220,6 +233,37 @@ def test_rr_config_wraps_its_baselines_head_unchanged(path):
     assert head.region_weight > 0 and head.region_classifier is not None
     assert head.prior.count_type == 'image'
     assert head.prior.num_classes == head.num_classes
+
+
+@pytest.mark.parametrize(
+    'path', BASELINE_CONFIGS, ids=names(BASELINE_CONFIGS))
+def test_baseline_config_differs_from_its_ce_twin_only_in_the_decode_loss(
+        path):
+    """A baseline is its CE config with another decode-head loss (OHEM: a
+    sampler on the same CE); backbone, auxiliary head (its CE), data,
+    schedule and metric are the CE config's."""
+    method = osp.basename(path).split('_')[0].split('-', 1)[1]
+    baseline, ce = load(path), load(path.replace(f'-{method}_', '-ce_'))
+    for key in ('train_cfg', 'param_scheduler', 'optim_wrapper',
+                'train_dataloader', 'val_evaluator', 'val_dataloader'):
+        assert baseline.get(key) == ce.get(key), key
+    model, ce_model = baseline.model.to_dict(), ce.model.to_dict()
+    head, ce_head = model.pop('decode_head'), ce_model.pop('decode_head')
+    assert model == ce_model
+    changed = {
+        key
+        for key in set(head) | set(ce_head)
+        if head.get(key) != ce_head.get(key)
+    }
+    assert changed == ({'sampler'} if method == 'ohem' else {'loss_decode'})
+    loss = head['loss_decode']
+    if method == 'lovasz':  # added to the CE twin's CE
+        assert loss[0] == ce_head['loss_decode']
+        assert [item['type'] for item in loss] == [
+            'CrossEntropyLoss', 'LovaszLoss'
+        ]
+    if method == 'focal':  # mmseg's mean over pixels x classes, x classes
+        assert loss['loss_weight'] == head['num_classes']
 
 
 def without_tau(prior):

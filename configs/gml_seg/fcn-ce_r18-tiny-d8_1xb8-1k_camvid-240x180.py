@@ -35,6 +35,48 @@ class_weighted_ce_loss = dict(
 blv_loss = dict(_delete_=True, type='BLVLoss', prior=prior, sigma=4.0)
 seesaw_loss = dict(
     _delete_=True, type='PixelSeesawLoss', num_classes=11, p=0.8, q=2.0)
+# MMSegmentation's own baselines (*-focal_*, *-ohem_*, *-lovasz_*), which
+# use no class statistics.
+# Focal loss (Lin et al., ICCV 2017), one sigmoid binary problem per class,
+# at the paper's gamma 2 and alpha 0.25, which it tuned together (mmseg's
+# default alpha, 0.5, weighs positives and negatives alike). mmseg's 'mean'
+# divides by pixels x classes (ignored pixels included); loss_weight = the
+# number of classes turns that into the paper's normalisation (RetinaNet
+# divides by the number of positives: one per pixel here), a per-pixel loss
+# on CE's scale rather than 1/C of it.
+focal_loss = dict(
+    _delete_=True,
+    type='FocalLoss',
+    use_sigmoid=True,
+    gamma=2.0,
+    alpha=0.25,
+    loss_weight=11.0)
+# Online hard example mining on the CE head (decode_head.sampler): CE only
+# on the pixels whose ground-truth probability is below thresh (0.7, as in
+# mmseg's OHEM configs with a threshold), and at least min_kept x batch
+# size of the hardest pixels in a batch. min_kept keeps about the share of
+# a crop that mmseg's DeepLabV3+ OHEM configs keep (100000 of 512x1024,
+# about a fifth): 8000 of a 240x180 crop's 43200 pixels, so at least 64000
+# of a batch of 8. The CE still divides by all non-ignored pixels, as in
+# mmseg.
+ohem_sampler = dict(type='OHEMPixelSampler', thresh=0.7, min_kept=8000)
+# Lovasz-Softmax (Berman et al., CVPR 2018) added to the CE baseline's CE:
+# its authors advise training it after or beside CE, as its best optimiser
+# settings differ from CE's, and this schedule is CE's, from scratch.
+# per_image=False takes each present class's Jaccard over the batch, nearer
+# the dataset mIoU that is reported than per-image IoU; mmseg then
+# requires reduction='none' (the loss is one value already).
+lovasz_loss = [
+    {{_base_.model.decode_head.loss_decode}},
+    dict(
+        type='LovaszLoss',
+        loss_type='multi_class',
+        classes='present',
+        per_image=False,
+        reduction='none',
+        loss_weight=1.0,
+        loss_name='loss_lovasz')
+]
 
 train_dataloader = dict(batch_size=8, num_workers=2)
 val_dataloader = dict(batch_size=1, num_workers=2)

@@ -27,9 +27,15 @@ and announces each once:
   start-up creates a gloo process group without pinning a GPU, launchers
   wrap the model in ``CPUDistributedDataParallel``, and ``SyncBN``
   synchronises CPU tensors over gloo.
+* ``focal_loss_cpu`` (:mod:`.focal_loss`): MMSegmentation's ``FocalLoss``
+  gets CPU tensors wrong (mmseg issue 3249; MMSegmentation 1.2.2 and
+  onedl-mmsegmentation 1.4.2 alike, whatever the device). It takes its
+  ``sigmoid_focal_loss`` branch, the one GPU tensors take, on every device;
+  that op runs pure PyTorch for CPU tensors.
 
-With full mmcv, torch < 2.6, ``pkg_resources`` present and a GPU, nothing is
-applied; :func:`active_shims` returns an empty list.
+With full mmcv, torch < 2.6, ``pkg_resources`` present, a GPU and an
+MMSegmentation whose ``FocalLoss`` works on the CPU, nothing is applied;
+:func:`active_shims` returns an empty list.
 
 The modules of this package import each other relatively only, so that the
 package can be loaded on its own (its tests do, to apply it in a fresh
@@ -37,11 +43,12 @@ interpreter without ``import mil_seg``).
 """
 from typing import Callable, List, Optional, Sequence
 
-from . import (config_packages, cpu_distributed, mmcv_ops, package_lookup,
-               torch_load)
+from . import (config_packages, cpu_distributed, focal_loss, mmcv_ops,
+               package_lookup, torch_load)
 from .config_packages import register_mil_seg_configs
 from .cpu_distributed import (cpu_sync_batch_norm_class, cuda_unavailable,
                               register_cpu_ddp_wrapper)
+from .focal_loss import focal_loss_cpu_path_broken
 from .mmcv_ops import (MissingCompiledOpError, mmcv_has_compiled_ops,
                        point_sample, sigmoid_focal_loss)
 from .package_lookup import (get_installed_path, is_installed,
@@ -57,6 +64,7 @@ SHIMS = (
     package_lookup.SHIM,
     config_packages.SHIM,
     cpu_distributed.SHIM,
+    focal_loss.SHIM,
 )
 
 _active: List[str] = []
@@ -121,5 +129,6 @@ __all__ = [
     'torch_loads_weights_only_by_default', 'mmengine_checkpoint_globals',
     'pkg_resources_available', 'is_installed', 'get_installed_path',
     'cuda_unavailable', 'cpu_sync_batch_norm_class',
-    'register_cpu_ddp_wrapper', 'register_mil_seg_configs'
+    'register_cpu_ddp_wrapper', 'register_mil_seg_configs',
+    'focal_loss_cpu_path_broken'
 ]

@@ -1,0 +1,4 @@
+# CamVid, focal loss on the tiny DeepLabV3+ (the loss of fcn-focal_*).
+_base_ = ['./deeplabv3plus-ce_r18-tiny-d8_1xb8-1k_camvid-240x180.py']
+
+model = dict(decode_head=dict(loss_decode={{_base_.focal_loss}}))

@@ -1,0 +1,5 @@
+# CamVid, CE + Lovasz-Softmax on the tiny DeepLabV3+ (the losses of
+# fcn-lovasz_*).
+_base_ = ['./deeplabv3plus-ce_r18-tiny-d8_1xb8-1k_camvid-240x180.py']
+
+model = dict(decode_head=dict(loss_decode={{_base_.lovasz_loss}}))
