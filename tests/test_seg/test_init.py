@@ -7,11 +7,13 @@ def test_segmentation_registries_hold_the_package():
     from mmseg.registry import DATASETS, HOOKS, METRICS, MODELS
     for name in ('GMLHead', 'GMLCascadeHead', 'GMLEncoderDecoder',
                  'GMLCascadeEncoderDecoder', 'ClassPrior',
-                 'ClassBalancedQueue', 'GMLLoss'):
+                 'ClassBalancedQueue', 'GMLLoss', 'RegionRebalanceHead',
+                 'LogitAdjustedCELoss', 'ClassWeightedCELoss', 'BLVLoss',
+                 'PixelSeesawLoss'):
         assert MODELS.get(name) is not None, name
         assert MODELS.get(name).__module__.startswith('mil_seg.'), name
     assert DATASETS.get('CamVidDataset').__module__.startswith('mil_seg.')
-    assert DATASETS.get('SyntheticLTDataset').__module__.startswith(
-        'mil_seg.')
+    for name in ('SyntheticLTDataset', 'RepeatFactorDataset'):
+        assert DATASETS.get(name).__module__.startswith('mil_seg.'), name
     assert METRICS.get('LongTailIoUMetric').__module__.startswith('mil_seg.')
     assert HOOKS.get('PriorToMetricHook').__module__.startswith('mil_seg.')

@@ -43,8 +43,8 @@ class LongTailIoUMetric(IoUMetric):
     Long-tailed Semantic Segmentation", TMM 2024; code
     caopulan/Mask2Former-LT) groups classes by *image-level* frequency, the
     number of training images that contain a class, besides pixel-level
-    frequency, with the names LVIS gave its groups of detection classes. With ``frequency_groups=dict(group_by=...,
-    group_split=...)`` the same :func:`~mil_seg.gml.groups.class_groups`
+    frequency, with the names LVIS gave its groups of detection classes.
+    With ``frequency_groups=dict(group_by=..., group_split=...)`` the same :func:`~mil_seg.gml.groups.class_groups`
     runs on the prior's ``image_counts`` and the metric adds
     ``mIoU_frequent``, ``mIoU_common`` and ``mIoU_rare``; keys left out of
     the dict take LTSS's rule, :data:`FREQUENCY_GROUPS_DEFAULT`

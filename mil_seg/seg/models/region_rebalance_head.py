@@ -63,10 +63,11 @@ class RegionRebalanceHead(BaseDecodeHead):
     The authors balance by the number of training images that contain each
     class (one region per image and class present: the region frequency):
     a shipped prior's image counts, ``dict(type='ClassPrior',
-    file='ade20k', count_type='image')``. Differences from their code, on purpose: regions are per image (their released
-    heads pool each class over the whole batch, which makes the region
-    count depend on the batch size), and labels are downsampled instead of
-    features upsampled (as their ``rr.py`` does); their arXiv
+    file='ade20k', count_type='image')``. Differences from their code, on
+    purpose: regions are per image (their released heads pool each class
+    over the whole batch, which makes the region count depend on the batch
+    size), and labels are downsampled instead of features upsampled (as
+    their ``rr.py`` does); their arXiv
     DeepLabV3+ head adds a pixel-to-region consistency term and their CeCo
     configs a label smoothing of 0.5, neither taken here.
 
@@ -88,8 +89,8 @@ class RegionRebalanceHead(BaseDecodeHead):
         prior (str | dict | ClassPrior): The class prior of the region
             classes, anything :func:`~mil_seg.gml.prior.build_class_prior`
             accepts, e.g. ``dict(type='ClassPrior', file='ade20k',
-            count_type='image')``;
-            its ``tau`` is the strength of the adjustment.
+            count_type='image')``; its ``tau`` is the strength of the
+            adjustment.
         region_weight (float): Weight of ``loss_region``; 0 builds no
             branch. Defaults to 1.0 (the authors' released RR configs).
         region_channels (int): Channels of the reduced pixel features.
