@@ -211,7 +211,7 @@ def test_every_camvid_segmentor_has_the_variants():
         for variant in ONE_SETTING_VARIANTS:
             assert any(osp.basename(p).startswith(model + variant)
                        and '_camvid-' in p for p in VARIANT_CONFIGS)
-    assert len(VARIANT_CONFIGS) == 8  # 3 x 2 CamVid, 2 ADE20K
+    assert len(VARIANT_CONFIGS) == 9  # 3 x 2 CamVid, 3 ADE20K
 
 
 @pytest.mark.parametrize('path', RR_CONFIGS, ids=names(RR_CONFIGS))
