@@ -19,6 +19,7 @@ from mil_seg.launch.errors import UserError, WrongModuleError
 from .cosine_classifier import CosineClassifier2d
 from .pixel_contrast import PixelContrast
 from .plain_head_checkpoint import move_plain_head_keys
+from .wrapped_decoder import wrapper_head_args
 
 
 @MODELS.register_module()
@@ -123,21 +124,7 @@ class GMLHead(BaseDecodeHead):
             raise UserError(
                 "GMLHead needs one logit per class (no out_channels=1) and "
                 f"classifier='cosine' or 'linear', got {classifier!r}.")
-        in_channels, in_index = decoder.in_channels, decoder.in_index
-        if decoder.input_transform == 'resize_concat':
-            # _init_inputs sums them again: hand over one entry per input.
-            in_channels = [in_channels] + [0] * (len(in_index) - 1)
-        super().__init__(
-            in_channels,
-            decoder.channels,
-            num_classes=decoder.num_classes,
-            dropout_ratio=decoder.dropout_ratio,
-            in_index=in_index,
-            input_transform=decoder.input_transform,
-            loss_decode=[],
-            ignore_index=decoder.ignore_index,
-            align_corners=decoder.align_corners,
-            init_cfg=init_cfg)
+        super().__init__(**wrapper_head_args(decoder), init_cfg=init_cfg)
         # The decoder's forward now returns the features that fed cls_seg.
         # Its own loss_decode is replaced by loss_gml (dropped: no stray
         # settings in the model's repr).

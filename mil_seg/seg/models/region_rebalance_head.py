@@ -20,6 +20,7 @@ from mil_seg.gml.prior import PriorConfig, build_class_prior
 from mil_seg.launch.errors import UserError, WrongModuleError
 from .image_regions import image_class_means, labels_at_feature_size
 from .plain_head_checkpoint import move_plain_head_keys
+from .wrapped_decoder import wrapper_head_args
 
 
 @MODELS.register_module()
@@ -135,21 +136,7 @@ class RegionRebalanceHead(BaseDecodeHead):
             raise UserError(
                 'RegionRebalanceHead needs one logit per class: remove '
                 'out_channels=1 / use_sigmoid from the decoder.')
-        in_channels, in_index = decoder.in_channels, decoder.in_index
-        if decoder.input_transform == 'resize_concat':
-            # _init_inputs sums them again: hand over one entry per input.
-            in_channels = [in_channels] + [0] * (len(in_index) - 1)
-        super().__init__(
-            in_channels,
-            decoder.channels,
-            num_classes=decoder.num_classes,
-            dropout_ratio=decoder.dropout_ratio,
-            in_index=in_index,
-            input_transform=decoder.input_transform,
-            loss_decode=[],
-            ignore_index=decoder.ignore_index,
-            align_corners=decoder.align_corners,
-            init_cfg=init_cfg)
+        super().__init__(**wrapper_head_args(decoder), init_cfg=init_cfg)
         # The decoder's pixel classifier, losses and sampler move here (its
         # forward now returns the features that fed cls_seg); the pixel path
         # is the decoder's own.
