@@ -100,7 +100,7 @@ test_evaluator = val_evaluator
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4),
-    # GML's per-class temperature is never weight-decayed.
+    # GML's learnt temperature (per class or shared) is never weight-decayed.
     paramwise_cfg=dict(
         custom_keys={'log_temperature': dict(decay_mult=0.0)}))
 param_scheduler = [
