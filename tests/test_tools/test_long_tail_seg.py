@@ -146,7 +146,7 @@ def test_benchmark_tunes_trains_seeds_and_continues(generated_data,
     work_dir = tmp_path / 'work'
     results_out = str(tmp_path / 'lt.json')
     result = run_benchmark(generated_data, work_dir, '--results-out',
-                           results_out)
+                           results_out, '--model-label', 'tiny test net')
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     rows = table_rows(result.stdout)
     assert set(rows) == {'CE', 'CE + repeat-factor sampling'}
@@ -178,6 +178,7 @@ def test_benchmark_tunes_trains_seeds_and_continues(generated_data,
 
     document = json.load(open(results_out))
     assert document['kind'] == 'accuracy'
+    assert document['model'] == 'tiny test net'
     assert [sorted(row['seeds']) for row in document['rows']] == [
         ['0', '1'], ['0', '1']]
     assert document['rows'][1]['settings'].startswith(

@@ -181,6 +181,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='KEY=VALUE overrides of every run (values are '
                         'read as Python literals where they parse)')
+    parser.add_argument('--model-label', default=None,
+                        help='the model as result files name it, e.g. '
+                        '"tiny FCN" (default: --segmentor)')
     parser.add_argument('--results-out', default=None,
                         help='write the table (and the tuning table) as '
                         'result files (results/README.md)')
@@ -727,8 +730,9 @@ def write_results(args: argparse.Namespace, summary: Dict[str, Any],
     common = dict(
         schema=1, task='seg',
         dataset=args.data_config or 'CamVid at 240x180 (the configs\' data)',
-        model=args.segmentor, machine=f'{os.cpu_count()} CPU cores '
-        f'({platform.machine()}), {args.jobs} run(s) at a time x '
+        model=args.model_label or args.segmentor,
+        machine=f'{os.cpu_count()} CPU cores ({platform.machine()}), '
+        f'{args.jobs} run(s) at a time x '
         f'{args.threads} thread(s)', **zoo.provenance(sys.argv),
         source='tools/benchmarks/long_tail_seg.py --results-out (say who '
         'ran it and where its work dir is kept)')
