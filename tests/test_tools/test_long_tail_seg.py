@@ -211,3 +211,37 @@ def test_benchmark_tunes_trains_seeds_and_continues(generated_data,
     assert other.returncode != 0
     assert 'holds a run of other settings' in other.stderr
     assert (run_dir / 'result.json').is_file()
+
+
+def test_tune_only_writes_the_tuning_table_and_trains_no_seed(
+        generated_data, tmp_path):
+    work_dir = tmp_path / 'work'
+    results_out = str(tmp_path / 'lt.json')
+    tune_only = ['--methods', 'rfs', '--tune-only', '--tune-iters', '2',
+                 '--holdout-fraction', '0.3', '--data-config',
+                 generated_data, '--work-dir', str(work_dir),
+                 '--results-out', results_out]
+    result = run_tool(BENCH, *tune_only, timeout=600)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert result.stdout.count('training') == 3  # the three trials only
+    assert not (work_dir / 'rfs').exists()
+    assert not osp.exists(results_out)
+    tuning = json.load(open(str(tmp_path / 'lt-tuning.json')))
+    assert tuning['kind'] == 'tuning' and tuning['schedule'] == '2 iterations'
+    assert len(tuning['rows']) == 3
+    assert 'mIoU' in tuning['metrics']
+    chosen = [row for row in tuning['rows'] if row.get('chosen')]
+    assert len(chosen) == 1
+
+    # the seeds later: the trials are read back, the chosen value trains
+    seeds = run_tool(BENCH, '--methods', 'rfs', '--tune', '--tune-iters',
+                     '2', '--iters', '2', '--seeds', '0', '--holdout-fraction',
+                     '0.3', '--data-config', generated_data, '--work-dir',
+                     str(work_dir), timeout=600)
+    assert seeds.returncode == 0, (seeds.stdout + seeds.stderr)[-4000:]
+    assert seeds.stdout.count('read back') == 3
+    assert seeds.stdout.count('training') == 1
+    final = Config.fromfile(str(work_dir / 'rfs' / 'seed0' / 'config.py'))
+    assert chosen[0]['settings'] == (
+        'train_dataloader.dataset.threshold='
+        f'{final.train_dataloader.dataset.threshold:g}')

@@ -36,7 +36,10 @@ of each sequence: images are grouped by the part of their file name before
 the first ``_``, sorted by name, so neighbouring video frames do not
 straddle the split) and is evaluated on that part, val never read. The
 chosen values and the rule go into the tuning result file
-(``--results-out`` with ``-tuning`` before ``.json``).
+(``--results-out`` with ``-tuning`` before ``.json``). ``--tune-only``
+stops there, so tuning and the seeds' runs can be spread over machines or
+days: a later ``--tune`` run with the same ``--work-dir`` reads the trials
+back and trains only the seeds.
 
 An interrupted benchmark continues where it stopped: every run has its own
 directory under ``--work-dir`` with the exact config it trains; a run
@@ -167,6 +170,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--tune', action='store_true',
                         help='choose each knob on the held-out split first')
+    parser.add_argument('--tune-only', action='store_true',
+                        help='tune, write the tuning table and stop (a '
+                        'later --tune run with this --work-dir reads the '
+                        'trials back); --seeds unused')
     parser.add_argument('--tune-iters', type=int, default=None,
                         help='budget of a tuning run (default: --iters)')
     parser.add_argument('--tune-seed', type=int, default=0)
@@ -188,6 +195,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='write the table (and the tuning table) as '
                         'result files (results/README.md)')
     args = parser.parse_args(argv)
+    if args.tune_only:
+        args.tune = True
     if args.tune_iters is None:
         args.tune_iters = args.iters
     if not 0 < args.holdout_fraction < 1:
@@ -727,15 +736,7 @@ def write_results(args: argparse.Namespace, summary: Dict[str, Any],
                                                        'time_ratio',
                                                        'memory_ratio']
     digits = {'time_ratio': 3, 'memory_ratio': 3, 'step_s': 3, 'peak_mb': 0}
-    common = dict(
-        schema=1, task='seg',
-        dataset=args.data_config or 'CamVid at 240x180 (the configs\' data)',
-        model=args.model_label or args.segmentor,
-        machine=f'{os.cpu_count()} CPU cores ({platform.machine()}), '
-        f'{args.jobs} run(s) at a time x '
-        f'{args.threads} thread(s)', **zoo.provenance(sys.argv),
-        source='tools/benchmarks/long_tail_seg.py --results-out (say who '
-        'ran it and where its work dir is kept)')
+    common = result_header(args)
     rows = []
     for row in summary['rows']:
         entry = dict(label=row['label'], config=config_relpath(
@@ -754,8 +755,30 @@ def write_results(args: argparse.Namespace, summary: Dict[str, Any],
                                                          'memory_ratio'],
         rows=rows), args.results_out)
     print(f'\nResult file: {args.results_out}')
+    write_tuning_results(args, choices, common)
+
+
+def result_header(args: argparse.Namespace) -> Dict[str, Any]:
+    """The fields every result file of this invocation shares."""
+    return dict(
+        schema=1, task='seg',
+        dataset=args.data_config or 'CamVid at 240x180 (the configs\' data)',
+        model=args.model_label or args.segmentor,
+        machine=f'{os.cpu_count()} CPU cores ({platform.machine()}), '
+        f'{args.jobs} run(s) at a time x '
+        f'{args.threads} thread(s)', **zoo.provenance(sys.argv),
+        source='tools/benchmarks/long_tail_seg.py --results-out (say who '
+        'ran it and where its work dir is kept)')
+
+
+def write_tuning_results(args: argparse.Namespace, choices: Dict[str, dict],
+                         common: Dict[str, Any]) -> None:
+    """The tuning table as a result file (``-tuning`` before ``.json``)."""
     if not choices:
         return
+    groups = [m for m in GROUP_METRICS
+              if any(m in metrics for choice in choices.values()
+                     for metrics in choice['trials'].values())]
     tuning_rows = []
     for name, choice in choices.items():
         for value, metrics in choice['trials'].items():
@@ -764,7 +787,7 @@ def write_results(args: argparse.Namespace, summary: Dict[str, Any],
                 config=config_relpath(args, name),
                 seeds={str(args.tune_seed): {
                     m: zoo.recorded(metrics.get(m), 2)
-                    for m in summary['groups']}},
+                    for m in groups}},
                 settings=settings_text({choice['key']: value}))
             if value == choice['value']:
                 entry['chosen'] = True
@@ -777,7 +800,7 @@ def write_results(args: argparse.Namespace, summary: Dict[str, Any],
         schedule=f'{args.tune_iters} iterations',
         rule=f'highest held-out {args.tune_metric} among the values tried '
         '(the same number for every method with a knob); ties to the '
-        'config\'s own value', metrics=summary['groups'],
+        'config\'s own value', metrics=groups,
         rows=tuning_rows), path)
     print(f'Tuning result file: {path}')
 
@@ -788,6 +811,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     for name in args.methods:
         method_config_path(args, name)
     choices = tune(args) if args.tune else {}
+    if args.tune_only:
+        print_tuning(args, choices)
+        if args.results_out:
+            write_tuning_results(args, choices, result_header(args))
+        return
     runs = [Run(name, seed, args.iters, chosen_values(name, choices), False,
                 osp.join(args.work_dir, name, f'seed{seed}'))
             for name in args.methods for seed in args.seeds]
