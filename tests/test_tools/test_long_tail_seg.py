@@ -245,3 +245,11 @@ def test_tune_only_writes_the_tuning_table_and_trains_no_seed(
     assert chosen[0]['settings'] == (
         'train_dataloader.dataset.threshold='
         f'{final.train_dataloader.dataset.threshold:g}')
+
+
+def test_a_run_without_ce_is_warned_that_its_ratios_are_undefined(capsys):
+    bench.parse_args(['--methods', 'lace', 'gml'])
+    assert 'ce is not in --methods' in capsys.readouterr().err
+    bench.parse_args(['--methods', 'ce', 'gml'])
+    bench.parse_args(['--methods', 'gml', '--tune-only'])
+    assert capsys.readouterr().err == ''

@@ -201,6 +201,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         args.tune_iters = args.iters
     if not 0 < args.holdout_fraction < 1:
         parser.error('--holdout-fraction must be in (0, 1)')
+    if 'ce' not in args.methods and not args.tune_only:
+        print('warning: ce is not in --methods: the time and memory ratios, '
+              'which divide by CE runs of the same invocation and seeds, '
+              'will be n/a (add ce to --methods; a finished CE run in '
+              '--work-dir is read back, not retrained)', file=sys.stderr)
     for name in args.methods:
         for parent in METHODS[name].inherits:
             if parent not in args.methods:
