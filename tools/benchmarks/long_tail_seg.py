@@ -657,14 +657,18 @@ def cell(values: List[Optional[float]], digits: int = 2) -> str:
                                    f' ± {std:.{digits}f}')
 
 
+def reported_groups(metrics: List[Dict[str, float]]) -> List[str]:
+    """The group metrics (:data:`GROUP_METRICS` order) any run reported."""
+    return [m for m in GROUP_METRICS if any(m in d for d in metrics)]
+
+
 def summarize(args: argparse.Namespace, results: List[dict],
               choices: Dict[str, dict]) -> Dict[str, Any]:
     """Per method the seeds' values of every table column."""
     first = results[0]
     rarest = sorted(range(len(first['classes'])),
                     key=lambda c: first['prior_counts'][c])[:NUM_RAREST]
-    groups = [m for m in GROUP_METRICS
-              if any(m in r['metrics'] for r in results)]
+    groups = reported_groups([r['metrics'] for r in results])
     ce = {r['seed']: r for r in results if r['method'] == 'ce'}
     rows = []
     for name in args.methods:
@@ -781,9 +785,8 @@ def write_tuning_results(args: argparse.Namespace, choices: Dict[str, dict],
     """The tuning table as a result file (``-tuning`` before ``.json``)."""
     if not choices:
         return
-    groups = [m for m in GROUP_METRICS
-              if any(m in metrics for choice in choices.values()
-                     for metrics in choice['trials'].values())]
+    groups = reported_groups([metrics for choice in choices.values()
+                              for metrics in choice['trials'].values()])
     tuning_rows = []
     for name, choice in choices.items():
         for value, metrics in choice['trials'].items():
