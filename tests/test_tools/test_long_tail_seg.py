@@ -253,3 +253,12 @@ def test_a_run_without_ce_is_warned_that_its_ratios_are_undefined(capsys):
     bench.parse_args(['--methods', 'ce', 'gml'])
     bench.parse_args(['--methods', 'gml', '--tune-only'])
     assert capsys.readouterr().err == ''
+
+
+def test_tune_only_without_a_knob_is_refused_naming_the_fix(capsys):
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--methods', 'ce', 'lovasz', '--tune-only'])
+    err = capsys.readouterr().err
+    assert 'none of --methods has a knob' in err
+    assert 'gml' in err and 'drop --tune-only' in err
+    bench.parse_args(['--methods', 'ce', 'lovasz', 'gml', '--tune-only'])

@@ -199,6 +199,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         args.tune = True
     if args.tune_iters is None:
         args.tune_iters = args.iters
+    if args.tune_only and not any(METHODS[m].knob for m in args.methods):
+        parser.error('--tune-only: none of --methods has a knob to tune '
+                     '(methods with one: ' + ', '.join(
+                         m for m in METHODS if METHODS[m].knob) + '); add '
+                     'one, or drop --tune-only to train the methods')
     if not 0 < args.holdout_fraction < 1:
         parser.error('--holdout-fraction must be in (0, 1)')
     if 'ce' not in args.methods and not args.tune_only:
