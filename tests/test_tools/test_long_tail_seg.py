@@ -262,3 +262,50 @@ def test_tune_only_without_a_knob_is_refused_naming_the_fix(capsys):
     assert 'none of --methods has a knob' in err
     assert 'gml' in err and 'drop --tune-only' in err
     bench.parse_args(['--methods', 'ce', 'lovasz', 'gml', '--tune-only'])
+
+
+def test_tuned_from_reads_back_the_choices_a_tuning_file_records(tmp_path):
+    results_out = str(tmp_path / 'lt.json')
+    args = bench.parse_args(['--methods', 'lace', 'gml', '--tune-only',
+                             '--results-out', results_out])
+    trials = {0.5: {'mIoU': 30.0, 'mIoU_tail': 5.0},
+              0.75: {'mIoU': 31.5, 'mIoU_tail': 6.0},
+              1.0: {'mIoU': 29.0, 'mIoU_tail': 7.0}}
+    written = {name: dict(key=bench.METHODS[name].knob.key,
+                          name=bench.METHODS[name].knob.name, value=value,
+                          default=None, trials=trials)
+               for name, value in (('lace', 0.75), ('gml', 0.5))}
+    bench.write_tuning_results(args, written, bench.result_header(args))
+    tuning_file = str(tmp_path / 'lt-tuning.json')
+
+    args = bench.parse_args(['--methods', 'ce', 'gml', 'lace',
+                             '--tuned-from', tuning_file])
+    read = bench.read_tuned_values(args)
+    assert sorted(read) == ['gml', 'lace']  # ce has no knob
+    assert bench.chosen_values('gml', read) == {
+        'model.decode_head.prior.tau': 0.5}
+    assert bench.chosen_values('lace', read) == {
+        'model.decode_head.loss_decode.prior.tau': 0.75}
+    assert bench.chosen_values('ce', read) == {}
+    assert read['gml']['trials'] == trials
+
+    # a method the file did not tune is refused, naming the fix
+    args = bench.parse_args(['--methods', 'ce', 'gml', 'blv',
+                             '--tuned-from', tuning_file])
+    with pytest.raises(SystemExit, match='0 chosen values of '
+                       r'model.decode_head.loss_decode.sigma .*--tune-only '
+                       '--methods blv'):
+        bench.read_tuned_values(args)
+    # and a file that is not a tuning file
+    accuracy = json.load(open(tuning_file))
+    accuracy['kind'] = 'accuracy'
+    with open(str(tmp_path / 'accuracy.json'), 'w') as f:
+        json.dump(accuracy, f)
+    args = bench.parse_args(['--methods', 'gml', '--tuned-from',
+                             str(tmp_path / 'accuracy.json')])
+    with pytest.raises(SystemExit, match="'accuracy' file: give the "
+                       '-tuning.json'):
+        bench.read_tuned_values(args)
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--methods', 'gml', '--tune', '--tuned-from',
+                          tuning_file])

@@ -39,7 +39,10 @@ chosen values and the rule go into the tuning result file
 (``--results-out`` with ``-tuning`` before ``.json``). ``--tune-only``
 stops there, so tuning and the seeds' runs can be spread over machines or
 days: a later ``--tune`` run with the same ``--work-dir`` reads the trials
-back and trains only the seeds.
+back and trains only the seeds. ``--tuned-from FILE`` trains at the
+values a tuning result file records as chosen (e.g. one kept in
+``results/``, whose trials' directories are gone), for every method of
+``--methods`` with a knob; the file must hold a chosen row for each.
 
 An interrupted benchmark continues where it stopped: every run has its own
 directory under ``--work-dir`` with the exact config it trains; a run
@@ -174,6 +177,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='tune, write the tuning table and stop (a '
                         'later --tune run with this --work-dir reads the '
                         'trials back); --seeds unused')
+    parser.add_argument('--tuned-from', default=None, metavar='FILE',
+                        help='train at the values a tuning result file '
+                        'chose (see above), instead of --tune')
     parser.add_argument('--tune-iters', type=int, default=None,
                         help='budget of a tuning run (default: --iters)')
     parser.add_argument('--tune-seed', type=int, default=0)
@@ -199,6 +205,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         args.tune = True
     if args.tune_iters is None:
         args.tune_iters = args.iters
+    if args.tuned_from and args.tune:
+        parser.error('--tuned-from reads values another run chose: give it '
+                     'or --tune/--tune-only, not both')
     if args.tune_only and not any(METHODS[m].knob for m in args.methods):
         parser.error('--tune-only: none of --methods has a knob to tune '
                      '(methods with one: ' + ', '.join(
@@ -632,6 +641,56 @@ def tune(args: argparse.Namespace) -> Dict[str, dict]:
     return choices
 
 
+def read_tuned_values(args: argparse.Namespace) -> Dict[str, dict]:
+    """The choices of a tuning result file (``--tuned-from``).
+
+    Returns:
+        dict: As :func:`tune` returns, read from the file: per method with
+        a knob, its chosen value and every trial's held-out metrics.
+
+    Raises:
+        SystemExit: For a file that is not a tuning result file, or that
+            has no chosen value of a method of ``--methods`` with a knob.
+    """
+    path = args.tuned_from
+    try:
+        with open(path, encoding='utf-8') as f:
+            data = zoo.parse(f.read())
+        zoo.validate(data, path)
+    except (OSError, ValueError, zoo.ResultFileError) as error:
+        raise SystemExit(f'error: --tuned-from {path}: {error}')
+    if data['kind'] != 'tuning':
+        raise SystemExit(f'error: --tuned-from {path} is a {data["kind"]!r} '
+                         'file: give the -tuning.json that --tune or '
+                         '--tune-only wrote')
+    choices: Dict[str, dict] = {}
+    for name in args.methods:
+        knob = METHODS[name].knob
+        if knob is None:
+            continue
+        config = config_relpath(args, name)
+        trials, chosen = {}, []
+        for row in data['rows']:
+            key, _, value = (row.get('settings') or '').partition('=')
+            if row['config'] != config or key != knob.key:
+                continue
+            value = float(value)
+            trials[value] = {m: None if v is None else float(v)
+                             for seed in row['seeds'].values()
+                             for m, v in seed.items()}
+            if row.get('chosen'):
+                chosen.append(value)
+        if len(chosen) != 1:
+            raise SystemExit(
+                f'error: --tuned-from {path} has {len(chosen)} chosen '
+                f'values of {knob.key} for {config} ({name}), not one: tune '
+                f'it (--tune-only --methods {name}) or drop it from '
+                '--methods')
+        choices[name] = dict(key=knob.key, name=knob.name, value=chosen[0],
+                             default=None, trials=trials)
+    return choices
+
+
 def chosen_values(name: str, choices: Dict[str, dict]) -> Dict[str, float]:
     """The knob values a method trains with (its own, or inherited)."""
     method = METHODS[name]
@@ -718,9 +777,14 @@ def print_tuning(args: argparse.Namespace, choices: Dict[str, dict]) -> None:
     """The tuning table: held-out metric of every trial, the choice."""
     if not choices:
         return
-    print(f'\nTuning on {args.holdout_fraction:g} of train held out '
-          f'(seed {args.tune_seed}, {args.tune_iters} iterations), rule: '
-          f'highest held-out {args.tune_metric}, ties to the config\'s')
+    if args.tuned_from:
+        print(f'\nValues chosen by the tuning of {args.tuned_from} (its '
+              'split, budget and rule are in that file)')
+    else:
+        print(f'\nTuning on {args.holdout_fraction:g} of train held out '
+              f'(seed {args.tune_seed}, {args.tune_iters} iterations), '
+              f'rule: highest held-out {args.tune_metric}, ties to the '
+              'config\'s')
     print(f'| method | knob | value | held-out {args.tune_metric} | '
           'chosen |')
     print('|---|---|---|---|---|')
@@ -769,7 +833,8 @@ def write_results(args: argparse.Namespace, summary: Dict[str, Any],
                                                          'memory_ratio'],
         rows=rows), args.results_out)
     print(f'\nResult file: {args.results_out}')
-    write_tuning_results(args, choices, common)
+    if not args.tuned_from:
+        write_tuning_results(args, choices, common)
 
 
 def result_header(args: argparse.Namespace) -> Dict[str, Any]:
@@ -823,7 +888,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     for name in args.methods:
         method_config_path(args, name)
-    choices = tune(args) if args.tune else {}
+    if args.tune:
+        choices = tune(args)
+    elif args.tuned_from:
+        choices = read_tuned_values(args)
+    else:
+        choices = {}
     if args.tune_only:
         print_tuning(args, choices)
         if args.results_out:
