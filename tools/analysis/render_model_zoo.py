@@ -385,17 +385,37 @@ def load_results(results_dir: str,
         if not re.fullmatch(r'[A-Za-z0-9_.-]+', name) or name == SUMMARY_NAME:
             _fail(where, 'a result file is named [A-Za-z0-9_.-]+.json, and '
                   f'not {SUMMARY_NAME}.json')
-        with open(path, encoding='utf-8') as f:
-            text = f.read()
-        try:
-            data = parse(text)
-        except json.JSONDecodeError as error:
-            _fail(where, f'not valid JSON: {error}')
-        except ResultFileError as error:
-            _fail(where, str(error))
-        validate(data, where, repo)
-        results[name] = data
+        results[name] = load_result(path, where, repo)
     return results
+
+
+def load_result(path: str, where: Optional[str] = None,
+                repo: Optional[str] = None) -> dict:
+    """Load and validate one result file.
+
+    Args:
+        path (str): The file.
+        where (str, optional): How errors name it. Defaults to ``path``.
+        repo (str, optional): Repository root for the config check of
+            :func:`validate`. Defaults to None.
+
+    Returns:
+        dict: The file parsed by :func:`parse`.
+
+    Raises:
+        ResultFileError: For a file that is not JSON or breaks the schema.
+    """
+    where = where or path
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    try:
+        data = parse(text)
+    except json.JSONDecodeError as error:
+        _fail(where, f'not valid JSON: {error}')
+    except ResultFileError as error:
+        _fail(where, str(error))
+    validate(data, where, repo)
+    return data
 
 
 def dumps(data: dict) -> str:

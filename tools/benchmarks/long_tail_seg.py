@@ -654,10 +654,8 @@ def read_tuned_values(args: argparse.Namespace) -> Dict[str, dict]:
     """
     path = args.tuned_from
     try:
-        with open(path, encoding='utf-8') as f:
-            data = zoo.parse(f.read())
-        zoo.validate(data, path)
-    except (OSError, ValueError, zoo.ResultFileError) as error:
+        data = zoo.load_result(path)
+    except (OSError, zoo.ResultFileError) as error:
         raise SystemExit(f'error: --tuned-from {path}: {error}')
     if data['kind'] != 'tuning':
         raise SystemExit(f'error: --tuned-from {path} is a {data["kind"]!r} '
