@@ -5,6 +5,7 @@ import importlib.util
 import json
 import os
 import os.path as osp
+import re
 
 import pytest
 from mmengine.config import Config
@@ -309,3 +310,24 @@ def test_tuned_from_reads_back_the_choices_a_tuning_file_records(tmp_path):
     with pytest.raises(SystemExit):
         bench.parse_args(['--methods', 'gml', '--tune', '--tuned-from',
                           tuning_file])
+
+    # values tuned on other data are refused, naming both datasets
+    args = bench.parse_args(['--methods', 'gml', '--tuned-from', tuning_file,
+                             '--data-config', 'configs/other_data.py'])
+    with pytest.raises(SystemExit, match='tuned on .CamVid at 240x180.*this '
+                       "run trains on 'configs/other_data.py': give the "
+                       '--data-config'):
+        bench.read_tuned_values(args)
+    # as is a row whose settings are not one key=number
+    tuning = json.load(open(tuning_file))
+    row = next(r for r in tuning['rows'] if r['config'].endswith(
+        bench.config_relpath(args, 'gml').rsplit('/', 1)[1]))
+    row['settings'] += ', train_dataloader.dataset.threshold=0.75'
+    with open(str(tmp_path / 'two-keys-tuning.json'), 'w') as f:
+        json.dump(tuning, f)
+    args = bench.parse_args(['--methods', 'gml', '--tuned-from',
+                             str(tmp_path / 'two-keys-tuning.json')])
+    with pytest.raises(SystemExit, match=re.escape(f"row {row['label']!r} has "
+                                                'settings') +
+                       '.*not one key=number'):
+        bench.read_tuned_values(args)

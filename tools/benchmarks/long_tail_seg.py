@@ -649,8 +649,9 @@ def read_tuned_values(args: argparse.Namespace) -> Dict[str, dict]:
         a knob, its chosen value and every trial's held-out metrics.
 
     Raises:
-        SystemExit: For a file that is not a tuning result file, or that
-            has no chosen value of a method of ``--methods`` with a knob.
+        SystemExit: For a file that is not a tuning result file, one
+            tuned on other data than this run's, or one that has no chosen
+            value of a method of ``--methods`` with a knob.
     """
     path = args.tuned_from
     try:
@@ -661,6 +662,12 @@ def read_tuned_values(args: argparse.Namespace) -> Dict[str, dict]:
         raise SystemExit(f'error: --tuned-from {path} is a {data["kind"]!r} '
                          'file: give the -tuning.json that --tune or '
                          '--tune-only wrote')
+    dataset = dataset_label(args)
+    if data['dataset'] != dataset:
+        raise SystemExit(
+            f'error: --tuned-from {path} tuned on {data["dataset"]!r}, this '
+            f'run trains on {dataset!r}: give the --data-config it was '
+            'tuned with, or tune on this data (--tune-only)')
     choices: Dict[str, dict] = {}
     for name in args.methods:
         knob = METHODS[name].knob
@@ -669,10 +676,11 @@ def read_tuned_values(args: argparse.Namespace) -> Dict[str, dict]:
         config = config_relpath(args, name)
         trials, chosen = {}, []
         for row in data['rows']:
-            key, _, value = (row.get('settings') or '').partition('=')
-            if row['config'] != config or key != knob.key:
+            if row['config'] != config:
                 continue
-            value = float(value)
+            key, value = tuned_setting(path, row)
+            if key != knob.key:
+                continue
             trials[value] = {m: None if v is None else float(v)
                              for seed in row['seeds'].values()
                              for m, v in seed.items()}
@@ -687,6 +695,23 @@ def read_tuned_values(args: argparse.Namespace) -> Dict[str, dict]:
         choices[name] = dict(key=knob.key, name=knob.name, value=chosen[0],
                              default=None, trials=trials)
     return choices
+
+
+def tuned_setting(path: str, row: dict) -> Tuple[str, float]:
+    """The one knob and its value a tuning file's row trained with.
+
+    Raises:
+        SystemExit: For a row whose ``settings`` is not one
+            ``key=number``, as :func:`settings_text` writes a trial's.
+    """
+    key, _, value = (row.get('settings') or '').partition('=')
+    try:
+        return key, float(value)
+    except ValueError:
+        raise SystemExit(
+            f'error: --tuned-from {path}: row {row["label"]!r} has settings '
+            f'{row.get("settings")!r}, not one key=number as a tuning '
+            'trial is written: give the file --tune or --tune-only wrote')
 
 
 def chosen_values(name: str, choices: Dict[str, dict]) -> Dict[str, float]:
@@ -835,11 +860,16 @@ def write_results(args: argparse.Namespace, summary: Dict[str, Any],
         write_tuning_results(args, choices, common)
 
 
+def dataset_label(args: argparse.Namespace) -> str:
+    """The data a result file's runs trained on, as it records it."""
+    return args.data_config or 'CamVid at 240x180 (the configs\' data)'
+
+
 def result_header(args: argparse.Namespace) -> Dict[str, Any]:
     """The fields every result file of this invocation shares."""
     return dict(
         schema=1, task='seg',
-        dataset=args.data_config or 'CamVid at 240x180 (the configs\' data)',
+        dataset=dataset_label(args),
         model=args.model_label or args.segmentor,
         machine=f'{os.cpu_count()} CPU cores ({platform.machine()}), '
         f'{args.jobs} run(s) at a time x '
