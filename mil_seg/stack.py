@@ -18,7 +18,7 @@ import re
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from .compat.config_packages import installed_distributions
-from .launch.errors import UserError
+from .errors import UserError
 
 #: The toolboxes, by import name, in the order they are checked.
 TOOLBOXES = ('mmengine', 'mmcv', 'mmseg', 'mmpretrain')

@@ -20,7 +20,7 @@ _CPU_SYNC_BN: Optional[type] = None
 def _user_error(message: str) -> Exception:
     # Imported when raised: the compatibility layer is applied before the
     # rest of the package is imported (and its tests load it on its own).
-    from mil_seg.launch.errors import UserError
+    from mil_seg.errors import UserError
     return UserError(message)
 
 

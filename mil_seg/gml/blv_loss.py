@@ -4,7 +4,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from ..launch.errors import UserError
+from ..errors import UserError
 from .logit_adjusted_ce_loss import LogitAdjustedCELoss
 from .prior import PriorConfig
 

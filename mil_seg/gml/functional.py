@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..launch.errors import UserError
+from ..errors import UserError
 
 # Lower bound applied to log T_c inside the contrastive terms. T_c = 1e-4
 # already turns a cosine similarity of 1 into a logit of 1e4; below it,

@@ -4,7 +4,7 @@ from typing import Sequence, Tuple
 
 import numpy as np
 
-from ..launch.errors import UserError
+from ..errors import UserError
 
 #: Names of the groups 0, 1, 2 (decreasing frequency) by pixel counts.
 GROUP_NAMES = ('head', 'body', 'tail')

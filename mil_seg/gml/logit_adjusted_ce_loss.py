@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from mmengine.fileio import load
 from torch import Tensor
 
-from ..launch.errors import MissingFileError, UserError
+from ..errors import MissingFileError, UserError
 from .functional import check_labels, cross_entropy, float32_no_autocast
 from .prior import PriorConfig, build_class_prior
 

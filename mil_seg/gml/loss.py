@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from ..launch.errors import UserError
+from ..errors import UserError
 from .functional import (cross_entropy, distillation_kl,
                          gml_contrastive_terms)
 from .prior import ClassPrior

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..launch.errors import UserError
+from ..errors import UserError
 from .logit_adjusted_ce_loss import LogitAdjustedCELoss
 
 

@@ -16,7 +16,7 @@ from mmengine import dist
 from mmengine.logging import print_log
 from torch import Tensor
 
-from ..launch.errors import MissingFileError, UserError
+from ..errors import MissingFileError, UserError
 
 #: Folder of the prior files shipped with the package (``mil_seg/priors``).
 PACKAGE_PRIOR_DIR = osp.join(

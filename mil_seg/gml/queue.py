@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmengine import dist
 from torch import Tensor
 
-from ..launch.errors import UserError
+from ..errors import UserError
 from .prior import PriorConfig, build_class_prior
 
 

@@ -9,7 +9,7 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from ..launch.errors import MissingFileError, UserError
+from ..errors import MissingFileError, UserError
 
 
 def _show(items: List[str]) -> str:

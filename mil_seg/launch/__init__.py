@@ -1,7 +1,7 @@
 """What ``tools/train.py`` and ``tools/test.py`` share.
 
-* :mod:`.errors`: :class:`UserError`, the one type of the problems a user
-  fixes (with :class:`MissingFileError` and :class:`WrongModuleError`).
+* :class:`UserError` and its kinds, re-exported from :mod:`mil_seg.errors`
+  (their one owner, which the core imports too).
 * :mod:`.config`: launcher arguments, loading a config with its overrides,
   and the changes a launcher makes to it (gloo without CUDA, AMP, the
   random-state and unused-parameter hooks).
@@ -13,14 +13,14 @@ The launchers stay as thin as MMSegmentation's; nothing here knows about a
 model. Both segmentation (``default_scope='mmseg'``) and classification
 (``default_scope='mmpretrain'``) configs go through the same path. This
 package imports mmengine and torch only (never MMSegmentation or
-MMPretrain), so the core can import :mod:`.errors`.
+MMPretrain).
 """
 from .config import (LAUNCHERS, SUPPORTED_SCOPES, add_common_arguments,
                      add_random_state_hook, add_unused_parameter_hook,
                      enable_amp, load_config,
                      load_evaluation_config)
 from .data import check_data, missing_data_paths
-from .errors import (MissingFileError, SameOnEveryRankError, UserError,
+from ..errors import (MissingFileError, SameOnEveryRankError, UserError,
                      WrongModuleError)
 from .process import (exit_without_finalization, release_process_group,
                       run_guarded)

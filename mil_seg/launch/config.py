@@ -7,7 +7,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 
 from .data import check_data
-from .errors import MissingFileError, UserError
+from ..errors import MissingFileError, UserError
 from .slurm import use_slurm_environment
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')

@@ -4,7 +4,7 @@ from typing import Any, Iterator, List
 
 from mmengine.config import Config
 
-from .errors import MissingFileError
+from ..errors import MissingFileError
 
 
 def _dataset_configs(node: Any) -> Iterator[dict]:

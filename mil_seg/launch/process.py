@@ -7,7 +7,7 @@ import sys
 import threading
 from typing import Any, Callable, NoReturn, Optional
 
-from .errors import SameOnEveryRankError, UserError
+from ..errors import SameOnEveryRankError, UserError
 
 
 def _process_group_initialized() -> bool:
@@ -105,10 +105,10 @@ def run_guarded(main: Callable[[], Any],
                 exit_distributed: bool = False) -> Any:
     """Run a launcher's ``main``; user errors end with one line on stderr.
 
-    A :class:`~mil_seg.launch.errors.UserError` (the package's checks of
+    A :class:`~mil_seg.errors.UserError` (the package's checks of
     configs, data and arguments raise it) is printed as ``error: ...``, its
     whitespace collapsed to one line (a
-    :class:`~mil_seg.launch.errors.SameOnEveryRankError` by rank 0 only),
+    :class:`~mil_seg.errors.SameOnEveryRankError` by rank 0 only),
     and the process exits with status 2;
     so are the user errors of other libraries: mmengine's "not in the
     registry" ``KeyError`` (an unknown ``type``) and a

@@ -12,7 +12,7 @@ import os
 import re
 from typing import Dict, Mapping
 
-from .errors import UserError
+from ..errors import UserError
 
 #: The variables ``srun`` sets that the mapping needs.
 REQUIRED = ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')

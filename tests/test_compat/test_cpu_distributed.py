@@ -7,7 +7,7 @@ import torch.distributed as torch_dist
 from mmengine.registry import MODEL_WRAPPERS, MODELS
 
 from mil_seg.compat import cpu_distributed
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 needs_no_cuda = pytest.mark.skipif(
     torch.cuda.is_available(), reason='the shim applies without CUDA only')

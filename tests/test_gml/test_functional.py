@@ -10,7 +10,7 @@ from mil_seg.gml import ClassPrior
 from mil_seg.gml.functional import (check_labels, cross_entropy,
                                     distillation_kl, gml_contrastive_terms,
                                     masked_cross_entropy)
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 torch.set_num_threads(1)
 

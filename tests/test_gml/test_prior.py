@@ -9,7 +9,7 @@ import torch
 
 import mil_seg.gml.prior as prior_module
 from mil_seg.gml import ClassPrior, build_class_prior
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 torch.set_num_threads(1)
 

@@ -9,7 +9,7 @@ import torch.nn as nn
 from mil_seg.gml.teacher import (load_frozen_teacher, load_teacher_or_defer,
                                  require_loaded_teacher,
                                  teacher_file_missing)
-from mil_seg.launch.errors import MissingFileError, UserError
+from mil_seg.errors import MissingFileError, UserError
 
 
 class Tiny(nn.Module):

@@ -3,7 +3,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from mil_seg.launch.errors import UserError, WrongModuleError
+from mil_seg.errors import UserError, WrongModuleError
 
 
 def long_tail_counts(num_classes: int,

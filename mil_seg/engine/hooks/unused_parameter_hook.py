@@ -7,7 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
-from ...launch.errors import SameOnEveryRankError
+from ...errors import SameOnEveryRankError
 
 
 def unused_parameters_allowed(runner) -> bool:

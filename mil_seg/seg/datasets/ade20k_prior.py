@@ -4,7 +4,7 @@ from typing import Dict
 
 import numpy as np
 
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 #: Number of training images of ADEChallengeData2016.
 ADE20K_NUM_TRAIN = 20210

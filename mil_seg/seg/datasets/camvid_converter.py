@@ -10,7 +10,7 @@ from mmengine.utils import mkdir_or_exist, track_parallel_progress, \
     track_progress
 from PIL import Image
 
-from mil_seg.launch.errors import MissingFileError, UserError
+from mil_seg.errors import MissingFileError, UserError
 
 #: Label of unlabelled pixels in the SegNet release.
 CAMVID_UNLABELLED = 11

@@ -7,7 +7,7 @@ import numpy as np
 from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 #: Transforms kept by :func:`annotation_only_dataset_cfg`.
 LOADING_TRANSFORMS = ('LoadAnnotations', )

@@ -5,7 +5,7 @@ from typing import Any
 import numpy as np
 from mmseg.registry import DATASETS
 
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 from .class_stats import annotation_only_dataset_cfg, count_label_map
 
 

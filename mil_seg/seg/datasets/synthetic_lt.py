@@ -7,7 +7,7 @@ from mmengine.dist import barrier, is_main_process
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 from .synthetic_lt_generator import (SYNTHETIC_LT_META_FILE,
                                      generate_synthetic_lt_dataset,
                                      synthetic_lt_class_names)

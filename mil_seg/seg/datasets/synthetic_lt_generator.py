@@ -8,7 +8,7 @@ import numpy as np
 from mmengine.utils import mkdir_or_exist
 from PIL import Image
 
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 #: Name of the metadata file written next to ``img_dir`` and ``ann_dir``.
 SYNTHETIC_LT_META_FILE = 'meta.json'

@@ -7,7 +7,7 @@ import numpy as np
 from mmengine.utils import mkdir_or_exist
 
 from mil_seg.gml.groups import GROUP_NAMES
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 
 def load_class_results(path: str) -> Dict:

@@ -16,7 +16,7 @@ from prettytable import PrettyTable
 from mil_seg.gml.groups import (FREQUENCY_GROUP_NAMES, GROUP_NAMES,
                                 class_groups)
 from mil_seg.gml.prior import build_class_prior
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 #: What ``frequency_groups=dict()`` means: LTSS's frequent / common / rare
 #: split, the 60 % / 20 % / 20 % of classes by training images (see

@@ -5,7 +5,7 @@ import torch
 from mmseg.registry import TASK_UTILS
 from torch import Tensor
 
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 
 def balanced_quotas(counts: Tensor,

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 
 @MODELS.register_module()

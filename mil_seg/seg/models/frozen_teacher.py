@@ -9,7 +9,7 @@ from mmseg.utils import ConfigType, SampleList
 from torch import Tensor, nn
 
 from mil_seg.gml.teacher import load_teacher_or_defer, require_loaded_teacher
-from mil_seg.launch.errors import UserError, WrongModuleError
+from mil_seg.errors import UserError, WrongModuleError
 from .gml_head import GMLHead
 
 

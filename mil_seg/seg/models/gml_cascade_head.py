@@ -8,7 +8,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
-from mil_seg.launch.errors import WrongModuleError
+from mil_seg.errors import WrongModuleError
 from .gml_head import GMLHead
 
 

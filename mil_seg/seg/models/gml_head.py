@@ -15,7 +15,7 @@ from torch import Tensor
 
 from mil_seg.gml.functional import check_labels
 from mil_seg.gml.prior import PriorConfig, build_class_prior
-from mil_seg.launch.errors import UserError, WrongModuleError
+from mil_seg.errors import UserError, WrongModuleError
 from .cosine_classifier import CosineClassifier2d
 from .pixel_contrast import PixelContrast
 from .plain_head_checkpoint import move_plain_head_keys

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from mil_seg.gml.contrast import ContrastiveBranch
 from mil_seg.gml.prior import PriorConfig
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 from .image_regions import image_class_means, labels_at_feature_size
 
 # Sample ids of anchor pixels: ``image_id * PIXELS_PER_IMAGE + pixel`` with

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from mil_seg.gml.functional import check_labels
 from mil_seg.gml.prior import PriorConfig, build_class_prior
-from mil_seg.launch.errors import UserError, WrongModuleError
+from mil_seg.errors import UserError, WrongModuleError
 from .image_regions import image_class_means, labels_at_feature_size
 from .plain_head_checkpoint import move_plain_head_keys
 from .wrapped_decoder import wrapper_head_args

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 from mil_seg.seg.models.cosine_classifier import CosineClassifier2d
 
 

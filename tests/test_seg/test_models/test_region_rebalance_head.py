@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmseg.registry import MODELS
 
-from mil_seg.launch.errors import UserError, WrongModuleError
+from mil_seg.errors import UserError, WrongModuleError
 
 COUNTS = [4500, 2500, 1200, 600, 200]
 

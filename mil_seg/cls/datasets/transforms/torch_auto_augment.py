@@ -5,7 +5,7 @@ from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 from torchvision.transforms import AutoAugment, AutoAugmentPolicy
 
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 
 @TRANSFORMS.register_module()

@@ -7,7 +7,7 @@ from mmpretrain.registry import DATASETS, METRICS
 
 from mil_seg.gml.groups import class_groups
 from mil_seg.gml.prior import PriorConfig, build_class_prior
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 
 @METRICS.register_module()

@@ -3,7 +3,7 @@ from mmpretrain.models.backbones import ResNet_CIFAR
 from mmpretrain.models.backbones.resnet import BasicBlock
 from mmpretrain.registry import MODELS
 
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 
 @MODELS.register_module()

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from mil_seg.gml.teacher import (load_frozen_teacher, load_teacher_or_defer,
                                  require_loaded_teacher)
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 
 class _KeyEncoder(nn.Module):

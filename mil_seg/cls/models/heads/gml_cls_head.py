@@ -13,7 +13,7 @@ from torch import Tensor
 from mil_seg.gml.contrast import ContrastiveBranch
 from mil_seg.gml.functional import check_labels
 from mil_seg.gml.prior import PriorConfig, build_class_prior
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 
 @MODELS.register_module()

@@ -5,7 +5,7 @@ import torch
 from mmpretrain.models.utils import ClsDataPreprocessor
 from mmpretrain.registry import MODELS
 
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 
 def _is_multi_view(inputs) -> bool:

@@ -4,7 +4,7 @@ import pytest
 import torch
 from mmpretrain.registry import MODELS
 
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 
 @pytest.mark.parametrize('depth,blocks', [(20, 3), (32, 5), (56, 9)])

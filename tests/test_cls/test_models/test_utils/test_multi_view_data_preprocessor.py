@@ -4,7 +4,7 @@ import pytest
 import torch
 from mmpretrain.registry import MODELS
 
-from mil_seg.launch.errors import UserError
+from mil_seg.errors import UserError
 
 NORM = dict(mean=[10.0, 20.0, 30.0], std=[2.0, 4.0, 8.0], to_rgb=True)
 

@@ -1,4 +1,4 @@
-"""``mil_seg.launch.errors``: one user-error type, catchable as the builtin
+"""``mil_seg.errors``: one user-error type, catchable as the builtin
 errors callers already catch, importable without the toolboxes."""
 import subprocess
 import sys
@@ -6,7 +6,7 @@ import sys
 import pytest
 
 import mil_seg
-from mil_seg.launch.errors import MissingFileError, UserError, WrongModuleError
+from mil_seg.errors import MissingFileError, UserError, WrongModuleError
 
 
 @pytest.mark.parametrize('error_type,builtin',
@@ -31,7 +31,7 @@ import sys, types
 package = types.ModuleType('mil_seg')
 package.__path__ = [{mil_seg.__path__[0]!r}]
 sys.modules['mil_seg'] = package
-import mil_seg.launch.errors
+import mil_seg.errors
 print('after errors:', sorted({{'mmseg', 'mmpretrain'}} & set(sys.modules)))
 import mil_seg.launch
 print('after launch:', sorted({{'mmseg', 'mmpretrain'}} & set(sys.modules)))
