@@ -21,6 +21,7 @@ import uuid
 import numpy as np
 import pytest
 
+from .slurm_cluster import SlurmCluster, missing_requirements
 from .tool_runner import (CLS_EMA, CLS_STUDENT, CLS_TEACHER, DEMO_GML,
                           cls_options, cls_run_options, resume_runs,
                           small_seg_options, train_ok, write_image_folders)
@@ -36,6 +37,7 @@ GROUP_ORDER = (
     'posthoc_sweep',  # 5 tool runs
     'cls_dist_train',  # 2-process dist_train.sh
     'seg_dist_train',  # 2-process dist_train.sh
+    'slurm',  # a Slurm cluster, 2-task training, benchmark jobs
     'ade20k_run',  # 2 tool runs of a bigger model
     'dist_queue',  # 2 worker processes
 )
@@ -260,3 +262,31 @@ def cls_student_runs(cls_folders, tmp_path_factory):
         root, CLS_STUDENT,
         cls_run_options(cls_folders, 'model.teacher.backbone.depth=20',
                         f'model.teacher.checkpoint={teacher}'), 2, 'epoch')
+
+
+# ----------------------------------------------------------------- Slurm
+@pytest.fixture(scope='session')
+def slurm_cluster(tmp_path_factory):
+    """A real single-node Slurm cluster on localhost (tests/slurm_cluster.py)
+    for the session; its users carry ``xdist_group('slurm')``.
+
+    Skipped, with the reason, where Slurm is not installed or not startable
+    (not root); ``MIL_SEG_REQUIRE_SLURM=1`` (set by ``.ci/run``, which
+    installs Slurm) makes that a failure instead.
+    """
+    required = os.environ.get('MIL_SEG_REQUIRE_SLURM') == '1'
+    reason = missing_requirements()
+    if reason:
+        if required:
+            pytest.fail(f'MIL_SEG_REQUIRE_SLURM=1 but {reason}')
+        pytest.skip(reason)
+    cluster = SlurmCluster(str(tmp_path_factory.mktemp('slurm')))
+    try:
+        cluster.start()
+    except RuntimeError as error:
+        cluster.stop()
+        if required:
+            raise
+        pytest.skip(f'the test Slurm cluster did not start: {error}')
+    yield cluster
+    cluster.stop()

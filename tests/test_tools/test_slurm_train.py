@@ -1,0 +1,58 @@
+"""``tools/slurm_train.sh`` on a real single-node Slurm cluster (the
+``slurm_cluster`` fixture): a 2-task training on a partition without GPUs.
+"""
+import os.path as osp
+import sys
+
+import pytest
+
+from ..slurm_cluster import PARTITION
+from ..tool_runner import DEMO_GML, ROOT, free_port, run_command, small_seg_options
+
+SLURM_TRAIN = osp.join(ROOT, 'tools', 'slurm_train.sh')
+
+
+@pytest.mark.xdist_group('slurm')
+def test_two_task_training_on_a_cpu_partition(slurm_cluster, synthetic_root,
+                                              tmp_path):
+    """GPUS=0 asks no --gres (a partition without GPUs refuses one): srun
+    starts 2 tasks that train as one 2-rank job."""
+    work_dir = tmp_path / 'work'
+    result = run_command(
+        [
+            'bash', SLURM_TRAIN, PARTITION, 'mil_seg-test', DEMO_GML,
+            '--work-dir',
+            str(work_dir), *small_seg_options(synthetic_root, 2)
+        ],
+        GPUS='0',
+        TASKS='2',
+        CPUS_PER_TASK='1',
+        PYTHON=sys.executable,
+        PORT=str(free_port()),
+        **slurm_cluster.env)
+    assert result.returncode == 0, (result.stdout[-2000:] +
+                                    result.stderr[-3000:] +
+                                    slurm_cluster.log_tail())
+    logs = list(work_dir.glob('*/*.log'))
+    assert logs, result.stderr[-3000:]
+    log = logs[0].read_text()
+    # --launcher slurm maps srun's ranks to torchrun's variables; mmengine
+    # calls the world size 'GPU number'
+    assert 'Distributed training: True' in log
+    assert 'GPU number: 2' in log
+    assert (work_dir / 'iter_2.pth').exists()
+    # rank 0 alone writes the log and the checkpoints
+    assert 'Traceback' not in result.stderr
+
+
+@pytest.mark.xdist_group('slurm')
+def test_cpu_run_without_a_task_count_names_the_fix(slurm_cluster, tmp_path):
+    result = run_command(
+        ['bash', SLURM_TRAIN, PARTITION, 'mil_seg-test', DEMO_GML],
+        GPUS='0',
+        **slurm_cluster.env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        'error: GPUS=0 runs on CPUs: set TASKS to the number of processes '
+        '(e.g. GPUS=0 TASKS=2 bash tools/slurm_train.sh ...)'
+    ]
