@@ -1,0 +1,1 @@
+"""Which long-tail method works on a dataset: the benchmark."""
