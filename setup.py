@@ -103,7 +103,9 @@ if __name__ == '__main__':
         packages=find_packages(
             exclude=('tests', 'tests.*', 'configs', 'configs.*', 'tools',
                      'tools.*')),
-        package_data={'mil_seg': ['priors/*.json']},
+        package_data={
+            'mil_seg': ['priors/*.json', 'seg/datasets/ccp_split.json']
+        },
         cmdclass={'build_py': BuildPyWithMim},
         include_package_data=True,
         python_requires='>=3.9',

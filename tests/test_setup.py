@@ -64,6 +64,8 @@ def test_wheel_carries_configs_and_tools(wheel):
     assert 'mil_seg/.mim/tools/dist_train.sh' in names
     assert 'mil_seg/tools/train.py' in names
     assert 'mil_seg/priors/camvid.json' in names
+    assert 'mil_seg/priors/ccp.json' in names
+    assert 'mil_seg/seg/datasets/ccp_split.json' in names
     assert not any('__pycache__' in name or name.startswith('tests/')
                    for name in names)
 

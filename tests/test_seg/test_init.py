@@ -13,7 +13,7 @@ def test_segmentation_registries_hold_the_package():
         assert MODELS.get(name) is not None, name
         assert MODELS.get(name).__module__.startswith('mil_seg.'), name
     assert DATASETS.get('CamVidDataset').__module__.startswith('mil_seg.')
-    for name in ('SyntheticLTDataset', 'RepeatFactorDataset'):
+    for name in ('CCPDataset', 'SyntheticLTDataset', 'RepeatFactorDataset'):
         assert DATASETS.get(name).__module__.startswith('mil_seg.'), name
     assert METRICS.get('LongTailIoUMetric').__module__.startswith('mil_seg.')
     assert HOOKS.get('PriorToMetricHook').__module__.startswith('mil_seg.')
