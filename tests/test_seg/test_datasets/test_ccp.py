@@ -1,4 +1,4 @@
-"""CCPDataset on a converted fake release."""
+"""CCPDataset on a converted fake release, and the shipped CCP prior."""
 import os.path as osp
 
 import numpy as np
@@ -6,6 +6,8 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
 import mil_seg  # noqa: F401
+from mil_seg.gml import ClassPrior, build_class_prior
+from mil_seg.gml.groups import class_groups
 from mil_seg.seg.datasets import CCP_CLASSES, CCPDataset, convert_ccp
 from .ccp_release import SPLIT, make_ccp_release
 
@@ -52,3 +54,24 @@ def test_palette_has_distinct_colours():
     assert len({tuple(c) for c in palette}) == 59
     assert all(0 <= v <= 255 for c in palette for v in c)
 
+
+def test_shipped_prior_loads_by_name():
+    prior = build_class_prior('ccp')
+    assert prior.num_classes == 59 and prior.has_image_counts
+    content = ClassPrior.read_file(ClassPrior.resolve_file('ccp'))
+    assert tuple(content['classes']) == CCP_CLASSES
+    assert content['count_type'] == 'pixel'
+    assert content['num_samples'] == 600  # the train split of split.json
+    counts = np.array(content['counts'])
+    images = np.array(content['image_counts'])
+    assert counts.argmax() == 0  # null, the background
+    assert images.max() <= 600 and images[0] == 600
+    # classes without a train pixel have no image either; both group rules
+    # place them last (tail, rare)
+    assert ((counts == 0) == (images == 0)).all()
+    zero = counts == 0
+    assert zero.any()
+    assert (class_groups(counts)[zero] == 2).all()
+    rare = class_groups(images, 'rank', (0.6, 0.8))
+    assert (rare[zero] == 2).all()
+    assert np.bincount(rare, minlength=3).tolist() == [36, 12, 11]
