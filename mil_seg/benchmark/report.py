@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional
 
 from .methods import METHODS, config_names, config_relpath
 from .results import provenance, recorded, write_result
+from .run_config import Settings
 from .stats import cell
 from .tuning import TuningPlan, chosen_values, settings_text
 
@@ -115,7 +116,6 @@ def print_tuning(args: argparse.Namespace, choices: Dict[str, dict]) -> None:
 def method_config(args: argparse.Namespace, name: str) -> str:
     """The config a method's rows name: the one it evaluates (the last
     stage's for a two-stage method)."""
-    from .run_config import Settings
     settings = Settings(segmentor=args.segmentor,
                         config_pattern=args.config_pattern)
     return config_relpath(settings.config(config_names(name)[-1]))
