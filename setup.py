@@ -131,6 +131,7 @@ if __name__ == '__main__':
             'console_scripts': [
                 'mil_seg-train=mil_seg.tools.train:cli',
                 'mil_seg-test=mil_seg.tools.test:cli',
+                'mil_seg-bench=mil_seg.benchmark.cli:cli',
             ]
         },
         zip_safe=False,

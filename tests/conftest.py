@@ -29,11 +29,11 @@ from .tool_runner import (CLS_EMA, CLS_STUDENT, CLS_TEACHER, DEMO_GML,
 # xdist groups of expensive shared work, longest first (rough single-core
 # seconds on a 2-core CPU box): scheduled before everything else.
 GROUP_ORDER = (
-    'camvid_benchmark',  # ~25 tool runs
     'cls_student_runs',  # 6 tool runs
     'cls_ema_runs',  # 5 tool runs + test.py
     'seg_runs',  # 5 tool runs + test.py
     'two_stage_runs',  # 5 tool runs
+    'bench_wheel',  # a wheel built and installed, 2 tool runs
     'posthoc_sweep',  # 5 tool runs
     'cls_dist_train',  # 2-process dist_train.sh
     'seg_dist_train',  # 2-process dist_train.sh

@@ -1,1 +1,39 @@
-"""Which long-tail method works on a dataset: the benchmark."""
+"""Which long-tail method works on a dataset: the benchmark.
+
+``python -m mil_seg.benchmark`` (console script ``mil_seg-bench``) trains
+methods x seeds at one budget on the package's configs, optionally on the
+user's data (``--data-config``) and after tuning each method's knob on a
+held-out split, and writes one table as a result file; ``mil_seg-bench
+render`` renders result files into the model-zoo READMEs.
+
+One job per module:
+
+* :mod:`.methods`: the methods, their configs and knobs.
+* :mod:`.run_config`: a run's config (the user's data, the budget).
+* :mod:`.runs`: runs, their execution (one process runner, one child
+  environment, executors), step time and peak memory.
+* :mod:`.tuning`: the held-out split and the rule.
+* :mod:`.stats`: summaries over seeds.
+* :mod:`.bootstrap`: paired bootstrap intervals of mIoU differences.
+* :mod:`.results`: result files (schema, atomic read/write, provenance).
+* :mod:`.zoo`: the model-zoo tables rendered from result files.
+* :mod:`.report`: the benchmark's tables and result files.
+* :mod:`.cli`: the command.
+"""
+from .bootstrap import Difference, ImageSums, paired_bootstrap
+from .methods import METHODS, Knob, Method, config_root
+from .results import (ResultFileError, atomic_write, load_result,
+                      load_results, provenance, write_result)
+from .run_config import Settings, apply_data_config, scale_schedule
+from .runs import (Executor, LocalExecutor, Run, child_env, run_all,
+                   run_process)
+from .tuning import TuningPlan, holdout_split
+
+__all__ = [
+    'Difference', 'ImageSums', 'paired_bootstrap',
+    'METHODS', 'Knob', 'Method', 'config_root', 'ResultFileError',
+    'atomic_write', 'load_result', 'load_results', 'provenance',
+    'write_result', 'Settings', 'apply_data_config', 'scale_schedule',
+    'Executor', 'LocalExecutor', 'Run', 'child_env', 'run_all',
+    'run_process', 'TuningPlan', 'holdout_split'
+]

@@ -1,8 +1,8 @@
 """The benchmark scripts run and print their tables (tiny settings); the
-CIFAR-10-LT benchmark prepares its data and configs."""
+CIFAR-10-LT benchmark prepares its data and configs and writes valid result
+files. (The segmentation benchmark is the package's: test_benchmark/.)"""
 import argparse
 import importlib.util
-import json
 import math
 import os.path as osp
 import tarfile
@@ -47,127 +47,6 @@ def test_seg_step_cost_compares_two_configs():
     assert rows[1].split('|')[6].strip() == 'True'  # finite loss
 
 
-CAMVID_OPTIONS = [
-    '--iters', '2', '--step-cost-iters', '0', '--cfg-options',
-    'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-    'train_dataloader.persistent_workers=False',
-    'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-    'test_dataloader.num_workers=0',
-    'test_dataloader.persistent_workers=False'
-]
-
-
-def segnet_layout(src) -> None:
-    """A tiny SegNet-layout CamVid: train 4, val 2 pairs of 48 x 64."""
-    import numpy as np
-    from PIL import Image
-    rng = np.random.default_rng(0)
-    for split, num in (('train', 4), ('val', 2)):
-        (src / split).mkdir(parents=True)
-        (src / f'{split}annot').mkdir()
-        for i in range(num):
-            name = f'0001TP_{split}{i:03d}.png'
-            image = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
-            label = rng.integers(0, 12, (48, 64), dtype=np.uint8)
-            Image.fromarray(image).save(src / split / name)
-            Image.fromarray(label).save(src / f'{split}annot' / name)
-
-
-def camvid_command(root) -> list:
-    """tools/benchmarks/camvid.py on the tiny data in ``root``."""
-    return [
-        'tools/benchmarks/camvid.py', '--src',
-        str(root / 'segnet'), '--data-root',
-        str(root / 'camvid'), '--work-dir',
-        str(root / 'work'), *CAMVID_OPTIONS
-    ]
-
-
-def run_camvid(root, *args):
-    # camvid.py pins its children to --threads (1)
-    return run_tool(*camvid_command(root), *args, timeout=900)
-
-
-@pytest.fixture(scope='module')
-def camvid_run(tmp_path_factory):
-    """Every default variant of the FCN, 2 iterations, with the post-hoc
-    tau sweep."""
-    root = tmp_path_factory.mktemp('camvid_benchmark')
-    segnet_layout(root / 'segnet')
-    result = run_camvid(root, '--posthoc-taus', '-0.5', '0')
-    assert result.returncode == 0, (result.stdout[-2000:] +
-                                    result.stderr[-3000:])
-    return root, result
-
-
-@pytest.mark.xdist_group('camvid_benchmark')
-def test_camvid_benchmark_runs_all_variants_on_tiny_segnet_data(camvid_run):
-    tmp_path, result = camvid_run
-    main_table = result.stdout.split('Inference prior strength')[0]
-    rows = [line for line in main_table.splitlines()
-            if line.startswith(('| CE |', '| LA-CE |', '| GML |',
-                                '| GML stage 1 (teacher) |',
-                                '| GML two stages (student'))]
-    assert len(rows) == 5, result.stdout[-2000:]
-    # The student was trained with the teacher's checkpoint of this run.
-    student_log = (tmp_path / 'work' / 'gml-student' / 'train.out').read_text()
-    teacher_ckpt = tmp_path / 'work' / 'gml-teacher' / 'iter_2.pth'
-    assert f'Loaded the frozen teacher from {teacher_ckpt}' in student_log
-    # Every logit-adjusted variant is swept on train and val: one row each.
-    sweep_rows = [line for line in result.stdout.split(
-        'chosen per variant')[-1].splitlines() if line.startswith('| ')]
-    assert len(sweep_rows) == 1 + 4, result.stdout[-2000:]  # header + rows
-    for variant in ('lace', 'gml', 'gml-teacher', 'gml-student'):
-        rows = json.loads((tmp_path / 'work' / variant /
-                           'posthoc_tau_val.json').read_text())
-        assert [row['tau'] for row in rows] == [-0.5, 0.0]
-
-
-@pytest.mark.xdist_group('camvid_benchmark')
-def test_camvid_benchmark_reuses_finished_variants_of_same_budget_and_seed(
-        camvid_run):
-    """--reuse skips finished variants of the same budget and seed only."""
-    tmp_path, result = camvid_run
-    again = run_camvid(tmp_path, '--reuse', '--variants', 'ce', 'lace')
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert '[ce] reusing' in again.stdout and '[lace] reusing' in again.stdout
-    assert '| CE | ' + rows_by_label(result.stdout)['CE'] in again.stdout
-    other_seed = run_camvid(tmp_path, '--reuse', '--variants', 'ce',
-                            '--seed', '1')
-    assert other_seed.returncode == 0, other_seed.stderr[-3000:]
-    assert '[ce] training 2 iterations' in other_seed.stdout
-
-
-@pytest.mark.xdist_group('camvid_benchmark')
-def test_camvid_benchmark_other_segmentor_is_another_result(camvid_run):
-    """Another segmentor is another result: not reused (the FCN's results
-    of the same budget are in the work dir), and its default variants are
-    those it has configs for (no two stages); variants it has no config
-    for are refused before anything is trained. (Runs after the reuse
-    checks: it overwrites the FCN's results.)"""
-    tmp_path, _ = camvid_run
-    other_model = run_camvid(tmp_path, '--reuse', '--model', 'deeplabv3plus')
-    assert other_model.returncode == 0, other_model.stderr[-3000:]
-    assert 'tiny deeplabv3plus' in other_model.stdout
-    for variant in ('ce', 'lace', 'gml'):
-        assert f'[{variant}] training 2 iterations' in other_model.stdout
-    assert set(rows_by_label(other_model.stdout)) == {
-        'loss', 'CE', 'LA-CE', 'GML'}
-    result_file = tmp_path / 'work' / 'gml' / 'result.json'
-    assert json.loads(result_file.read_text())['model'] == 'deeplabv3plus'
-    refused = run_camvid(tmp_path, '--model', 'deeplabv3plus', '--variants',
-                         'gml-2stage')
-    assert refused.returncode != 0
-    assert 'has no config for variant(s) gml-2stage' in refused.stderr
-
-
-def rows_by_label(stdout: str) -> dict:
-    """Main-table cells after the label, by label."""
-    table = stdout.split('Inference prior strength')[0]
-    return {line.split(' | ')[0][2:]: line.split(' | ', 1)[1]
-            for line in table.splitlines() if line.startswith('| ')}
-
-
 def _load_benchmark():
     path = osp.join(ROOT, 'tools', 'benchmarks', 'cifar10_lt.py')
     spec = importlib.util.spec_from_file_location('cifar10_lt_bench', path)
@@ -207,3 +86,24 @@ def test_benchmark_data_and_configs(tmp_path, make_image_folder):
     args.iters = 3
     cfg, total = bench.build_config('ce', args, root, work_dir)
     assert total == 3 and cfg.model.head.type == 'LinearClsHead'
+
+
+def test_cifar_benchmark_writes_a_valid_result_file(tmp_path):
+    from mil_seg.benchmark import results as result_files
+    from mil_seg.benchmark.zoo import metric_cell
+    cifar = _load_benchmark()
+    run = dict(name='gml-ema', iters=776, train_s=1200.0, test_s=60.0,
+               rss_mb=1958.2, device='cpu',
+               metrics={'lt/top1': 41.3, 'lt/many': 40.58,
+                        'lt/medium': 44.2, 'lt/few': float('nan')})
+    rows = [(cifar.LABELS['gml-ema'], run)]
+    args = argparse.Namespace(iters=None, epochs=8.0, batch_size=128,
+                              val_limit=None, seed=0)
+    result_files.write_result(cifar.results_document(rows, args),
+                              str(tmp_path / 'cifar.json'))
+    data = result_files.load_results(str(tmp_path), ROOT)['cifar']
+    row = data['rows'][0]
+    assert data['schedule'] == '8 epochs of 128 a stage'
+    assert data['command'].startswith('python ')
+    assert [metric_cell(row, m) for m in data['metrics']] == [
+        '41.30', '40.58', '44.20', 'n/a', '21.0', '1958']

@@ -40,10 +40,10 @@ import sys
 import tarfile
 import time
 
+from mil_seg.benchmark import results as zoo
+from mil_seg.benchmark.runs import child_env
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-# The result-file writer (standard library only).
-sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
-import render_model_zoo as zoo  # noqa: E402
 CONFIG_DIR = osp.join(REPO, 'configs', 'gml_cls')
 SUFFIX = '1xb128-200e_cifar10lt-r100'
 CONFIGS = {
@@ -223,11 +223,10 @@ def launch(name: str, args, extra=()) -> dict:
         cmd += ['--val-limit', str(args.val_limit)]
     cmd += list(extra)
     print(f'==> {LABELS[name].strip()}: {" ".join(cmd)}', flush=True)
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep +
-               os.environ.get('PYTHONPATH', ''))
+    # the benchmark's one child environment; each run alone on the machine
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env,
-                            cwd=REPO)
+                            stderr=subprocess.STDOUT, text=True,
+                            env=child_env(threads=None), cwd=REPO)
     result = None
     for line in proc.stdout:
         if line.startswith('RESULT '):
@@ -311,7 +310,7 @@ def results_document(rows: list, args) -> dict:
         metrics=list(METRICS) + ['wall_min', 'peak_rss_mb'],
         machine=f'{os.cpu_count()} CPU cores ({platform.machine()})' +
         (', CUDA' if device == 'cuda' else ''),
-        **zoo.provenance(sys.argv),
+        **zoo.provenance(zoo.script_command(sys.argv, REPO)),
         source='tools/benchmarks/cifar10_lt.py --results-out (say who ran '
         'it and where its work dir is kept)',
         rows=documented)

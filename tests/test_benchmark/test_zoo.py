@@ -1,6 +1,7 @@
-"""The model-zoo tables of the READMEs are rendered from results/*.json."""
-import importlib.util
+"""mil_seg.benchmark.zoo: the model-zoo tables of the READMEs are rendered
+from results/*.json (``mil_seg-bench render``)."""
 import json
+import os
 import os.path as osp
 import shutil
 import subprocess
@@ -8,19 +9,13 @@ import sys
 
 import pytest
 
+from mil_seg.benchmark import results as result_files
+from mil_seg.benchmark import zoo
+
+from ..tool_runner import tool_env
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SCRIPT = osp.join(REPO, 'tools', 'analysis', 'render_model_zoo.py')
-
-
-def load_script(path: str, name: str):
-    """Import a tool by path (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-zoo = load_script(SCRIPT, 'render_model_zoo')
+RENDER = [sys.executable, '-m', 'mil_seg.benchmark', 'render']
 
 
 def copy_repo(tmp_path) -> str:
@@ -61,14 +56,14 @@ def minimal_result(**changes) -> dict:
 def test_committed_readmes_equal_their_result_files():
     problems = zoo.check(REPO)
     assert not problems, '\n\n'.join(problems) + (
-        '\n\nrun: python tools/analysis/render_model_zoo.py')
+        '\n\nrun: mil_seg-bench render')
 
 
 def test_every_result_file_has_its_table_and_the_summary_its_rows():
-    results = zoo.load_results(osp.join(REPO, 'results'), REPO)
+    results = result_files.load_results(osp.join(REPO, 'results'), REPO)
     assert results
     for name, data in results.items():
-        with open(osp.join(REPO, zoo.TASK_READMES[data['task']]),
+        with open(osp.join(REPO, result_files.TASK_READMES[data['task']]),
                   encoding='utf-8') as f:
             assert f'<!-- model-zoo:{name} start -->' in f.read()
     with open(osp.join(REPO, 'README.md'), encoding='utf-8') as f:
@@ -94,13 +89,13 @@ def test_a_changed_number_fails_the_check(tmp_path):
     assert any('README.md: table summary differs' in p for p in problems)
 
     result = subprocess.run(
-        [sys.executable, SCRIPT, '--check', '--repo', root],
-        capture_output=True, text=True, timeout=60)
+        [*RENDER, '--check', '--repo', root], capture_output=True,
+        text=True, timeout=120, env=tool_env())
     assert result.returncode == 1
     assert '+| GML [1] |' in result.stdout and '50.17' in result.stdout
 
-    result = subprocess.run([sys.executable, SCRIPT, '--repo', root],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run([*RENDER, '--repo', root], capture_output=True,
+                            text=True, timeout=120, env=tool_env())
     assert result.returncode == 0, result.stderr
     assert zoo.check(root) == []
 
@@ -113,7 +108,7 @@ def test_the_reported_mean_must_match_its_seeds(tmp_path):
     with open(path, 'w', encoding='utf-8') as f:
         # a typo in one seed of CE (39.81 -> 38.81) disagrees with its mean
         f.write(text.replace('"mIoU": 39.81', '"mIoU": 38.81'))
-    with pytest.raises(zoo.ResultFileError,
+    with pytest.raises(result_files.ResultFileError,
                        match=r'camvid-fcn-800\.json: rows\[0\] \(CE\)\.mean'
                        r'\.mIoU: 39\.86 is not the mean of the seeds, 39\.66'):
         zoo.check(root)
@@ -134,17 +129,17 @@ def test_malformed_files_are_refused_naming_the_field(tmp_path, change,
     results = tmp_path / 'results'
     results.mkdir()
     (results / 'tiny.json').write_text(json.dumps(data))
-    with pytest.raises(zoo.ResultFileError, match=r'tiny\.json: ' + message):
-        zoo.load_results(str(results))
+    with pytest.raises(result_files.ResultFileError, match=r'tiny\.json: ' + message):
+        result_files.load_results(str(results))
 
 
 def test_a_seed_written_twice_is_refused(tmp_path):
     text = json.dumps(minimal_result()).replace(
         '"1": {"mIoU": 2.0', '"0": {"mIoU": 2.0')
     (tmp_path / 'tiny.json').write_text(text)
-    with pytest.raises(zoo.ResultFileError,
+    with pytest.raises(result_files.ResultFileError,
                        match=r'tiny\.json: key\(s\) 0 repeated in one object'):
-        zoo.load_results(str(tmp_path))
+        result_files.load_results(str(tmp_path))
 
 
 @pytest.mark.parametrize('row_change, message', [
@@ -164,8 +159,8 @@ def test_malformed_rows_are_refused_naming_the_field(tmp_path, row_change,
     data['rows'][0] = {k: v for k, v in row.items()
                        if v is not None or k == 'config'}
     (tmp_path / 'tiny.json').write_text(json.dumps(data))
-    with pytest.raises(zoo.ResultFileError, match=message):
-        zoo.load_results(str(tmp_path), repo=str(tmp_path))
+    with pytest.raises(result_files.ResultFileError, match=message):
+        result_files.load_results(str(tmp_path), repo=str(tmp_path))
 
 
 def test_the_cli_prints_one_error_line_for_a_malformed_file(tmp_path):
@@ -173,8 +168,8 @@ def test_the_cli_prints_one_error_line_for_a_malformed_file(tmp_path):
     with open(osp.join(root, 'results', 'broken.json'), 'w') as f:
         f.write('{"schema": 1,')
     result = subprocess.run(
-        [sys.executable, SCRIPT, '--check', '--repo', root],
-        capture_output=True, text=True, timeout=60)
+        [*RENDER, '--check', '--repo', root], capture_output=True,
+        text=True, timeout=120, env=tool_env())
     assert result.returncode == 2
     assert result.stderr.startswith(
         'error: results/broken.json: not valid JSON')
@@ -184,8 +179,8 @@ def test_the_cli_prints_one_error_line_for_a_malformed_file(tmp_path):
 def test_cells_keep_the_recorded_precision():
     text = json.dumps(minimal_result())
     assert text.count('"mIoU_tail": 0.5}') == 1
-    data = zoo.parse(text.replace('"mIoU_tail": 0.5}', '"mIoU_tail": 0.50}'))
-    zoo.validate(data, 'tiny.json')
+    data = result_files.parse(text.replace('"mIoU_tail": 0.5}', '"mIoU_tail": 0.50}'))
+    result_files.validate(data, 'tiny.json')
     row = data['rows'][0]
     # mean 1.625 rounds half up; std of (1.25, 2.00) is 0.53033
     assert zoo.metric_cell(row, 'mIoU') == '1.63 ± 0.53'
@@ -193,7 +188,7 @@ def test_cells_keep_the_recorded_precision():
     assert zoo.metric_cell(row, 'mIoU_tail') == '0.75 ± 0.35'
     assert zoo.metric_cell(row, 'mIoU_head') == '-'
     assert zoo.seeds_cell(row) == '0, 1'
-    reported = {'mean': {'top1': zoo.parse('30.20'), 'few': None},
+    reported = {'mean': {'top1': result_files.parse('30.20'), 'few': None},
                 'seeds_used': [0, 1, 2]}
     assert zoo.metric_cell(reported, 'top1') == '30.20'
     assert zoo.metric_cell(reported, 'few') == 'n/a'
@@ -219,44 +214,57 @@ def test_a_new_result_file_is_appended_to_its_readme(tmp_path):
     assert zoo.check(root) == []
 
 
-def test_benchmarks_write_valid_result_files(tmp_path):
-    import argparse
-    camvid = load_script(
-        osp.join(REPO, 'tools', 'benchmarks', 'camvid.py'), 'camvid_bench')
-    classes = ['sky', 'building', 'pole', 'road', 'pavement', 'tree',
-               'sign-symbol', 'fence', 'car', 'pedestrian', 'bicyclist']
-    runs = [dict(variant=variant, classes=classes,
-                 iou=[50.0] * 10 + [float('nan')],
-                 metrics=dict(mIoU=47.7, mIoU_head=71.81, mIoU_body=74.654,
-                              mIoU_tail=26.2), train_seconds=372.0,
-                 peak_mb=1139.4) for variant in ('ce', 'gml')]
-    args = argparse.Namespace(model='fcn', iters=800, seed=3, threads=1,
-                              cfg_options=['model.decode_head.prior.tau=1'])
-    out = tmp_path / 'camvid.json'
-    camvid.zoo.write_result(camvid.results_document(runs, args), str(out))
-    data = zoo.load_results(str(tmp_path), REPO)['camvid']
-    assert data['rows'][1]['config'] == (
-        'configs/gml_seg/fcn-gml_r18-tiny-d8_1xb8-1k_camvid-240x180.py')
-    seed = data['rows'][0]['seeds']['3']
-    assert '"mIoU": 47.70,' in out.read_text()  # the printed precision
-    assert seed['mIoU_body'] == zoo.parse('74.65')
-    assert seed['IoU_bicyclist'] is None  # NaN: no pixel of the class
-    assert zoo.metric_cell(data['rows'][0], 'train_min') == '6.2'
-    out.unlink()
+def test_every_committed_result_file_loads():
+    names = [f for f in sorted(os.listdir(osp.join(REPO, 'results')))
+             if f.endswith('.json')]
+    loaded = result_files.load_results(osp.join(REPO, 'results'), REPO)
+    assert sorted(loaded) == sorted(name[:-len('.json')] for name in names)
+    for name in names:
+        data = result_files.load_result(osp.join(REPO, 'results', name))
+        assert data['schema'] == result_files.SCHEMA_VERSION
 
-    cifar = load_script(
-        osp.join(REPO, 'tools', 'benchmarks', 'cifar10_lt.py'), 'cifar_bench')
-    run = dict(name='gml-ema', iters=776, train_s=1200.0, test_s=60.0,
-               rss_mb=1958.2, device='cpu',
-               metrics={'lt/top1': 41.3, 'lt/many': 40.58,
-                        'lt/medium': 44.2, 'lt/few': float('nan')})
-    rows = [(cifar.LABELS['gml-ema'], run)]
-    args = argparse.Namespace(iters=None, epochs=8.0, batch_size=128,
-                              val_limit=None, seed=0)
-    cifar.zoo.write_result(cifar.results_document(rows, args),
-                           str(tmp_path / 'cifar.json'))
-    data = zoo.load_results(str(tmp_path), REPO)['cifar']
-    row = data['rows'][0]
-    assert data['schedule'] == '8 epochs of 128 a stage'
-    assert [zoo.metric_cell(row, m) for m in data['metrics']] == [
-        '41.30', '40.58', '44.20', 'n/a', '21.0', '1958']
+
+def test_a_file_of_an_older_schema_ends_in_one_error_line(tmp_path):
+    root = copy_repo(tmp_path)
+    data = minimal_result(schema=0, rows=[dict(minimal_result()['rows'][0],
+                                               colour='red')])
+    with open(osp.join(root, 'results', 'old.json'), 'w') as f:
+        json.dump(data, f)
+    with pytest.raises(result_files.ResultFileError,
+                       match=r'old\.json: schema: expected 1, got 0: .*'
+                       'convert it to schema 1'):
+        zoo.check(root)
+    result = subprocess.run([*RENDER, '--check', '--repo', root],
+                            capture_output=True, text=True, timeout=120,
+                            env=tool_env())
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith('error: results/old.json: schema: expected 1')
+    assert 'or rerun the benchmark that wrote it' in lines[-1]
+    assert 'Traceback' not in result.stderr
+
+
+def test_an_atomic_write_that_fails_midway_leaves_the_old_file(
+        tmp_path, monkeypatch):
+    path = tmp_path / 'table.json'
+    result_files.write_result(minimal_result(title='Old'), str(path))
+    old = path.read_text()
+
+    def fail(*_):
+        raise OSError('disk full')
+
+    # the new text is in the temporary file when the sync to disk fails
+    monkeypatch.setattr(result_files.os, 'fsync', fail)
+    with pytest.raises(OSError, match='disk full'):
+        result_files.write_result(minimal_result(title='New'), str(path))
+    assert path.read_text() == old
+    assert [p.name for p in tmp_path.iterdir()] == ['table.json']
+    monkeypatch.undo()
+
+    # a file the schema refuses is not written at all
+    with pytest.raises(result_files.ResultFileError):
+        result_files.write_result(minimal_result(rows=[]), str(path))
+    assert path.read_text() == old
+    result_files.write_result(minimal_result(title='New'), str(path))
+    assert json.loads(path.read_text())['title'] == 'New'
+    assert [p.name for p in tmp_path.iterdir()] == ['table.json']

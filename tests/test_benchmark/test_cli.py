@@ -1,7 +1,7 @@
-"""tools/benchmarks/long_tail_seg.py: its held-out split and config
-surgery by hand, and the whole benchmark on generated data (another
-dataset through --data-config, tuning, seeds, read-back and resume)."""
-import importlib.util
+"""mil_seg.benchmark: its held-out split and config surgery by hand, and
+the whole command on generated data (another dataset through
+--data-config, tuning, seeds, read-back and resume; two-stage GML and
+post-hoc prior strength; bad input refused before training)."""
 import json
 import os
 import os.path as osp
@@ -10,36 +10,30 @@ import re
 import pytest
 from mmengine.config import Config
 
+from mil_seg.benchmark import cli, report, run_config, tuning
+from mil_seg.benchmark.methods import METHODS
+from mil_seg.errors import UserError
+
 from ..tool_runner import ROOT, run_tool
 
-BENCH = osp.join(ROOT, 'tools', 'benchmarks', 'long_tail_seg.py')
-
-
-def load_benchmark():
-    spec = importlib.util.spec_from_file_location('long_tail_seg', BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = load_benchmark()
+BENCH = ('-m', 'mil_seg.benchmark')
 
 
 def test_holdout_split_keeps_the_last_frames_of_each_sequence():
     paths = [f'/d/{name}.png' for name in (
         'A_003', 'A_001', 'A_002', 'A_004', 'A_005', 'B_2', 'B_1', 'B_3',
         'B_4', 'B_5', 'C_1')]
-    kept, held = bench.holdout_split(paths, 0.4)
+    kept, held = tuning.holdout_split(paths, 0.4)
     # A: 2 of 5 held out (A_004, A_005 = indices 3, 4); B: B_4, B_5 (8, 9);
     # C: round(0.4) = 0 of 1
     assert held == [3, 4, 8, 9]
     assert kept == [0, 1, 2, 5, 6, 7, 10]
     # names without '_' form one sequence
-    kept, held = bench.holdout_split([f'{i:02d}.png' for i in range(10)],
+    kept, held = tuning.holdout_split([f'{i:02d}.png' for i in range(10)],
                                      0.2)
     assert held == [8, 9]
-    with pytest.raises(SystemExit, match='holdout-fraction'):
-        bench.holdout_split(['a.png', 'b.png'], 0.1)
+    with pytest.raises(UserError, match='holdout-fraction'):
+        tuning.holdout_split(['a.png', 'b.png'], 0.1)
 
 
 def test_schedule_scaled_to_the_budget():
@@ -49,12 +43,12 @@ def test_schedule_scaled_to_the_budget():
                          dict(type='PolyLR', begin=50, end=1000)],
         default_hooks=dict(checkpoint=dict(interval=500),
                            logger=dict(interval=50))))
-    bench.scale_schedule(cfg, 800)
+    run_config.scale_schedule(cfg, 800)
     assert [(s.begin, s.end) for s in cfg.param_scheduler] == [(0, 40),
                                                                 (40, 800)]
     assert cfg.train_cfg.max_iters == cfg.train_cfg.val_interval == 800
     assert cfg.default_hooks.checkpoint.interval == 200
-    bench.scale_schedule(cfg, 4)  # a boundary after 0 stays after it
+    run_config.scale_schedule(cfg, 4)  # a boundary after 0 stays after it
     assert [(s.begin, s.end) for s in cfg.param_scheduler] == [(0, 1),
                                                                 (1, 4)]
     assert cfg.default_hooks.logger.interval == 1
@@ -81,7 +75,7 @@ def test_data_config_replaces_data_prior_and_class_count():
         val_dataloader=dict(dataset=dict(type='Mine', pipeline=[2])),
         val_evaluator=dict(type='LongTailIoUMetric', prior=prior),
         prior=prior, crop_size=(32, 32)))
-    bench.apply_data_config(method, data)
+    run_config.apply_data_config(method, data)
     head = method.model.decode_head
     assert head.num_classes == 5
     assert head.prior == dict(prior, tau=0.75)  # the method's own tau
@@ -94,8 +88,8 @@ def test_data_config_replaces_data_prior_and_class_count():
     assert method.train_dataloader.batch_size == 2
     assert method.test_dataloader == data.val_dataloader
     assert method.test_evaluator == data.val_evaluator
-    with pytest.raises(SystemExit, match='lacks prior'):
-        bench.apply_data_config(method, Config(dict(
+    with pytest.raises(UserError, match='lacks prior'):
+        run_config.apply_data_config(method, Config(dict(
             train_dataloader={}, val_dataloader={}, val_evaluator={})))
 
 
@@ -127,7 +121,7 @@ test_evaluator = val_evaluator
 
 
 def run_benchmark(data_config, work_dir, *extra):
-    return run_tool(BENCH, '--methods', 'ce', 'rfs', '--iters', '4',
+    return run_tool(*BENCH, '--methods', 'ce', 'rfs', '--iters', '4',
                     '--seeds', '0', '1', '--tune', '--tune-iters', '2',
                     '--holdout-fraction', '0.3', '--data-config',
                     data_config, '--work-dir', str(work_dir), '--jobs', '2',
@@ -206,7 +200,7 @@ def test_benchmark_tunes_trains_seeds_and_continues(generated_data,
         'resumed' in (run_dir / 'train.out').read_text()
 
     # other settings in the same work dir are refused, nothing overwritten
-    other = run_tool(BENCH, '--methods', 'ce', '--iters', '6', '--seeds', '0',
+    other = run_tool(*BENCH, '--methods', 'ce', '--iters', '6', '--seeds', '0',
                      '--data-config', generated_data, '--work-dir',
                      str(work_dir))
     assert other.returncode != 0
@@ -222,7 +216,7 @@ def test_tune_only_writes_the_tuning_table_and_trains_no_seed(
                  '--holdout-fraction', '0.3', '--data-config',
                  generated_data, '--work-dir', str(work_dir),
                  '--results-out', results_out]
-    result = run_tool(BENCH, *tune_only, timeout=600)
+    result = run_tool(*BENCH, *tune_only, timeout=600)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     assert result.stdout.count('training') == 3  # the three trials only
     assert not (work_dir / 'rfs').exists()
@@ -235,7 +229,7 @@ def test_tune_only_writes_the_tuning_table_and_trains_no_seed(
     assert len(chosen) == 1
 
     # the seeds later: the trials are read back, the chosen value trains
-    seeds = run_tool(BENCH, '--methods', 'rfs', '--tune', '--tune-iters',
+    seeds = run_tool(*BENCH, '--methods', 'rfs', '--tune', '--tune-iters',
                      '2', '--iters', '2', '--seeds', '0', '--holdout-fraction',
                      '0.3', '--data-config', generated_data, '--work-dir',
                      str(work_dir), timeout=600)
@@ -249,85 +243,192 @@ def test_tune_only_writes_the_tuning_table_and_trains_no_seed(
 
 
 def test_a_run_without_ce_is_warned_that_its_ratios_are_undefined(capsys):
-    bench.parse_args(['--methods', 'lace', 'gml'])
+    cli.parse_args(['--methods', 'lace', 'gml'])
     assert 'ce is not in --methods' in capsys.readouterr().err
-    bench.parse_args(['--methods', 'ce', 'gml'])
-    bench.parse_args(['--methods', 'gml', '--tune-only'])
+    cli.parse_args(['--methods', 'ce', 'gml'])
+    cli.parse_args(['--methods', 'gml', '--tune-only'])
     assert capsys.readouterr().err == ''
 
 
 def test_tune_only_without_a_knob_is_refused_naming_the_fix(capsys):
     with pytest.raises(SystemExit):
-        bench.parse_args(['--methods', 'ce', 'lovasz', '--tune-only'])
+        cli.parse_args(['--methods', 'ce', 'lovasz', '--tune-only'])
     err = capsys.readouterr().err
     assert 'none of --methods has a knob' in err
     assert 'gml' in err and 'drop --tune-only' in err
-    bench.parse_args(['--methods', 'ce', 'lovasz', 'gml', '--tune-only'])
+    cli.parse_args(['--methods', 'ce', 'lovasz', 'gml', '--tune-only'])
+
+
+def read_tuned(args):
+    """read_tuned_values as the command calls it."""
+    return tuning.read_tuned_values(args.tuned_from, args.methods,
+                                    report.dataset_label(args),
+                                    cli.settings_of(args))
 
 
 def test_tuned_from_reads_back_the_choices_a_tuning_file_records(tmp_path):
     results_out = str(tmp_path / 'lt.json')
-    args = bench.parse_args(['--methods', 'lace', 'gml', '--tune-only',
-                             '--results-out', results_out])
+    args = cli.parse_args(['--methods', 'lace', 'gml', '--tune-only',
+                           '--results-out', results_out])
     trials = {0.5: {'mIoU': 30.0, 'mIoU_tail': 5.0},
               0.75: {'mIoU': 31.5, 'mIoU_tail': 6.0},
               1.0: {'mIoU': 29.0, 'mIoU_tail': 7.0}}
-    written = {name: dict(key=bench.METHODS[name].knob.key,
-                          name=bench.METHODS[name].knob.name, value=value,
+    written = {name: dict(key=METHODS[name].knob.key,
+                          name=METHODS[name].knob.name, value=value,
                           default=None, trials=trials)
                for name, value in (('lace', 0.75), ('gml', 0.5))}
-    bench.write_tuning_results(args, written, bench.result_header(args))
+    report.write_tuning_results(args, written, report.result_header(args))
     tuning_file = str(tmp_path / 'lt-tuning.json')
 
-    args = bench.parse_args(['--methods', 'ce', 'gml', 'lace',
-                             '--tuned-from', tuning_file])
-    read = bench.read_tuned_values(args)
+    args = cli.parse_args(['--methods', 'ce', 'gml', 'lace',
+                           '--tuned-from', tuning_file])
+    read = read_tuned(args)
     assert sorted(read) == ['gml', 'lace']  # ce has no knob
-    assert bench.chosen_values('gml', read) == {
+    assert tuning.chosen_values('gml', read) == {
         'model.decode_head.prior.tau': 0.5}
-    assert bench.chosen_values('lace', read) == {
+    assert tuning.chosen_values('lace', read) == {
         'model.decode_head.loss_decode.prior.tau': 0.75}
-    assert bench.chosen_values('ce', read) == {}
+    assert tuning.chosen_values('ce', read) == {}
     assert read['gml']['trials'] == trials
 
     # a method the file did not tune is refused, naming the fix
-    args = bench.parse_args(['--methods', 'ce', 'gml', 'blv',
-                             '--tuned-from', tuning_file])
-    with pytest.raises(SystemExit, match='0 chosen values of '
+    args = cli.parse_args(['--methods', 'ce', 'gml', 'blv',
+                           '--tuned-from', tuning_file])
+    with pytest.raises(UserError, match='0 chosen values of '
                        r'model.decode_head.loss_decode.sigma .*--tune-only '
                        '--methods blv'):
-        bench.read_tuned_values(args)
+        read_tuned(args)
     # and a file that is not a tuning file
     accuracy = json.load(open(tuning_file))
     accuracy['kind'] = 'accuracy'
     with open(str(tmp_path / 'accuracy.json'), 'w') as f:
         json.dump(accuracy, f)
-    args = bench.parse_args(['--methods', 'gml', '--tuned-from',
-                             str(tmp_path / 'accuracy.json')])
-    with pytest.raises(SystemExit, match="'accuracy' file: give the "
+    args = cli.parse_args(['--methods', 'gml', '--tuned-from',
+                           str(tmp_path / 'accuracy.json')])
+    with pytest.raises(UserError, match="'accuracy' file: give the "
                        '-tuning.json'):
-        bench.read_tuned_values(args)
+        read_tuned(args)
     with pytest.raises(SystemExit):
-        bench.parse_args(['--methods', 'gml', '--tune', '--tuned-from',
-                          tuning_file])
+        cli.parse_args(['--methods', 'gml', '--tune', '--tuned-from',
+                        tuning_file])
 
     # values tuned on other data are refused, naming both datasets
-    args = bench.parse_args(['--methods', 'gml', '--tuned-from', tuning_file,
-                             '--data-config', 'configs/other_data.py'])
-    with pytest.raises(SystemExit, match='tuned on .CamVid at 240x180.*this '
+    args = cli.parse_args(['--methods', 'gml', '--tuned-from', tuning_file,
+                           '--data-config', 'configs/other_data.py'])
+    with pytest.raises(UserError, match='tuned on .CamVid at 240x180.*this '
                        "run trains on 'configs/other_data.py': give the "
                        '--data-config'):
-        bench.read_tuned_values(args)
-    # as is a row whose settings are not one key=number
-    tuning = json.load(open(tuning_file))
-    row = next(r for r in tuning['rows'] if r['config'].endswith(
-        bench.config_relpath(args, 'gml').rsplit('/', 1)[1]))
-    row['settings'] += ', train_dataloader.dataset.threshold=0.75'
-    with open(str(tmp_path / 'two-keys-tuning.json'), 'w') as f:
-        json.dump(tuning, f)
-    args = bench.parse_args(['--methods', 'gml', '--tuned-from',
-                             str(tmp_path / 'two-keys-tuning.json')])
-    with pytest.raises(SystemExit, match=re.escape(f"row {row['label']!r} has "
-                                                'settings') +
-                       '.*not one key=number'):
-        bench.read_tuned_values(args)
+        read_tuned(args)
+    # as is a row whose settings do not end in key=number
+    tuning_data = json.load(open(tuning_file))
+    row = next(r for r in tuning_data['rows']
+               if r['config'] == report.method_config(args, 'gml'))
+    row['settings'] = 'tau is 0.5'
+    with open(str(tmp_path / 'bad-tuning.json'), 'w') as f:
+        json.dump(tuning_data, f)
+    args = cli.parse_args(['--methods', 'gml', '--tuned-from',
+                           str(tmp_path / 'bad-tuning.json')])
+    with pytest.raises(UserError, match=re.escape(
+            f"row {row['label']!r} has settings 'tau is 0.5'") +
+            '.*not key=number'):
+        read_tuned(args)
+
+
+def run_cli(argv, capsys):
+    """``cli(argv)`` in this process: (exit status, stderr lines)."""
+    with pytest.raises(SystemExit) as ended:
+        cli.cli(argv)
+    return ended.value.code, capsys.readouterr().err.strip().splitlines()
+
+
+def test_bad_input_ends_in_one_error_line_before_training(tmp_path, capsys):
+    work_dir = tmp_path / 'work'
+    no_prior = tmp_path / 'no_prior.py'
+    no_prior.write_text('train_dataloader = dict(dataset=dict())\n'
+                        'val_dataloader = dict(dataset=dict())\n'
+                        'val_evaluator = dict(type="LongTailIoUMetric")\n')
+    code, err = run_cli(['--methods', 'ce', '--data-config', str(no_prior),
+                         '--work-dir', str(work_dir)], capsys)
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith(f'error: --data-config {no_prior} lacks prior')
+    assert "prior = dict(type='ClassPrior', file=" in err[0]
+
+    code, err = run_cli(['--segmentor', 'deeplabv3plus', '--methods', 'ce',
+                         'gml-2stage', '--work-dir', str(work_dir)], capsys)
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith("error: no config for method 'gml-2stage' of "
+                             '--segmentor deeplabv3plus')
+    assert 'drop it from --methods' in err[0]
+
+    old = tmp_path / 'old-tuning.json'
+    old.write_text(json.dumps(dict(schema=0, title='old', rows=[])))
+    code, err = run_cli(['--methods', 'ce', 'gml', '--tuned-from',
+                         str(old), '--work-dir', str(work_dir)], capsys)
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith(f'error: --tuned-from {old}: schema: expected '
+                             '1, got 0')
+    assert 'rerun the benchmark that wrote it' in err[0]
+    assert not work_dir.exists()  # nothing prepared, nothing trained
+
+
+def test_a_prior_that_names_its_file_only_gets_its_class_count(tmp_path):
+    from mil_seg.gml import ClassPrior
+    path = str(tmp_path / 'prior.json')
+    ClassPrior.write_file(path, [50, 30, 15, 5])
+    data = Config(dict(prior=dict(type='ClassPrior', file=path)))
+    assert run_config.data_prior(data) == dict(type='ClassPrior', file=path,
+                                               num_classes=4)
+    assert run_config.data_prior(Config(dict(prior=path)))[
+        'num_classes'] == 4
+
+
+def test_two_stage_gml_and_post_hoc_prior_strength_are_methods(
+        generated_data, tmp_path):
+    """Post-hoc prior strength is tuned on GML's chosen held-out trial,
+    training nothing; two-stage GML trains a teacher, then a student with
+    it, and reports both stages' time."""
+    work_dir = tmp_path / 'work'
+    common = ['--holdout-fraction', '0.3', '--data-config', generated_data,
+              '--work-dir', str(work_dir), '--jobs', '2']
+    tuned = run_tool(*BENCH, '--methods', 'gml', 'gml-posthoc',
+                     '--tune-only', '--tune-iters', '2', '--results-out',
+                     str(tmp_path / 'lt.json'), *common, timeout=900)
+    assert tuned.returncode == 0, (tuned.stdout + tuned.stderr)[-4000:]
+    assert tuned.stdout.count('] training') == 3  # GML's trials only
+    assert tuned.stdout.count('] evaluating') == 3
+    tuning_file = tmp_path / 'lt-tuning.json'
+    rows = json.loads(tuning_file.read_text())['rows']
+    chosen = {row['settings'] for row in rows if row.get('chosen')}
+    assert len(rows) == 6 and len(chosen) == 2
+    gml_tau = next(s for s in chosen if 'posthoc' not in s)
+    posthoc = next(s for s in chosen if 'posthoc' in s)
+    assert posthoc.startswith(gml_tau + ', model.decode_head.posthoc_tau=')
+
+    result = run_tool(*BENCH, '--methods', 'gml', 'gml-posthoc',
+                      'gml-2stage', '--iters', '2', '--seeds', '0',
+                      '--tuned-from', str(tuning_file), '--results-out',
+                      str(tmp_path / 'seeds.json'), *common, timeout=900)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    runs = work_dir / 'gml-2stage' / 'seed0'
+    teacher = runs / 'gml-teacher'
+    assert (f'Loaded the frozen teacher from {teacher}/iter_2.pth' in
+            (runs / 'gml-student' / 'train.out').read_text())
+    stages = [json.loads((runs / stage / 'result.json').read_text())
+              for stage in ('gml-teacher', 'gml-student')]
+    document = json.loads((tmp_path / 'seeds.json').read_text())
+    by_label = {row['label']: row['seeds']['0'] for row in document['rows']}
+    two_stage = by_label['GML two stages (student; time of both)']
+    assert float(two_stage['step_s']) == pytest.approx(
+        sum(s['step_s'] for s in stages), abs=2e-3)
+    assert document['rows'][2]['config'].endswith(
+        'fcn-gml-student_r18-tiny-d8_1xb8-1k_camvid-240x180.py')
+    # post-hoc: GML's checkpoint at another inference strength, GML's cost
+    evaluated = Config.fromfile(str(work_dir / 'gml-posthoc' / 'seed0' /
+                                    'config.py'))
+    value = float(posthoc.rsplit('=', 1)[1])
+    assert evaluated.model.decode_head.posthoc_tau == value
+    assert f"prior.tau={evaluated.model.decode_head.prior.tau:g}" in gml_tau
+    posthoc_row = by_label['GML, post-hoc prior strength']
+    assert posthoc_row['peak_mb'] == by_label['GML (per-class T_c)'][
+        'peak_mb']
+    assert not (work_dir / 'gml-posthoc' / 'seed0' / 'iter_2.pth').exists()

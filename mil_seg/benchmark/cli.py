@@ -1,0 +1,253 @@
+"""The long-tailed segmentation benchmark: methods x seeds, one budget, one
+table.
+
+    python -m mil_seg.benchmark --methods ce lace gml \\
+        --segmentor fcn --iters 800 --seeds 0 1 2 --tune \\
+        --data-root data/camvid --work-dir work_dirs/lt-bench/fcn-800 \\
+        --results-out results/camvid-lt-fcn-800.json
+    mil_seg-bench ...                     # the same, installed
+    mil_seg-bench render [--check]        # the model-zoo tables (zoo.py)
+
+Every method is a config (``--config-pattern``, by default the package's
+CamVid tiny configs ``configs/gml_seg/{segmentor}-{method}_r18-tiny-d8_
+1xb8-1k_camvid-240x180.py``, found in the installed package), trained
+through ``python -m mil_seg.tools.train`` with one budget (``--iters``: the
+config's schedule scaled to it) and each seed of ``--seeds``, evaluated on
+the val split by the config's ``LongTailIoUMetric`` once at the end of
+training. It prints one table: mean and sample standard deviation over
+seeds of mIoU and of each class group (head / body / tail by pixel share;
+frequent / common / rare by image frequency where the metric reports them),
+the IoU of the five rarest classes of the training prior, and the step time
+and peak memory of each method as ratios to cross-entropy's (``ce``) in the
+same run. ``gml-2stage`` trains a GML teacher and then a student with it
+(its time is both stages'); ``gml-posthoc`` evaluates GML's checkpoints at
+an inference prior strength (``posthoc_tau``) tuned like any knob.
+
+Another dataset: ``--data-config FILE`` names a config holding
+``train_dataloader``, ``val_dataloader`` (``test_dataloader``, optional),
+``val_evaluator``, ``prior`` (its ``ClassPrior`` dict, e.g.
+``dict(type='ClassPrior', file='my_prior.json')`` with the file
+``tools/analysis/compute_class_prior.py`` wrote) and ``crop_size``
+(optional); they replace those of every method's config
+(:func:`~.run_config.apply_data_config`).
+
+Tuning (``--tune``): each method's main knob (:data:`~.methods.METHODS`) is
+chosen among at most three values on the training set minus a held-out part
+(``--holdout-fraction``), val never read (:mod:`.tuning`). ``--tune-only``
+stops there; a later ``--tune`` run with the same ``--work-dir`` reads the
+trials back. ``--tuned-from FILE`` trains at the values a tuning result
+file records as chosen.
+
+An interrupted benchmark continues where it stopped: every run has its own
+directory under ``--work-dir`` (:mod:`.runs`); a finished run is read
+back, an unfinished one resumes from its last checkpoint; a directory
+holding a run of other settings is refused.
+
+Times: ``--jobs N`` runs N trainings at a time, each with ``--threads``
+threads; step time is the mean of mmengine's logged per-iteration time
+(the first logged window, warm-up, left out), peak memory the CUDA peak
+that mmengine logs, else the peak RSS of the training process tree.
+"""
+import argparse
+import os.path as osp
+import sys
+from typing import List, Optional, Sequence
+
+from ..errors import UserError
+from .methods import DEFAULT_PATTERN, METHODS, config_names, required_methods
+from .report import (dataset_label, print_table, print_tuning,
+                     result_header, summarize, write_results,
+                     write_tuning_results)
+from .run_config import Settings, check_data_config, data_prior
+from .runs import LocalExecutor, method_result, method_runs, run_all
+from .tuning import TuningPlan, chosen_values, read_tuned_values, tune
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The benchmark's arguments."""
+    parser = argparse.ArgumentParser(
+        prog='mil_seg-bench', description=__doc__.split('\n')[0],
+        epilog='mil_seg-bench render [--check]: the model-zoo tables')
+    parser.add_argument('--methods', nargs='+', default=['ce', 'lace', 'gml'],
+                        choices=sorted(METHODS))
+    parser.add_argument('--segmentor', default='fcn',
+                        help='{segmentor} of --config-pattern')
+    parser.add_argument('--config-pattern', default=DEFAULT_PATTERN,
+                        help='config path of a method, with {segmentor} and '
+                        '{method} (a relative one is looked up in the '
+                        'package\'s configs, then here)')
+    parser.add_argument('--data-config', default=None,
+                        help='a config whose data, evaluator and prior '
+                        'replace the methods\' (see above)')
+    parser.add_argument('--data-root', default=None,
+                        help='data_root of every dataset (default: the '
+                        'configs\')')
+    parser.add_argument('--iters', type=int, default=800)
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    parser.add_argument('--tune', action='store_true',
+                        help='choose each knob on the held-out split first')
+    parser.add_argument('--tune-only', action='store_true',
+                        help='tune, write the tuning table and stop (a '
+                        'later --tune run with this --work-dir reads the '
+                        'trials back); --seeds unused')
+    parser.add_argument('--tuned-from', default=None, metavar='FILE',
+                        help='train at the values a tuning result file '
+                        'chose (see above), instead of --tune')
+    parser.add_argument('--tune-iters', type=int, default=None,
+                        help='budget of a tuning run (default: --iters)')
+    parser.add_argument('--tune-seed', type=int, default=0)
+    parser.add_argument('--tune-metric', default='mIoU',
+                        help='the held-out metric the rule maximises')
+    parser.add_argument('--holdout-fraction', type=float, default=0.2)
+    parser.add_argument('--work-dir', default='work_dirs/long_tail_seg')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='trainings run at a time')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='OMP_NUM_THREADS of every training')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='KEY=VALUE overrides of every run (values are '
+                        'read as Python literals where they parse)')
+    parser.add_argument('--model-label', default=None,
+                        help='the model as result files name it, e.g. '
+                        '"tiny FCN" (default: --segmentor)')
+    parser.add_argument('--results-out', default=None,
+                        help='write the table (and the tuning table) as '
+                        'result files (results/README.md)')
+    return parser
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parse the command line (``argv`` defaults to ``sys.argv[1:]``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.argv = argv
+    if args.tune_only:
+        args.tune = True
+    if args.tune_iters is None:
+        args.tune_iters = args.iters
+    if args.tuned_from and args.tune:
+        parser.error('--tuned-from reads values another run chose: give it '
+                     'or --tune/--tune-only, not both')
+    if args.tune_only and not any(METHODS[m].knob for m in args.methods):
+        parser.error('--tune-only: none of --methods has a knob to tune '
+                     '(methods with one: ' + ', '.join(
+                         m for m in METHODS if METHODS[m].knob) + '); add '
+                     'one, or drop --tune-only to train the methods')
+    if not 0 < args.holdout_fraction < 1:
+        parser.error('--holdout-fraction must be in (0, 1)')
+    if args.results_out and not args.results_out.endswith('.json'):
+        parser.error('--results-out names a .json file')
+    if 'ce' not in args.methods and not args.tune_only:
+        print('warning: ce is not in --methods: the time and memory ratios, '
+              'which divide by CE runs of the same invocation and seeds, '
+              'will be n/a (add ce to --methods; a finished CE run in '
+              '--work-dir is read back, not retrained)', file=sys.stderr)
+    for name in args.methods:
+        for parent in required_methods(name):
+            if parent not in args.methods:
+                parser.error(f'{name} needs {parent} in the same run: add '
+                             f'{parent} to --methods')
+    return args
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The settings every run of the command line shares."""
+    return Settings(segmentor=args.segmentor,
+                    config_pattern=args.config_pattern,
+                    data_config=args.data_config, data_root=args.data_root,
+                    cfg_options=tuple(args.cfg_options),
+                    threads=args.threads)
+
+
+def check_inputs(args: argparse.Namespace, settings: Settings) -> None:
+    """Refuse bad input before anything trains: a method without a config
+    for the segmentor, a data config without what it must define.
+
+    Raises:
+        UserError: Naming the fix.
+    """
+    for name in args.methods:
+        for config_name in config_names(name):
+            path = settings.config(config_name)
+            if not osp.isfile(path):
+                raise UserError(
+                    f'no config for method {name!r} of --segmentor '
+                    f'{args.segmentor}: {path} (drop it from --methods, '
+                    'choose another --segmentor or give --config-pattern)')
+    if args.data_config:
+        from mmengine.config import Config
+        if not osp.isfile(args.data_config):
+            raise UserError(f'--data-config {args.data_config} does not '
+                            'exist: give the path of your data config')
+        data = Config.fromfile(args.data_config)
+        check_data_config(data)
+        data_prior(data)  # its file exists and holds counts
+
+
+def seed_runs(args: argparse.Namespace, choices: dict) -> List[list]:
+    """Per method and seed, its runs (:func:`~.runs.method_runs`)."""
+    groups = []
+    for name in args.methods:
+        evaluates = METHODS[name].evaluates
+        for seed in args.seeds:
+            groups.append(method_runs(
+                name, seed, args.iters, chosen_values(name, choices), False,
+                osp.join(args.work_dir, name, f'seed{seed}'),
+                osp.join(args.work_dir, evaluates, f'seed{seed}')
+                if evaluates else None))
+    return groups
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Run the benchmark."""
+    args = parse_args(argv)
+    settings = settings_of(args)
+    check_inputs(args, settings)
+    executor = LocalExecutor(args.jobs, args.threads)
+    if args.tune:
+        choices = tune(settings, executor, args.methods,
+                       TuningPlan(args.holdout_fraction, args.tune_iters,
+                                  args.tune_seed, args.tune_metric),
+                       args.work_dir)
+    elif args.tuned_from:
+        choices = read_tuned_values(args.tuned_from, args.methods,
+                                    dataset_label(args), settings)
+    else:
+        choices = {}
+    if args.tune_only:
+        print_tuning(args, choices)
+        if args.results_out:
+            write_tuning_results(args, choices, result_header(args))
+        return
+    groups = seed_runs(args, choices)
+    flat = run_all(settings, executor, [run for runs in groups
+                                        for run in runs])
+    results, position = [], 0
+    for runs in groups:
+        results.append(method_result(flat[position:position + len(runs)]))
+        position += len(runs)
+    summary = summarize(args, results, choices)
+    print_tuning(args, choices)
+    print_table(args, summary)
+    if args.results_out:
+        write_results(args, summary, choices)
+
+
+def cli(argv: Optional[Sequence[str]] = None) -> None:
+    """The command: ``mil_seg-bench`` and ``python -m mil_seg.benchmark``.
+
+    A user error (bad input, a malformed result file) ends with one
+    ``error:`` line and status 2 (:func:`mil_seg.launch.run_guarded`),
+    before anything trains.
+
+    Args:
+        argv (Sequence[str], optional): The arguments. Defaults to None
+            (``sys.argv[1:]``).
+    """
+    from ..launch import run_guarded
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ['render']:
+        from .zoo import render_main
+        sys.exit(run_guarded(lambda: render_main(argv[1:])))
+    run_guarded(lambda: main(argv))

@@ -1,0 +1,444 @@
+"""A benchmark run: what it is (a method at a seed and setting, or one
+stage of it), its execution (a training process, resumed where it stopped)
+and what it measured (metrics, step time, peak memory). Its config is
+built by :mod:`.run_config`.
+
+Every run has its own directory holding the exact config it trains
+(``config.py``), its state (``state.json``: the config's signature and the
+attempts) and, once finished, its result (``result.json``, the one place a
+run records what it measured). Both JSON files are written atomically, so a
+run killed at any point is resumed or read back, never half-read.
+
+Runs execute through an :class:`Executor`; :class:`LocalExecutor` runs
+them as processes on this machine, a few at a time. Every process the
+benchmark starts goes through :func:`run_process` with
+:func:`child_env`.
+"""
+import glob
+import hashlib
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+from ..errors import MissingFileError, UserError
+from .methods import METHODS
+from .results import write_json
+from .run_config import Settings, Split, build_run_config
+
+
+@dataclass
+class Run:
+    """One training (or one evaluation of another run's checkpoint).
+
+    Attributes:
+        method (str): The method (:data:`~.methods.METHODS`).
+        seed (int): Its seed.
+        iters (int): Its budget.
+        values (dict): Knob values it trains at, by config key (reported).
+        tuning (bool): Trained on train minus the held-out part and
+            evaluated on that part.
+        directory (str): Its directory.
+        config_name (str): The ``{method}`` of its config (a stage's
+            name for a stage). Defaults to '' (the method's).
+        extra (dict): Settings not reported (a stage's checkpoint).
+            Defaults to {}.
+        after (str, optional): Directory of the run it needs first (the
+            previous stage, or the run whose checkpoint it evaluates).
+            Defaults to None.
+        evaluate_only (bool): Evaluate ``after``'s final checkpoint at this
+            run's config instead of training. Defaults to False.
+    """
+
+    method: str
+    seed: int
+    iters: int
+    values: Dict[str, float]
+    tuning: bool
+    directory: str
+    config_name: str = ''
+    extra: Dict[str, Any] = field(default_factory=dict)
+    after: Optional[str] = None
+    evaluate_only: bool = False
+
+    def __post_init__(self):
+        self.config_name = self.config_name or self.method
+
+    @property
+    def name(self) -> str:
+        """How the log lines name it."""
+        stage = (f' ({self.config_name})'
+                 if self.config_name != self.method else '')
+        return (f'{self.method}{stage} seed {self.seed} '
+                f'{self.values or ""}').strip()
+
+    @property
+    def checkpoint(self) -> str:
+        """Its final checkpoint (after training)."""
+        return osp.join(self.directory, f'iter_{self.iters}.pth')
+
+
+def method_runs(name: str, seed: int, iters: int, values: Dict[str, float],
+                tuning: bool, directory: str,
+                evaluated: Optional[str] = None) -> List[Run]:
+    """The runs of one method at one seed and setting, in order.
+
+    Args:
+        name (str): The method.
+        seed (int): The seed.
+        iters (int): The budget.
+        values (dict): Its knob values (its own and inherited).
+        tuning (bool): A tuning run (see :class:`Run`).
+        directory (str): Its directory; the stages of a two-stage method
+            get one folder each inside it.
+        evaluated (str, optional): For a method that evaluates another's
+            checkpoints, the directory of that method's run. Defaults to
+            None.
+
+    Returns:
+        list[Run]: The runs; the last one gives the method's metrics.
+    """
+    method = METHODS[name]
+    if method.evaluates:
+        return [Run(name, seed, iters, values, tuning, directory,
+                    config_name=method.evaluates, after=evaluated,
+                    evaluate_only=True)]
+    if not method.stages:
+        return [Run(name, seed, iters, values, tuning, directory)]
+    runs: List[Run] = []
+    for stage in method.stages:
+        previous = runs[-1] if runs else None
+        runs.append(Run(
+            name, seed, iters, values, tuning, osp.join(directory, stage),
+            config_name=stage,
+            extra={method.checkpoint_key: previous.checkpoint}
+            if previous else {},
+            after=previous.directory if previous else None))
+    return runs
+
+
+def method_result(results: List[dict]) -> dict:
+    """A method's result from its runs' (:func:`method_runs` order): the
+    last run's metrics; the stages' step times summed (each trained the
+    whole budget, so one iteration of the method costs one of each), their
+    peak memory and training seconds combined."""
+    result = dict(results[-1])
+    if len(results) > 1:
+        steps = [r['step_s'] for r in results]
+        result['step_s'] = None if None in steps else sum(steps)
+        result['peak_mb'] = max(r['peak_mb'] for r in results)
+        result['train_seconds'] = sum(r['train_seconds'] for r in results)
+    return result
+
+
+# --------------------------------------------------------------- processes
+class ProcessResult(NamedTuple):
+    """How a process ended: exit code, wall seconds, peak RSS (MB) of it
+    and its waited-for descendants."""
+
+    code: int
+    seconds: float
+    peak_rss_mb: float
+
+
+def child_env(threads: Optional[int] = 1) -> Dict[str, str]:
+    """The environment of every process the benchmark starts.
+
+    Its thread count is pinned (runs side by side share the cores), and the
+    folder holding the imported ``mil_seg`` comes first on ``PYTHONPATH``,
+    so the child imports the same package as this process (a checkout, an
+    installed wheel, or a user's ``--target`` folder alike).
+
+    Args:
+        threads (int, optional): ``OMP_NUM_THREADS`` and
+            ``MKL_NUM_THREADS``; None leaves them as they are (a run alone
+            on the machine). Defaults to 1.
+
+    Returns:
+        dict: The environment.
+    """
+    env = dict(os.environ)
+    if threads is not None:
+        for key in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+            env[key] = str(threads)
+    package_parent = osp.dirname(
+        osp.dirname(osp.dirname(osp.abspath(__file__))))
+    env['PYTHONPATH'] = os.pathsep.join(
+        [package_parent, env.get('PYTHONPATH', '')]).rstrip(os.pathsep)
+    return env
+
+
+def run_process(command: Sequence[str], log_file: str, threads: int = 1,
+                cwd: Optional[str] = None) -> ProcessResult:
+    """Run a command into a log (appended), measured.
+
+    Args:
+        command (Sequence[str]): The command.
+        log_file (str): Where its stdout and stderr go.
+        threads (int): Its thread count (:func:`child_env`). Defaults to 1.
+        cwd (str, optional): Its working directory. Defaults to None (this
+            process's: relative paths of the configs mean the same there).
+
+    Returns:
+        ProcessResult: Exit code, seconds and peak RSS; the caller decides
+        what a failure means.
+    """
+    start = time.perf_counter()
+    with open(log_file, 'a', encoding='utf-8') as log:
+        proc = subprocess.Popen(list(command), cwd=cwd,
+                                env=child_env(threads), stdout=log,
+                                stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return ProcessResult(proc.returncode, time.perf_counter() - start,
+                         usage.ru_maxrss / 1024)
+
+
+def launcher(name: str) -> List[str]:
+    """The command prefix of a launcher of the package (``train`` or
+    ``test``): the installed module, so no repository is needed."""
+    return [sys.executable, '-m', f'mil_seg.tools.{name}']
+
+
+def logged_scalars(directory: str) -> Tuple[Optional[float],
+                                            Optional[float]]:
+    """Mean step time (s) and CUDA peak memory (MB) from mmengine's logs.
+
+    The first logged window (warm-up) is left out of the step time.
+    """
+    times, memory = [], []
+    for path in sorted(glob.glob(osp.join(directory, '*', 'vis_data',
+                                          'scalars.json'))):
+        rows = []
+        with open(path, encoding='utf-8') as f:
+            for line in f:
+                row = json.loads(line)
+                if 'time' in row and 'iter' in row:
+                    rows.append(row)
+        times += [row['time'] for row in rows[1:]]
+        memory += [row['memory'] for row in rows if 'memory' in row]
+    return (statistics.fmean(times) if times else None,
+            max(memory) if memory else None)
+
+
+def signature(cfg_text: str) -> str:
+    """Hash of a run's config text (what makes two runs the same)."""
+    return hashlib.sha256(cfg_text.encode()).hexdigest()[:16]
+
+
+def _read_json(path: str) -> Any:
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)
+
+
+def prepare(settings: Settings, run: Run,
+            split: Optional[Split] = None) -> Optional[dict]:
+    """Write a run's config into its directory; its result if it has one.
+
+    Configs are built here, in the main thread (mmengine's config loading
+    is not thread-safe); only the processes run in parallel.
+
+    Raises:
+        UserError: For a directory that holds a run of other settings.
+    """
+    os.makedirs(run.directory, exist_ok=True)
+    text = build_run_config(settings, run, split).pretty_text
+    sig = signature(text)
+    state_file = osp.join(run.directory, 'state.json')
+    if osp.isfile(state_file):
+        if _read_json(state_file)['signature'] != sig:
+            raise UserError(
+                f'{run.directory} holds a run of other settings: give '
+                'another --work-dir or delete that directory')
+    else:
+        write_json(state_file, {'signature': sig, 'attempts': []})
+    result_file = osp.join(run.directory, 'result.json')
+    if osp.isfile(result_file):
+        return _read_json(result_file)
+    with open(osp.join(run.directory, 'config.py'), 'w',
+              encoding='utf-8') as f:
+        f.write(text)
+    return None
+
+
+def _fail(run: Run, code: int, log: str) -> None:
+    """End the benchmark with the failed process's log tail (kept whole:
+    it is what says what went wrong)."""
+    with open(log, encoding='utf-8') as f:
+        tail = f.read()[-3000:]
+    raise SystemExit(f'error: [{run.name}] failed ({code}); its log, {log}, '
+                     f'ends:\n{tail}')
+
+
+def execute(run: Run, threads: int = 1) -> dict:
+    """Train a prepared run (resuming an interrupted one), or evaluate the
+    checkpoint it evaluates; its result, also written to ``result.json``.
+
+    Args:
+        run (Run): A run :func:`prepare` wrote.
+        threads (int): Threads of its processes. Defaults to 1.
+
+    Returns:
+        dict: ``method``, ``seed``, ``iters``, ``values``, ``tuning``,
+        ``metrics``, ``classes``, ``iou`` (per class), ``prior_counts``,
+        ``step_s``, ``peak_mb``, ``memory_kind`` ('cuda' or 'rss'),
+        ``train_seconds``.
+    """
+    config_file = osp.join(run.directory, 'config.py')
+    state_file = osp.join(run.directory, 'state.json')
+    per_class_file = osp.join(run.directory, 'per_class.json')
+    state = _read_json(state_file)
+    if run.evaluate_only:
+        source = osp.join(run.after, f'iter_{run.iters}.pth')
+        print(f'[{run.name}] evaluating {source}', flush=True)
+        log = osp.join(run.directory, 'test.out')
+        code = run_process(
+            launcher('test') + [config_file, source, '--work-dir',
+                                osp.join(run.directory, 'test')],
+            log, threads).code
+        if code != 0 or not osp.isfile(per_class_file):
+            _fail(run, code, log)
+        trained = _read_json(osp.join(run.after, 'result.json'))
+        costs = {k: trained[k] for k in ('step_s', 'peak_mb', 'memory_kind',
+                                         'train_seconds')}
+    else:
+        resume = osp.isfile(osp.join(run.directory, 'last_checkpoint'))
+        print(f'[{run.name}] {"resuming" if resume else "training"} '
+              f'{run.iters} iterations in {run.directory}', flush=True)
+        command = launcher('train') + [config_file, '--work-dir',
+                                       run.directory]
+        if resume:
+            command.append('--resume')
+        log = osp.join(run.directory, 'train.out')
+        ended = run_process(command, log, threads)
+        state['attempts'].append(dict(seconds=ended.seconds,
+                                      peak_rss_mb=ended.peak_rss_mb,
+                                      exit_code=ended.code))
+        write_json(state_file, state)
+        code = ended.code
+        if code == 0 and not osp.isfile(per_class_file) and osp.isfile(
+                run.checkpoint):
+            # trained before an interruption, not evaluated: test
+            code = run_process(
+                launcher('test') + [config_file, run.checkpoint,
+                                    '--work-dir',
+                                    osp.join(run.directory, 'test')],
+                osp.join(run.directory, 'test.out'), threads).code
+        if code != 0 or not osp.isfile(per_class_file):
+            _fail(run, code, log)
+        step_s, cuda_mb = logged_scalars(run.directory)
+        costs = dict(
+            step_s=step_s,
+            peak_mb=cuda_mb if cuda_mb is not None else max(
+                a['peak_rss_mb'] for a in state['attempts']),
+            memory_kind='cuda' if cuda_mb is not None else 'rss',
+            train_seconds=sum(a['seconds'] for a in state['attempts']))
+    per_class = _read_json(per_class_file)
+    result = dict(
+        method=run.method, seed=run.seed, iters=run.iters,
+        values=run.values, tuning=run.tuning,
+        metrics=per_class['metrics'], classes=per_class['classes'],
+        iou=per_class['per_class']['IoU'],
+        prior_counts=per_class['prior_counts'], **costs)
+    write_json(osp.join(run.directory, 'result.json'), result)
+    return result
+
+
+# --------------------------------------------------------------- executors
+class Executor:
+    """Executes prepared runs: where and how many at a time.
+
+    A subclass implements :meth:`execute_ready`; :meth:`run` orders the
+    runs so that each starts after the run it needs (``Run.after``).
+    """
+
+    def execute_ready(self, runs: List[Run]) -> List[dict]:
+        """Execute runs that need nothing unfinished; their results, in
+        order."""
+        raise NotImplementedError
+
+    def run(self, runs: List[Run]) -> Dict[str, dict]:
+        """Execute runs in dependency order.
+
+        Args:
+            runs (list[Run]): Prepared runs without a result.
+
+        Returns:
+            dict: Results by run directory.
+
+        Raises:
+            UserError: For a run that needs a run that is neither given
+                nor finished.
+        """
+        done: Dict[str, dict] = {}
+        pending = list(runs)
+        waiting_on = {run.directory for run in runs}
+        while pending:
+            ready = [r for r in pending
+                     if r.after is None or r.after not in waiting_on
+                     or r.after in done]
+            if not ready:
+                raise UserError('runs wait on each other: '
+                                + ', '.join(r.name for r in pending))
+            for run, result in zip(ready, self.execute_ready(ready)):
+                done[run.directory] = result
+            pending = [r for r in pending if r.directory not in done]
+        return done
+
+
+class LocalExecutor(Executor):
+    """Runs on this machine, ``jobs`` processes at a time.
+
+    Args:
+        jobs (int): Processes at a time. Defaults to 1.
+        threads (int): Threads of each. Defaults to 1.
+    """
+
+    def __init__(self, jobs: int = 1, threads: int = 1):
+        self.jobs = max(1, jobs)
+        self.threads = threads
+
+    def execute_ready(self, runs: List[Run]) -> List[dict]:
+        with ThreadPoolExecutor(self.jobs) as pool:
+            return list(pool.map(lambda r: execute(r, self.threads), runs))
+
+
+def run_all(settings: Settings, executor: Executor, runs: List[Run],
+            split: Optional[Split] = None) -> List[dict]:
+    """Prepare every run, read back the finished ones, execute the others.
+
+    Args:
+        settings (Settings): The invocation's settings.
+        executor (Executor): Where the runs execute.
+        runs (list[Run]): The runs.
+        split (tuple, optional): The held-out split of tuning runs.
+            Defaults to None.
+
+    Returns:
+        list[dict]: Results in the runs' order.
+
+    Raises:
+        MissingFileError: For a run that evaluates, or follows, a run that
+            is not among them and has no result.
+    """
+    results: List[Optional[dict]] = [prepare(settings, run, split)
+                                     for run in runs]
+    for run, result in zip(runs, results):
+        if result is not None:
+            print(f'[{run.name}] read back from {run.directory}', flush=True)
+    todo = [run for run, result in zip(runs, results) if result is None]
+    given = {run.directory for run in runs}
+    for run in todo:
+        if run.after and run.after not in given and not osp.isfile(
+                osp.join(run.after, 'result.json')):
+            raise MissingFileError(f'[{run.name}] needs the finished run '
+                                   f'{run.after}, which has no result')
+    done = executor.run(todo)
+    return [result if result is not None else done[run.directory]
+            for run, result in zip(runs, results)]

@@ -1,0 +1,96 @@
+"""mil_seg.benchmark.runs: how a method expands into runs, the order an
+executor runs them in, how the stages' costs combine, and the one child
+environment (no training here)."""
+import os
+import os.path as osp
+import sys
+
+import pytest
+
+import mil_seg
+from mil_seg.benchmark import runs
+from mil_seg.errors import UserError
+
+
+def test_a_two_stage_method_trains_its_stages_in_order(tmp_path):
+    stages = runs.method_runs('gml-2stage', 0, 4, {}, False, str(tmp_path))
+    teacher, student = stages
+    assert [r.config_name for r in stages] == ['gml-teacher', 'gml-student']
+    assert teacher.after is None and student.after == teacher.directory
+    assert student.extra == {
+        'model.teacher.checkpoint': osp.join(str(tmp_path), 'gml-teacher',
+                                             'iter_4.pth')}
+    (single, ) = runs.method_runs('gml', 0, 4, {'k': 1.0}, False, 'd')
+    assert (single.config_name, single.directory, single.after) == (
+        'gml', 'd', None)
+
+
+def test_a_post_hoc_method_evaluates_the_other_methods_run():
+    (run, ) = runs.method_runs('gml-posthoc', 1, 4, {'a': 0.5}, False,
+                               'posthoc', evaluated='gml-run')
+    assert run.evaluate_only and run.after == 'gml-run'
+    assert run.config_name == 'gml' and run.values == {'a': 0.5}
+
+
+def test_the_stages_costs_combine():
+    teacher = dict(step_s=0.5, peak_mb=300.0, train_seconds=10.0,
+                   metrics={'mIoU': 1.0})
+    student = dict(step_s=0.25, peak_mb=400.0, train_seconds=6.0,
+                   metrics={'mIoU': 2.0})
+    result = runs.method_result([teacher, student])
+    assert result['metrics'] == {'mIoU': 2.0}  # the student's
+    assert result['step_s'] == 0.75 and result['peak_mb'] == 400.0
+    assert result['train_seconds'] == 16.0
+    assert runs.method_result([student]) == student
+
+
+class RecordingExecutor(runs.Executor):
+    """Executes nothing; records the batches it is given."""
+
+    def __init__(self):
+        self.batches = []
+
+    def execute_ready(self, ready):
+        self.batches.append([r.directory for r in ready])
+        return [dict(directory=r.directory) for r in ready]
+
+
+def test_an_executor_starts_a_run_after_the_run_it_needs():
+    teacher, student = runs.method_runs('gml-2stage', 0, 2, {}, False, 'a')
+    trained = runs.Run('gml', 0, 2, {}, False, 'g')
+    (posthoc, ) = runs.method_runs('gml-posthoc', 0, 2, {}, False, 'p',
+                                   evaluated='g')
+    executor = RecordingExecutor()
+    done = executor.run([posthoc, student, teacher, trained])
+    assert executor.batches == [[teacher.directory, 'g'],
+                                ['p', student.directory]]
+    assert sorted(done) == sorted(['p', 'g', teacher.directory,
+                                   student.directory])
+    # a run whose dependency is finished elsewhere (read back) starts at once
+    executor = RecordingExecutor()
+    executor.run([posthoc])
+    assert executor.batches == [['p']]
+    # runs that wait on each other are refused
+    a = runs.Run('ce', 0, 2, {}, False, 'a', after='b')
+    b = runs.Run('ce', 0, 2, {}, False, 'b', after='a')
+    with pytest.raises(UserError, match='runs wait on each other'):
+        RecordingExecutor().run([a, b])
+
+
+def test_every_child_imports_this_package_with_its_threads(tmp_path,
+                                                           monkeypatch):
+    monkeypatch.setenv('PYTHONPATH', 'elsewhere')
+    monkeypatch.setenv('OMP_NUM_THREADS', '7')
+    env = runs.child_env(2)
+    package_parent = osp.dirname(osp.dirname(mil_seg.__file__))
+    assert env['PYTHONPATH'].split(os.pathsep) == [package_parent,
+                                                   'elsewhere']
+    assert env['OMP_NUM_THREADS'] == env['MKL_NUM_THREADS'] == '2'
+    assert runs.child_env(None)['OMP_NUM_THREADS'] == '7'
+    log = tmp_path / 'out.log'
+    ended = runs.run_process(
+        [sys.executable, '-c', 'import mil_seg.benchmark, os, sys; '
+         'print(mil_seg.__file__, os.environ["OMP_NUM_THREADS"]); '
+         'sys.exit(3)'], str(log), threads=1, cwd=str(tmp_path))
+    assert ended.code == 3 and ended.seconds > 0 and ended.peak_rss_mb > 0
+    assert log.read_text().split()[-2:] == [mil_seg.__file__, '1']
