@@ -35,10 +35,12 @@ def _import_everything() -> None:
     compat.apply()
 
     # registration
-    from . import engine, gml, seg, cls  # noqa: F401
+    from . import engine, gml, losses, seg, cls  # noqa: F401
 
 
-__all__ = ['__version__', 'STACK', 'compat', 'engine', 'gml', 'seg', 'cls']
+__all__ = [
+    '__version__', 'STACK', 'compat', 'engine', 'gml', 'losses', 'seg', 'cls'
+]
 
 if _import_mode.within_any(_import_mode.requested_module(__name__), LIGHT):
     _import_mode.defer_completion(sys.modules[__name__], LIGHT,

@@ -64,6 +64,7 @@ def test_the_core_loads_no_toolbox_and_patches_nothing():
         import mil_seg.gml
         import mil_seg.gml.teacher
         from mil_seg.errors import UserError
+        import mil_seg.losses
     ''')
     modules = eval(report['MODULES'])
     light = ('mil_seg.gml', 'mil_seg.losses', 'mil_seg.errors',
