@@ -200,6 +200,10 @@ def defer_completion(module: ModuleType, light: Sequence[str],
     """
     package = module.__name__
     spec = module.__spec__
+    if type(spec) is not ModuleSpec:
+        # an importer's own spec type: nothing to hook safely
+        complete()
+        return
     state = dict(pending=True)
 
     def is_light(name: Optional[str]) -> bool:
