@@ -1,7 +1,7 @@
 """Models of the classification adapter (registered in mmpretrain MODELS).
 
-The logit-adjusted baseline, ``LogitAdjustedCELoss``, is the core's
-(:mod:`mil_seg.gml`), registered here by :mod:`mil_seg.cls`.
+The loss baselines (``LogitAdjustedCELoss`` and the others) are
+:mod:`mil_seg.losses`, registered by :mod:`mil_seg.cls`.
 """
 from .backbones import CIFARResNet
 from .classifiers import GMLClassifier

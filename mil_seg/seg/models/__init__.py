@@ -6,8 +6,8 @@ Importing this package registers ``GMLHead``, ``GMLCascadeHead``,
 ``RegionRebalanceHead``, and the ``EfficientNetLite0`` backbone in mmseg's
 ``MODELS`` and
 ``ClassBalancedAnchorSampler`` in mmseg's ``TASK_UTILS``. The loss
-baselines (``LogitAdjustedCELoss`` and the others) are the core's
-(:mod:`mil_seg.gml`), registered by :mod:`mil_seg.seg`.
+baselines (``LogitAdjustedCELoss`` and the others) are
+:mod:`mil_seg.losses`, registered by :mod:`mil_seg.seg`.
 """
 from .anchor_sampler import ClassBalancedAnchorSampler, balanced_quotas
 from .backbones import EfficientNetLite0

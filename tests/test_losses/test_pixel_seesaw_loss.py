@@ -8,7 +8,7 @@ from mmpretrain.registry import MODELS as CLS_MODELS
 from mmseg.registry import MODELS as SEG_MODELS
 
 import mil_seg  # noqa: F401  (registration)
-from mil_seg.gml import PixelSeesawLoss
+from mil_seg.losses import PixelSeesawLoss
 from mil_seg.launch import UserError
 
 IGNORE = 255

@@ -7,7 +7,7 @@ from mmpretrain.registry import MODELS as CLS_MODELS
 from mmseg.registry import MODELS as SEG_MODELS
 
 import mil_seg  # noqa: F401  (registration)
-from mil_seg.gml import BLVLoss
+from mil_seg.losses import BLVLoss
 from mil_seg.launch import UserError
 
 COUNTS = [1000.0, 100.0, 10.0, 1.0]

@@ -7,7 +7,8 @@ from mmpretrain.registry import MODELS as CLS_MODELS
 from mmseg.registry import MODELS as SEG_MODELS
 
 import mil_seg  # noqa: F401  (registration)
-from mil_seg.gml import ClassPrior, ClassWeightedCELoss
+from mil_seg.gml import ClassPrior
+from mil_seg.losses import ClassWeightedCELoss
 from mil_seg.launch import UserError
 
 COUNTS = [800.0, 150.0, 40.0, 10.0]
