@@ -3,7 +3,8 @@
 Importing this package registers ``GMLHead``, ``GMLCascadeHead``,
 ``GMLEncoderDecoder``, ``GMLCascadeEncoderDecoder``,
 ``CosineClassifier2d`` and the Region Rebalance baseline,
-``RegionRebalanceHead``, in mmseg's ``MODELS`` and
+``RegionRebalanceHead`` (both heads on :class:`WrappedDecodeHead`, the
+wrapper of any mmseg decode head), in mmseg's ``MODELS`` and
 ``ClassBalancedAnchorSampler`` in mmseg's ``TASK_UTILS``. The loss
 baselines (``LogitAdjustedCELoss`` and the others) are the core's
 (:mod:`mil_seg.gml`), registered by :mod:`mil_seg.seg`.
@@ -18,10 +19,12 @@ from .gml_head import GMLHead
 from .image_regions import image_class_means, labels_at_feature_size
 from .pixel_contrast import PixelContrast
 from .region_rebalance_head import RegionRebalanceHead
+from .wrapped_decode_head import WrappedDecodeHead, move_plain_head_keys
 
 __all__ = [
     'ClassBalancedAnchorSampler', 'balanced_quotas', 'CosineClassifier2d',
     'GMLHead', 'GMLCascadeHead', 'GMLEncoderDecoder',
     'GMLCascadeEncoderDecoder', 'FrozenTeacherMixin', 'PixelContrast',
-    'RegionRebalanceHead', 'image_class_means', 'labels_at_feature_size'
+    'RegionRebalanceHead', 'WrappedDecodeHead', 'move_plain_head_keys',
+    'image_class_means', 'labels_at_feature_size'
 ]

@@ -3,10 +3,6 @@ import copy
 from typing import Dict, List, Optional, Tuple
 
 import torch
-import torch.nn as nn
-from mmseg.models.decode_heads.cascade_decode_head import \
-    BaseCascadeDecodeHead
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.losses import accuracy
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
@@ -15,21 +11,21 @@ from torch import Tensor
 
 from mil_seg.gml.functional import check_labels
 from mil_seg.gml.prior import PriorConfig, build_class_prior
-from mil_seg.errors import UserError, WrongModuleError
+from mil_seg.errors import UserError
 from .cosine_classifier import CosineClassifier2d
 from .pixel_contrast import PixelContrast
-from .plain_head_checkpoint import move_plain_head_keys
-from .wrapped_decoder import wrapper_head_args
+from .wrapped_decode_head import WrappedDecodeHead
 
 
 @MODELS.register_module()
-class GMLHead(BaseDecodeHead):
+class GMLHead(WrappedDecodeHead):
     """Wraps any mmseg decode head and trains it with the GML loss.
 
-    The wrapped ``decoder``'s own classifier and dropout are removed, so its
-    ``forward`` returns the features that fed ``cls_seg`` (every mmseg 1.x
-    head ends in ``self.cls_seg(features)``). On these ``B x F x h x w``
-    features (``F = decoder.channels``) this head adds:
+    The wrapped ``decoder``'s own classifier, dropout and loss are removed
+    (:class:`WrappedDecodeHead`, which also loads a plain head's
+    checkpoint), so its ``forward`` returns the features that fed
+    ``cls_seg``. On these ``B x F x h x w`` features (``F =
+    decoder.channels``) this head adds:
 
     - a cosine 1x1 classifier (``conv_seg``, scale ``1 / T_s``) after the
       decoder's dropout, whose logits are the output at inference.
@@ -91,6 +87,8 @@ class GMLHead(BaseDecodeHead):
             ``conv_seg``.
     """
 
+    counterpart = 'GMLCascadeHead'
+
     def __init__(self,
                  decoder: ConfigType,
                  prior: PriorConfig,
@@ -114,24 +112,10 @@ class GMLHead(BaseDecodeHead):
                  init_cfg: OptConfigType = dict(
                      type='Normal', std=0.01,
                      override=dict(name='conv_seg'))) -> None:
-        decoder = MODELS.build(decoder)
-        if not isinstance(decoder, BaseDecodeHead):
-            raise WrongModuleError('decoder must build a BaseDecodeHead, '
-                                   f'got {type(decoder).__name__}')
-        self._check_cascade(decoder)
-        if decoder.out_channels != decoder.num_classes or classifier not in (
-                'cosine', 'linear'):
-            raise UserError(
-                "GMLHead needs one logit per class (no out_channels=1) and "
-                f"classifier='cosine' or 'linear', got {classifier!r}.")
-        super().__init__(**wrapper_head_args(decoder), init_cfg=init_cfg)
-        # The decoder's forward now returns the features that fed cls_seg.
-        # Its own loss_decode is replaced by loss_gml (dropped: no stray
-        # settings in the model's repr).
-        decoder.conv_seg = nn.Identity()
-        decoder.dropout = None
-        decoder.loss_decode = nn.ModuleList()
-        self.decoder = decoder
+        if classifier not in ('cosine', 'linear'):
+            raise UserError("GMLHead: classifier must be 'cosine' or "
+                            f"'linear', got {classifier!r}.")
+        super().__init__(decoder, init_cfg=init_cfg)
         if classifier == 'cosine':  # else mmseg's linear conv_seg stays
             self.conv_seg = CosineClassifier2d(
                 self.channels, self.num_classes, scale=classifier_scale)
@@ -157,34 +141,6 @@ class GMLHead(BaseDecodeHead):
             self.register_buffer('queue_allocated', torch.tensor(not online))
         self.register_buffer('num_train_steps',
                              torch.zeros((), dtype=torch.long))
-
-    def _load_from_state_dict(self, state_dict: dict, prefix: str,
-                              local_metadata: dict, strict: bool,
-                              missing_keys: List[str],
-                              unexpected_keys: List[str],
-                              error_msgs: List[str]) -> None:
-        """Also load checkpoints of the plain mmseg head: the decoder's
-        weights move under ``decoder.`` and ``conv_seg.weight`` loads into
-        the classifier (the linear one takes the bias too; the cosine one
-        keeps the weight's direction and leaves the bias unexpected)."""
-        move_plain_head_keys(state_dict, prefix, self.decoder)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata,
-                                      strict, missing_keys, unexpected_keys,
-                                      error_msgs)
-
-    def _check_cascade(self, decoder: BaseDecodeHead) -> None:
-        """Refuse cascade decoders; :class:`GMLCascadeHead` takes them."""
-        if isinstance(decoder, BaseCascadeDecodeHead):
-            raise WrongModuleError(
-                f'{type(decoder).__name__} needs the previous stage\'s '
-                'output: wrap it with GMLCascadeHead.')
-
-    def _decode_features(self,
-                         inputs: List[Tensor],
-                         prev_output: Optional[Tensor] = None) -> Tensor:
-        """Pixel features of the wrapped decoder, B x F x h x w."""
-        return self.decoder(inputs, *(() if prev_output is None else
-                                      (prev_output, )))
 
     def _posthoc_adjust(self, seg_logits: Tensor) -> Tensor:
         """The optional post-hoc prior adjustment (eval mode only)."""
