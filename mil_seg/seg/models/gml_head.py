@@ -39,8 +39,8 @@ class GMLHead(WrappedDecodeHead):
     features (``key_in_channels``) to fill the queue, and its logits for
     ``loss_gml.kd_weight > 0``. At inference the prior is dropped (the
     balanced posterior), or applied at ``-posthoc_tau``. An ``'online'``
-    prior counts every training batch's pixels; the queue is then laid out
-    after the first batch (a buffer records it). Labels are range-checked
+    prior counts every training batch's pixels; the queue, which follows
+    the prior, is then laid out after the first batch. Labels are range-checked
     once per step, here. Cascades (OCRNet): :class:`GMLCascadeHead`.
 
     Args:
@@ -130,15 +130,15 @@ class GMLHead(WrappedDecodeHead):
 
         self.contrast = None
         if self.with_contrastive:
-            online = self.prior.mode == 'online'
+            # The queue follows the prior: an online one lays it out at the
+            # first push, after the first batch's counts.
             self.contrast = PixelContrast(
                 self.num_classes, self.channels, self.ignore_index,
                 anchor_sampler, self_exclusion, exclude_own_image_keys,
                 queue_keys, self.align_corners,
-                prior=None if online else self.prior, embed_dim=embed_dim,
+                prior=self.prior, embed_dim=embed_dim,
                 projector_hidden_channels=projector_hidden_channels,
                 key_in_channels=key_in_channels, queue=queue)
-            self.register_buffer('queue_allocated', torch.tensor(not online))
         self.register_buffer('num_train_steps',
                              torch.zeros((), dtype=torch.long))
 
@@ -233,10 +233,13 @@ class GMLHead(WrappedDecodeHead):
 
     @torch.no_grad()
     def _update_prior(self, seg_label: Tensor) -> None:
-        """Online prior: count the batch's pixels; lay the queue out once."""
-        if self.prior.mode != 'online':
-            return
-        self.prior.update(seg_label, ignore_index=self.ignore_index)
-        if self.with_contrastive and not bool(self.queue_allocated):
-            self.contrast.queue.allocate(self.prior)
-            self.queue_allocated.fill_(True)
+        """Online prior: count the batch's pixels."""
+        if self.prior.mode == 'online':
+            self.prior.update(seg_label, ignore_index=self.ignore_index)
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
+                              **kwargs) -> None:
+        # Checkpoints from before the queue followed its prior hold a flag
+        # for the queue's layout, which the queue now knows itself.
+        state_dict.pop(prefix + 'queue_allocated', None)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

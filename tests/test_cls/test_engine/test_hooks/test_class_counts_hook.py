@@ -1,5 +1,7 @@
 """ClassCountsHook: the training set's class counts fill the model's
 prior and queue before training."""
+import torch
+
 from mil_seg.cls.engine import ClassCountsHook
 
 from ...cls_builders import COUNTS, build_classifier, head_cfg
@@ -19,6 +21,8 @@ def test_class_counts_hook_fills_prior_and_queue():
     hook._counts = COUNTS
     hook.before_train(runner)
     assert model.head.prior.counts.tolist() == COUNTS
-    assert model.head.contrast.queue.slot_size.tolist()[0] > \
-        model.head.contrast.queue.slot_size.tolist()[-1]
+    queue = model.head.contrast.queue
+    queue.push(torch.randn(1, queue.dim), torch.tensor([0]))
+    # the queue follows the filled prior at its first push
+    assert queue.slot_size.tolist()[0] > queue.slot_size.tolist()[-1]
     assert not model.head.requires_class_counts
