@@ -64,10 +64,12 @@ class LogitAdjustedCELoss(nn.Module):
     Args:
         prior (str | dict | ClassPrior, optional): The class prior, anything
             :func:`~mil_seg.gml.prior.build_class_prior` accepts. Defaults to
-            None: with ``num_classes``, an empty prior, uniform until its
-            counts come (the classification adapter's ``ClassCountsHook``
-            fills it with the training set's, or a checkpoint); without,
-            no prior (plain cross-entropy).
+            None: with ``num_classes``, an empty prior that
+            ``ClassCountsHook`` fills (the training set's counts, or a
+            prior file's) or a checkpoint restores, and that training
+            refuses to run without; without, no prior (plain
+            cross-entropy). A prior set up online counts the training
+            labels itself and takes no counts from the hook.
         num_classes (int, optional): Number of classes C. Defaults to None
             (the prior's).
         class_weight (Sequence[float] | str, optional): Per-class weights,
@@ -106,6 +108,11 @@ class LogitAdjustedCELoss(nn.Module):
         self.prior = None
         if prior is not None or num_classes is not None:
             self.prior = build_class_prior(prior, num_classes)
+        # Counts travel one way: a prior set up online counts the training
+        # labels itself; an empty one from num_classes waits for the hook.
+        self.counts_online = prior is not None and \
+            self.prior.mode == 'online'
+        self._has_counts = False  # once known (saves a sync per step)
         self.num_classes = num_classes or getattr(self.prior, 'num_classes',
                                                   None)
         self.class_weight = load_class_weight(class_weight)
@@ -121,17 +128,38 @@ class LogitAdjustedCELoss(nn.Module):
 
     @property
     def requires_class_counts(self) -> bool:
-        """bool: True while the prior has no counts (``ClassCountsHook``
-        fills them)."""
-        return self.prior is not None and self.prior.is_empty
+        """bool: True while a prior that does not count online has no
+        counts (``ClassCountsHook`` fills them)."""
+        return self.prior is not None and not self.counts_online and \
+            self.prior.is_empty
 
-    def set_class_counts(self, counts: Sequence[float]) -> None:
+    def _check_counts(self) -> None:
+        """Refuse to train on an empty prior that waits for its counts."""
+        if self._has_counts or not self.requires_class_counts:
+            self._has_counts = True
+            return
+        raise UserError(
+            f'{type(self).__name__} has no class counts: add '
+            "dict(type='ClassCountsHook') to custom_hooks (the training "
+            "set's counts), or give the loss a prior (a file, counts, or "
+            "dict(type='ClassPrior', mode='online') to count the training "
+            'labels).')
+
+    def set_class_counts(self,
+                         counts: Sequence[float],
+                         *,
+                         image_counts: Optional[Sequence[float]] = None,
+                         source: Optional[str] = None) -> None:
         """Fill the prior with the training set's class counts.
 
         Args:
             counts (Sequence[float]): C counts.
+            image_counts (Sequence[float], optional): C training images
+                containing each class. Defaults to None.
+            source (str, optional): Where the counts come from (unused).
+                Defaults to None.
         """
-        self.prior.set_counts(counts)
+        self.prior.set_counts(counts, image_counts=image_counts)
 
     def forward(self,
                 cls_score: Tensor,
@@ -160,11 +188,13 @@ class LogitAdjustedCELoss(nn.Module):
             Tensor: The weighted loss.
         """
         reduction = reduction_override or self.reduction
+        if self.training:
+            self._check_counts()
         soft = label.shape == cls_score.shape and label.dim() > 1
         if not soft:
             label = label.long()
             check_labels(label, cls_score.shape[1], ignore_index)
-            if self.training and getattr(self.prior, 'mode', '') == 'online':
+            if self.training and self.counts_online:
                 self.prior.update(label, ignore_index=ignore_index)
         with float32_no_autocast(cls_score):
             adjusted = self._loss_logits(cls_score, label, soft,

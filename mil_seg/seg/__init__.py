@@ -10,4 +10,4 @@ from ..gml import REGISTERED_MODULES
 for _core_module in REGISTERED_MODULES:
     MODELS.register_module(module=_core_module)
 
-from . import datasets, evaluation, hooks, models  # noqa: F401,E402
+from . import datasets, evaluation, models  # noqa: F401,E402
