@@ -22,12 +22,11 @@ class ClassBalancedQueue(nn.Module):
     The queue owns its layout and follows its prior: it lays the slots out
     from the prior when built and, whenever it is empty (nothing pushed
     since it was built, laid out or reset), again before a push once the
-    prior has counts. So a
-    prior filled after the queue was built, by
+    prior has counts. So a prior filled after the queue was built, by
     :class:`~mil_seg.engine.ClassCountsHook` or by an online prior's first
-    update, lays out the queue before its first key, and no caller has to
-    push a layout down. The prior is its owner's (a head's); the queue
-    keeps a reference, not a copy.
+    update, lays out the queue before its first key, and no caller pushes
+    a layout down. The prior is its owner's (a head's); the queue keeps a
+    reference, not a copy.
 
     All state (features, slot owners, sample ids, slot layout, ring pointers,
     write counts) is in persistent buffers, so a checkpoint restores the

@@ -95,7 +95,8 @@ class ClassCountsHook(Hook):
                 images = prior.image_counts.numpy() \
                     if prior.has_image_counts else None
                 name = self.prior if isinstance(self.prior, str) else \
-                    type(self.prior).__name__
+                    (self.prior.get('file') if isinstance(self.prior, dict)
+                     else None) or type(self.prior).__name__
                 self._counts = (prior.counts.numpy(), images,
                                 f'prior {name}')
             else:

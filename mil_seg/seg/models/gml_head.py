@@ -40,8 +40,9 @@ class GMLHead(WrappedDecodeHead):
     ``loss_gml.kd_weight > 0``. At inference the prior is dropped (the
     balanced posterior), or applied at ``-posthoc_tau``. An ``'online'``
     prior counts every training batch's pixels; the queue, which follows
-    the prior, is then laid out after the first batch. Labels are range-checked
-    once per step, here. Cascades (OCRNet): :class:`GMLCascadeHead`.
+    the prior, is then laid out after the first batch. Labels are
+    range-checked once per step, here. Cascades (OCRNet):
+    :class:`GMLCascadeHead`.
 
     Args:
         decoder (dict): Config of the wrapped mmseg decode head, whose

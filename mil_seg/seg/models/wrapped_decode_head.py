@@ -35,8 +35,9 @@ class WrappedDecodeHead(BaseDecodeHead):
     head's ``dropout`` is mmseg's, at the decoder's ratio.
 
     Checkpoints of the plain mmseg head (``load_from``, fine-tuning) load:
-    the decoder's weights move under ``decoder.`` (:meth:`_load_from_state_dict`)
-    and ``conv_seg`` loads into this head's classifier.
+    the decoder's weights move under ``decoder.``
+    (:meth:`_load_from_state_dict`) and ``conv_seg`` loads into this head's
+    classifier.
 
     Args:
         decoder (dict): Config of the wrapped mmseg decode head.

@@ -28,9 +28,10 @@ class LongTailAccuracy(BaseMetric):
     class counts come from, in order: ``prior`` (anything
     :func:`~mil_seg.gml.prior.build_class_prior` accepts, e.g. a prior file
     of image counts), ``train_dataset`` (a dataset config built on first
-    use), or :meth:`set_class_counts` (:class:`~mil_seg.engine.ClassCountsHook`
-    calls it with the runner's training dataset or a prior file). They are never a hand-written list in our
-    configs.
+    use), or :meth:`set_class_counts`
+    (:class:`~mil_seg.engine.ClassCountsHook` calls it with the counts of
+    the runner's training dataset or of a prior file). They are never a
+    hand-written list in our configs.
 
     Reported keys (with the ``lt`` prefix): ``top1`` (sample accuracy, %),
     ``mean_class`` (mean per-class accuracy, %), ``many``, ``medium``,
