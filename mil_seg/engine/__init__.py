@@ -1,4 +1,4 @@
 """Task-agnostic runner components (hooks) shared by both adapters."""
-from .hooks import RandomStateHook, UnusedParameterHook
+from .hooks import ClassCountsHook, RandomStateHook, UnusedParameterHook
 
-__all__ = ['RandomStateHook', 'UnusedParameterHook']
+__all__ = ['ClassCountsHook', 'RandomStateHook', 'UnusedParameterHook']

@@ -63,8 +63,8 @@ class ContrastiveBranch(nn.Module):
             ``max_writes_per_class``). Defaults to ``dict(size=16384,
             base_size=2)``.
         prior (str | dict | ClassPrior, optional): The prior that lays out
-            the queue's slots. Defaults to None (uniform until
-            :meth:`ClassBalancedQueue.allocate` is called).
+            the queue's slots; a built one is followed (an empty prior lays
+            the queue out once it has counts). Defaults to None (uniform).
     """
 
     def __init__(self,

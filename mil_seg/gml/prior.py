@@ -317,13 +317,19 @@ class ClassPrior(nn.Module):
         return bool(self.counts.sum() <= 0)
 
     @torch.no_grad()
-    def set_counts(self, counts: Union[Sequence[float], Tensor]) -> None:
-        """Replace the counts, e.g. with the training set's (the class
-        counts hook of the classification adapter).
+    def set_counts(self,
+                   counts: Union[Sequence[float], Tensor],
+                   image_counts: Optional[Union[Sequence[float],
+                                                Tensor]] = None) -> None:
+        """Replace the counts, e.g. with the training set's (what
+        :class:`~mil_seg.engine.ClassCountsHook` hands its consumers).
 
         Args:
             counts (Sequence[float] | Tensor): C non-negative counts, not
                 all 0.
+            image_counts (Sequence[float] | Tensor, optional): C numbers of
+                training images containing each class. Defaults to None
+                (the image counts are left as they are).
         """
         values = self._validate_counts(counts, 'class counts')
         if values.numel() != self.num_classes:
@@ -334,6 +340,10 @@ class ClassPrior(nn.Module):
         if values.sum() <= 0:
             raise UserError('class counts sum to 0: pass the class counts of '
                             'the training set.')
+        if image_counts is not None:
+            images = self._validate_counts(image_counts, 'image_counts')
+            self._check_length(images.numel(), 'image_counts')
+            self.image_counts.copy_(images.to(self.image_counts))
         self.counts.copy_(values.to(self.counts))
 
     def sorted_classes(self) -> Tensor:

@@ -19,9 +19,19 @@ class ClassBalancedQueue(nn.Module):
     head class keeps many keys, a tail class keeps at least ``base_size``.
     A new feature of class c overwrites the oldest feature of class c.
 
+    The queue owns its layout and follows its prior: it lays the slots out
+    from the prior when built and, whenever it is empty (nothing pushed
+    since it was built, laid out or reset), again before a push once the
+    prior has counts. So a prior filled after the queue was built, by
+    :class:`~mil_seg.engine.ClassCountsHook` or by an online prior's first
+    update, lays out the queue before its first key, and no caller pushes
+    a layout down. The prior is its owner's (a head's); the queue keeps a
+    reference, not a copy.
+
     All state (features, slot owners, sample ids, slot layout, ring pointers,
     write counts) is in persistent buffers, so a checkpoint restores the
-    queue exactly, layout included, without the training data.
+    queue exactly, layout included, without the training data (a restored
+    queue that holds keys keeps its layout).
 
     The queue stores whatever the caller pushes (in GML: features BEFORE the
     key projection, which the caller applies to the whole queue each step).
@@ -34,8 +44,9 @@ class ClassBalancedQueue(nn.Module):
             CIFAR, 3 on ImageNet-LT). Defaults to 2.
         prior (str | dict | Sequence[float] | ClassPrior, optional): The
             class prior whose probabilities share out the slots, anything
-            :func:`~mil_seg.gml.prior.build_class_prior` accepts. Defaults to
-            None (uniform).
+            :func:`~mil_seg.gml.prior.build_class_prior` accepts; a built
+            ``ClassPrior`` is followed (see above). Defaults to None
+            (uniform).
         max_writes_per_class (int, optional): Cap on the features of one
             class written per push (the newest are kept); the ring size
             always caps it too. Defaults to None (ring size only).
@@ -86,17 +97,24 @@ class ClassBalancedQueue(nn.Module):
                              torch.zeros(num_classes, dtype=torch.long))
         self.register_buffer('num_pushed',
                              torch.zeros(num_classes, dtype=torch.long))
+        # True once a push is known to have written (saves a host sync per
+        # step); reset with the queue.
+        self._holds_keys = False
         self.allocate(prior)
 
     @torch.no_grad()
     def allocate(self, prior: PriorConfig = None) -> None:
-        """Recompute the slot layout from a class prior and clear the queue.
+        """Recompute the slot layout from a class prior, which the queue then
+        follows, and clear the queue.
 
         Args:
             prior (str | dict | Sequence[float] | ClassPrior, optional): See
                 the class docstring. Defaults to None (uniform).
         """
-        probs = build_class_prior(prior, self.num_classes).probs_float64
+        prior = build_class_prior(prior, self.num_classes)
+        # A reference, not a submodule: the prior's state is its owner's.
+        self.__dict__['prior'] = prior
+        probs = prior.probs_float64
         extra = self.size - self.num_classes * self.base_size
         ideal = extra * probs  # float64, sums to `extra`
         floor = ideal.floor()
@@ -120,6 +138,7 @@ class ClassBalancedQueue(nn.Module):
     @torch.no_grad()
     def reset(self) -> None:
         """Empty the queue, keeping the slot layout."""
+        self._holds_keys = False
         self.features.zero_()
         self.sample_ids.fill_(-1)
         self.pointer.zero_()
@@ -178,6 +197,7 @@ class ClassBalancedQueue(nn.Module):
         if sample_ids.shape[0] != labels.shape[0]:
             raise UserError(f'{labels.shape[0]} labels but '
                             f'{sample_ids.shape[0]} sample_ids.')
+        self._follow_prior()
         device = self.features.device
         features = features.detach().to(device=device,
                                         dtype=self.features.dtype)
@@ -215,6 +235,16 @@ class ClassBalancedQueue(nn.Module):
         self.pointer.copy_((self.pointer + num_written) % self.slot_size)
         self.num_pushed += num_written
 
+    @torch.no_grad()
+    def _follow_prior(self) -> None:
+        """Lay an empty queue out from its prior's current counts."""
+        if self._holds_keys:
+            return
+        if bool(self.num_pushed.any()):
+            self._holds_keys = True
+        elif not self.prior.is_empty:
+            self.allocate(self.prior)
+
     def valid_mask(self) -> Tensor:
         """Tensor: (K,) bool, True where a slot holds a written feature."""
         position = torch.arange(self.size, device=self.labels.device)
@@ -244,6 +274,7 @@ class ClassBalancedQueue(nn.Module):
         layout kept) and the reason goes to ``error_msgs``, which torch
         raises for a strict load and mmengine logs for a non-strict one.
         """
+        self._holds_keys = False  # known again at the next push
         mismatched = [
             name for name, buffer in self._buffers.items()
             if prefix + name in state_dict

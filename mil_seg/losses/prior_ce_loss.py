@@ -145,8 +145,12 @@ class PriorCELoss(nn.Module):
     Args:
         prior (str | dict | ClassPrior, optional): The class prior, anything
             :func:`~mil_seg.gml.prior.build_class_prior` accepts. Defaults to
-            None: with ``num_classes``, an empty prior (uniform until its
-            counts come); without, no prior.
+            None: with ``num_classes``, an empty prior that
+            ``ClassCountsHook`` fills (the training set's counts, or a
+            prior file's) or a checkpoint restores, and that training
+            refuses to run without; without, no prior. A prior set up
+            online counts the training labels itself and takes no counts
+            from the hook.
         num_classes (int, optional): Number of classes C. Defaults to None
             (the prior's).
         reduction (str): 'none', 'mean' or 'sum'. Defaults to 'mean'.
@@ -159,9 +163,9 @@ class PriorCELoss(nn.Module):
             ``num_classes`` (the method cannot do without class
             statistics). Defaults to False.
         counts_from_training_set (bool): An empty prior waits for the
-            training set's counts (``requires_class_counts``, filled by the
-            classification adapter's ``ClassCountsHook``); False for a prior
-            that only counts the batches the loss sees. Defaults to True.
+            training set's counts (``requires_class_counts``, filled by
+            ``ClassCountsHook``); False for a prior that only counts the
+            batches the loss sees. Defaults to True.
     """
 
     def __init__(self,
@@ -191,6 +195,13 @@ class PriorCELoss(nn.Module):
         self.loss_weight = loss_weight
         self.avg_non_ignore = avg_non_ignore
         self.counts_from_training_set = counts_from_training_set
+        # Counts travel one way: a prior set up online (or a method's own
+        # running counts) counts the training labels itself; an empty one
+        # from num_classes waits for the hook.
+        self.counts_online = (getattr(self.prior, 'mode', '') == 'online'
+                              and (prior is not None
+                                   or not counts_from_training_set))
+        self._has_counts = False  # once known (saves a sync per step)
         self._loss_name = loss_name
 
     @property
@@ -200,29 +211,51 @@ class PriorCELoss(nn.Module):
 
     @property
     def requires_class_counts(self) -> bool:
-        """bool: True while the prior waits for the training set's counts
-        (``ClassCountsHook`` fills them)."""
-        return (self.counts_from_training_set and self.prior is not None
+        """bool: True while a prior that does not count online has no
+        counts (``ClassCountsHook`` fills them)."""
+        return (self.prior is not None and not self.counts_online
                 and self.prior.is_empty)
 
-    def set_class_counts(self, counts: Sequence[float]) -> None:
+    def set_class_counts(self,
+                         counts: Sequence[float],
+                         *,
+                         image_counts: Optional[Sequence[float]] = None,
+                         source: Optional[str] = None) -> None:
         """Fill the prior with the training set's class counts.
 
         Args:
             counts (Sequence[float]): C counts.
+            image_counts (Sequence[float], optional): C training images
+                containing each class. Defaults to None.
+            source (str, optional): Where the counts come from (unused).
+                Defaults to None.
         """
-        self.prior.set_counts(counts)
+        self.prior.set_counts(counts, image_counts=image_counts)
+
+    def _check_counts(self) -> None:
+        """Refuse to train on an empty prior that waits for its counts."""
+        if self._has_counts or not self.requires_class_counts:
+            self._has_counts = True
+            return
+        raise UserError(
+            f'{type(self).__name__} has no class counts: add '
+            "dict(type='ClassCountsHook') to custom_hooks (the training "
+            "set's counts), or give the loss a prior (a file, counts, or "
+            "dict(type='ClassPrior', mode='online') to count the training "
+            'labels).')
 
     def _labels(self, cls_score: Tensor, label: Tensor,
                 ignore_index: int) -> Tensor:
         """The labels of a step: hard ones as long, checked once and, in
         training, counted into an ``'online'`` prior; soft targets as
         given."""
+        if self.training:
+            self._check_counts()
         if is_soft(cls_score, label):
             return label
         label = label.long()
         check_labels(label, cls_score.shape[1], ignore_index)
-        if self.training and getattr(self.prior, 'mode', '') == 'online':
+        if self.training and self.counts_online:
             self.prior.update(label, ignore_index=ignore_index)
         return label
 

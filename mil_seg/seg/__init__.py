@@ -10,4 +10,4 @@ from .. import gml, losses
 for _core_module in gml.REGISTERED_MODULES + losses.REGISTERED_MODULES:
     MODELS.register_module(module=_core_module)
 
-from . import datasets, evaluation, hooks, models  # noqa: F401,E402
+from . import datasets, evaluation, models  # noqa: F401,E402

@@ -163,6 +163,34 @@ def test_allocate_recomputes_and_clears():
     assert (queue.sample_ids == -1).all() and (queue.num_pushed == 0).all()
 
 
+def test_empty_queue_follows_its_prior_once_it_has_counts():
+    """A prior filled after the queue was built (the class counts hook, an
+    online prior's first update) lays out the queue at its first push; a
+    queue that holds keys keeps its layout, also after a checkpoint."""
+    prior = ClassPrior(2, mode='online', smoothing=0.0)
+    queue = ClassBalancedQueue(2, size=8, dim=2, base_size=1, prior=prior)
+    assert queue.prior is prior
+    assert 'prior.counts' not in queue.state_dict()  # the owner's state
+    assert queue.slot_size.tolist() == [4, 4]  # empty prior: uniform
+    prior.set_counts([5, 1])  # 6 free slots: 5 and 1
+    assert queue.slot_size.tolist() == [4, 4]  # nothing pushed: unchanged
+    queue.push(torch.randn(3, 2), torch.tensor([0, 1, 1]), torch.arange(3))
+    assert queue.slot_size.tolist() == [6, 2]
+    assert queue.slot_start.tolist() == [0, 6]
+    assert queue.num_pushed.tolist() == [1, 2]
+    prior.set_counts([1, 5])  # holds keys: the layout stays
+    queue.push(torch.randn(1, 2), torch.tensor([1]), torch.arange(1))
+    assert queue.slot_size.tolist() == [6, 2]
+    restored = ClassBalancedQueue(2, size=8, dim=2, base_size=1,
+                                  prior=ClassPrior(2, counts=[1, 5]))
+    restored.load_state_dict(queue.state_dict())
+    restored.push(torch.randn(1, 2), torch.tensor([0]), torch.arange(1))
+    assert restored.slot_size.tolist() == [6, 2]
+    restored.reset()  # empty again: the next push follows the prior
+    restored.push(torch.randn(1, 2), torch.tensor([0]), torch.arange(1))
+    assert restored.slot_size.tolist() == [2, 6]
+
+
 def test_gather_across_ranks_writes_all_ranks_in_order(monkeypatch):
     """Simulate two ranks with different batch sizes: this rank (0) holds 2
     items, rank 1 holds 3; every rank must write rank 0's then rank 1's."""

@@ -24,7 +24,7 @@ SEG_STATE = [
     'contrast.queue.sample_ids', 'contrast.queue.pointer',
     'contrast.queue.num_pushed', 'contrast.queue.slot_size',
     'loss_gml.log_temperature', 'prior.counts', 'prior.num_updates',
-    'queue_allocated', 'num_train_steps'
+    'num_train_steps'
 ]
 CLS_STATE = [
     'contrast.queue.features', 'contrast.queue.labels',

@@ -16,4 +16,4 @@ def test_segmentation_registries_hold_the_package():
     for name in ('CCPDataset', 'SyntheticLTDataset', 'RepeatFactorDataset'):
         assert DATASETS.get(name).__module__.startswith('mil_seg.'), name
     assert METRICS.get('LongTailIoUMetric').__module__.startswith('mil_seg.')
-    assert HOOKS.get('PriorToMetricHook').__module__.startswith('mil_seg.')
+    assert HOOKS.get('ClassCountsHook').__module__.startswith('mil_seg.')

@@ -62,13 +62,12 @@ class LongTailIoUMetric(IoUMetric):
       shipped prior's name (``'ade20k'``, ``'camvid'``) or a path (whose
       class names are checked against the dataset's), a ``ClassPrior``
       dict or a built ``ClassPrior``: its ``counts``;
-    * None: counts handed over by :class:`PriorToMetricHook`, which copies
-      the counts (and image counts, if it has them) of the model's
-      ``ClassPrior`` (e.g. an online prior accumulated during training,
-      restored from the checkpoint at test time) before every validation /
-      test run. Without the hook, or while the handed-over counts are all
-      zero, the groups fall back to the pixel counts (and image counts) of
-      the evaluated ground truth, with a warning.
+    * None: counts handed over by :class:`~mil_seg.engine.ClassCountsHook`
+      (:meth:`set_class_counts`) before the first validation or test: the
+      counts and image counts of the hook's prior file, or those it counts
+      over the training set's label maps. Without the hook the groups fall
+      back to the pixel counts (and image counts) of the evaluated ground
+      truth, with a warning.
 
     NaN semantics: a class absent from both the ground truth and the
     predictions has no IoU (NaN; shown as nan in the table). Every mean
@@ -179,28 +178,35 @@ class LongTailIoUMetric(IoUMetric):
             'tools/analysis/compute_class_prior.py CONFIG --out FILE (it '
             'writes "image_counts"), or set frequency_groups=None.')
 
+    @property
+    def requires_class_counts(self) -> bool:
+        """bool: True while the metric has neither a ``prior`` nor counts
+        handed over (:class:`~mil_seg.engine.ClassCountsHook` fills it)."""
+        return self.prior is None and self._prior_counts is None
+
     def set_class_counts(self,
                          counts: Sequence[float],
-                         source: str = 'model',
-                         image_counts: Optional[Sequence[float]] = None
-                         ) -> None:
+                         *,
+                         image_counts: Optional[Sequence[float]] = None,
+                         source: Optional[str] = None) -> None:
         """Set the training class counts that define the groups.
 
-        Called by :class:`PriorToMetricHook`; takes precedence over
-        ``prior`` until ``prior`` is read again.
+        Called by :class:`~mil_seg.engine.ClassCountsHook`; takes
+        precedence over ``prior``.
 
         Args:
             counts (Sequence[float]): Class counts, (num_classes, ).
-            source (str): Description used in the log. Defaults to 'model'.
             image_counts (Sequence[float], optional): Training images
                 containing each class, (num_classes, ) (the frequent /
                 common / rare groups). Defaults to None (unknown).
+            source (str, optional): Where the counts come from, for the log
+                and the result file. Defaults to None ('class counts').
         """
         self._prior_counts = np.asarray(
             counts, dtype=np.float64).ravel().copy()
         self._prior_image_counts = None if image_counts is None else \
             np.asarray(image_counts, dtype=np.float64).ravel().copy()
-        self._prior_source = source
+        self._prior_source = source or 'class counts'
 
     def _resolve_prior(
         self, num_classes: int, fallback: np.ndarray,
@@ -220,8 +226,10 @@ class LongTailIoUMetric(IoUMetric):
             prior = build_class_prior(prior, num_classes)
             images = prior.image_counts.detach().cpu().numpy() \
                 if prior.has_image_counts else None
-            self.set_class_counts(prior.counts.detach().cpu().numpy(), source,
-                                  images)
+            self.set_class_counts(
+                prior.counts.detach().cpu().numpy(),
+                image_counts=images,
+                source=source)
         counts = self._prior_counts
         images = self._prior_image_counts
         for values in (counts, images):
@@ -235,8 +243,9 @@ class LongTailIoUMetric(IoUMetric):
                    f'the prior ({self._prior_source}) has no counts yet')
             print_log(
                 f'LongTailIoUMetric: {why}; class groups are taken from the '
-                'evaluated ground truth. Set `prior` or add '
-                'PriorToMetricHook.', logger, level=30)
+                "evaluated ground truth. Set `prior` or add "
+                "dict(type='ClassCountsHook') to custom_hooks.", logger,
+                level=30)
             return fallback, fallback_images, 'evaluated ground truth'
         if images is not None and images.sum() <= 0:
             images = None

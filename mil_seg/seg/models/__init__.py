@@ -3,8 +3,9 @@
 Importing this package registers ``GMLHead``, ``GMLCascadeHead``,
 ``GMLEncoderDecoder``, ``GMLCascadeEncoderDecoder``,
 ``CosineClassifier2d``, the Region Rebalance baseline,
-``RegionRebalanceHead``, and the ``EfficientNetLite0`` backbone in mmseg's
-``MODELS`` and
+``RegionRebalanceHead`` (both heads on :class:`WrappedDecodeHead`, the
+wrapper of any mmseg decode head), and the ``EfficientNetLite0`` backbone,
+in mmseg's ``MODELS`` and
 ``ClassBalancedAnchorSampler`` in mmseg's ``TASK_UTILS``. The loss
 baselines (``LogitAdjustedCELoss`` and the others) are
 :mod:`mil_seg.losses`, registered by :mod:`mil_seg.seg`.
@@ -20,11 +21,13 @@ from .gml_head import GMLHead
 from .image_regions import image_class_means, labels_at_feature_size
 from .pixel_contrast import PixelContrast
 from .region_rebalance_head import RegionRebalanceHead
+from .wrapped_decode_head import WrappedDecodeHead, move_plain_head_keys
 
 __all__ = [
     'ClassBalancedAnchorSampler', 'balanced_quotas', 'CosineClassifier2d',
     'EfficientNetLite0',
     'GMLHead', 'GMLCascadeHead', 'GMLEncoderDecoder',
     'GMLCascadeEncoderDecoder', 'FrozenTeacherMixin', 'PixelContrast',
-    'RegionRebalanceHead', 'image_class_means', 'labels_at_feature_size'
+    'RegionRebalanceHead', 'WrappedDecodeHead', 'move_plain_head_keys',
+    'image_class_means', 'labels_at_feature_size'
 ]

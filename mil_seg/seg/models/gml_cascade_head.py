@@ -1,14 +1,10 @@
 """GML head for the last stage of a ``CascadeEncoderDecoder``."""
 from typing import Dict, List, Optional
 
-from mmseg.models.decode_heads.cascade_decode_head import \
-    BaseCascadeDecodeHead
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
-from mil_seg.errors import WrongModuleError
 from .gml_head import GMLHead
 
 
@@ -31,16 +27,8 @@ class GMLCascadeHead(GMLHead):
         ...          prior=dict(type='ClassPrior', file='ade20k'))]
     """
 
-    def _check_cascade(self, decoder: BaseDecodeHead) -> None:
-        """Require a cascade decoder (one that takes ``prev_output``).
-
-        Raises:
-            WrongModuleError: If ``decoder`` is not a cascade decode head.
-        """
-        if not isinstance(decoder, BaseCascadeDecodeHead):
-            raise WrongModuleError(f'{type(decoder).__name__} is not a '
-                                   'cascade decode head: wrap it with '
-                                   'GMLHead.')
+    wraps_cascade = True
+    counterpart = 'GMLHead'
 
     def forward(self, inputs: List[Tensor], prev_output: Tensor) -> Tensor:
         """Prior-free logits (post-hoc adjusted in eval mode if set).

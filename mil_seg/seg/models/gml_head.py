@@ -3,10 +3,6 @@ import copy
 from typing import Dict, List, Optional, Tuple
 
 import torch
-import torch.nn as nn
-from mmseg.models.decode_heads.cascade_decode_head import \
-    BaseCascadeDecodeHead
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.losses import accuracy
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
@@ -15,21 +11,21 @@ from torch import Tensor
 
 from mil_seg.gml.functional import check_labels
 from mil_seg.gml.prior import PriorConfig, build_class_prior
-from mil_seg.errors import UserError, WrongModuleError
+from mil_seg.errors import UserError
 from .cosine_classifier import CosineClassifier2d
 from .pixel_contrast import PixelContrast
-from .plain_head_checkpoint import move_plain_head_keys
-from .wrapped_decoder import wrapper_head_args
+from .wrapped_decode_head import WrappedDecodeHead
 
 
 @MODELS.register_module()
-class GMLHead(BaseDecodeHead):
+class GMLHead(WrappedDecodeHead):
     """Wraps any mmseg decode head and trains it with the GML loss.
 
-    The wrapped ``decoder``'s own classifier and dropout are removed, so its
-    ``forward`` returns the features that fed ``cls_seg`` (every mmseg 1.x
-    head ends in ``self.cls_seg(features)``). On these ``B x F x h x w``
-    features (``F = decoder.channels``) this head adds:
+    The wrapped ``decoder``'s own classifier, dropout and loss are removed
+    (:class:`WrappedDecodeHead`, which also loads a plain head's
+    checkpoint), so its ``forward`` returns the features that fed
+    ``cls_seg``. On these ``B x F x h x w`` features (``F =
+    decoder.channels``) this head adds:
 
     - a cosine 1x1 classifier (``conv_seg``, scale ``1 / T_s``) after the
       decoder's dropout, whose logits are the output at inference.
@@ -43,9 +39,10 @@ class GMLHead(BaseDecodeHead):
     features (``key_in_channels``) to fill the queue, and its logits for
     ``loss_gml.kd_weight > 0``. At inference the prior is dropped (the
     balanced posterior), or applied at ``-posthoc_tau``. An ``'online'``
-    prior counts every training batch's pixels; the queue is then laid out
-    after the first batch (a buffer records it). Labels are range-checked
-    once per step, here. Cascades (OCRNet): :class:`GMLCascadeHead`.
+    prior counts every training batch's pixels; the queue, which follows
+    the prior, is then laid out after the first batch. Labels are
+    range-checked once per step, here. Cascades (OCRNet):
+    :class:`GMLCascadeHead`.
 
     Args:
         decoder (dict): Config of the wrapped mmseg decode head, whose
@@ -91,6 +88,8 @@ class GMLHead(BaseDecodeHead):
             ``conv_seg``.
     """
 
+    counterpart = 'GMLCascadeHead'
+
     def __init__(self,
                  decoder: ConfigType,
                  prior: PriorConfig,
@@ -114,24 +113,10 @@ class GMLHead(BaseDecodeHead):
                  init_cfg: OptConfigType = dict(
                      type='Normal', std=0.01,
                      override=dict(name='conv_seg'))) -> None:
-        decoder = MODELS.build(decoder)
-        if not isinstance(decoder, BaseDecodeHead):
-            raise WrongModuleError('decoder must build a BaseDecodeHead, '
-                                   f'got {type(decoder).__name__}')
-        self._check_cascade(decoder)
-        if decoder.out_channels != decoder.num_classes or classifier not in (
-                'cosine', 'linear'):
-            raise UserError(
-                "GMLHead needs one logit per class (no out_channels=1) and "
-                f"classifier='cosine' or 'linear', got {classifier!r}.")
-        super().__init__(**wrapper_head_args(decoder), init_cfg=init_cfg)
-        # The decoder's forward now returns the features that fed cls_seg.
-        # Its own loss_decode is replaced by loss_gml (dropped: no stray
-        # settings in the model's repr).
-        decoder.conv_seg = nn.Identity()
-        decoder.dropout = None
-        decoder.loss_decode = nn.ModuleList()
-        self.decoder = decoder
+        if classifier not in ('cosine', 'linear'):
+            raise UserError("GMLHead: classifier must be 'cosine' or "
+                            f"'linear', got {classifier!r}.")
+        super().__init__(decoder, init_cfg=init_cfg)
         if classifier == 'cosine':  # else mmseg's linear conv_seg stays
             self.conv_seg = CosineClassifier2d(
                 self.channels, self.num_classes, scale=classifier_scale)
@@ -146,45 +131,17 @@ class GMLHead(BaseDecodeHead):
 
         self.contrast = None
         if self.with_contrastive:
-            online = self.prior.mode == 'online'
+            # The queue follows the prior: an online one lays it out at the
+            # first push, after the first batch's counts.
             self.contrast = PixelContrast(
                 self.num_classes, self.channels, self.ignore_index,
                 anchor_sampler, self_exclusion, exclude_own_image_keys,
                 queue_keys, self.align_corners,
-                prior=None if online else self.prior, embed_dim=embed_dim,
+                prior=self.prior, embed_dim=embed_dim,
                 projector_hidden_channels=projector_hidden_channels,
                 key_in_channels=key_in_channels, queue=queue)
-            self.register_buffer('queue_allocated', torch.tensor(not online))
         self.register_buffer('num_train_steps',
                              torch.zeros((), dtype=torch.long))
-
-    def _load_from_state_dict(self, state_dict: dict, prefix: str,
-                              local_metadata: dict, strict: bool,
-                              missing_keys: List[str],
-                              unexpected_keys: List[str],
-                              error_msgs: List[str]) -> None:
-        """Also load checkpoints of the plain mmseg head: the decoder's
-        weights move under ``decoder.`` and ``conv_seg.weight`` loads into
-        the classifier (the linear one takes the bias too; the cosine one
-        keeps the weight's direction and leaves the bias unexpected)."""
-        move_plain_head_keys(state_dict, prefix, self.decoder)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata,
-                                      strict, missing_keys, unexpected_keys,
-                                      error_msgs)
-
-    def _check_cascade(self, decoder: BaseDecodeHead) -> None:
-        """Refuse cascade decoders; :class:`GMLCascadeHead` takes them."""
-        if isinstance(decoder, BaseCascadeDecodeHead):
-            raise WrongModuleError(
-                f'{type(decoder).__name__} needs the previous stage\'s '
-                'output: wrap it with GMLCascadeHead.')
-
-    def _decode_features(self,
-                         inputs: List[Tensor],
-                         prev_output: Optional[Tensor] = None) -> Tensor:
-        """Pixel features of the wrapped decoder, B x F x h x w."""
-        return self.decoder(inputs, *(() if prev_output is None else
-                                      (prev_output, )))
 
     def _posthoc_adjust(self, seg_logits: Tensor) -> Tensor:
         """The optional post-hoc prior adjustment (eval mode only)."""
@@ -277,10 +234,13 @@ class GMLHead(BaseDecodeHead):
 
     @torch.no_grad()
     def _update_prior(self, seg_label: Tensor) -> None:
-        """Online prior: count the batch's pixels; lay the queue out once."""
-        if self.prior.mode != 'online':
-            return
-        self.prior.update(seg_label, ignore_index=self.ignore_index)
-        if self.with_contrastive and not bool(self.queue_allocated):
-            self.contrast.queue.allocate(self.prior)
-            self.queue_allocated.fill_(True)
+        """Online prior: count the batch's pixels."""
+        if self.prior.mode == 'online':
+            self.prior.update(seg_label, ignore_index=self.ignore_index)
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
+                              **kwargs) -> None:
+        # Checkpoints from before the queue followed its prior hold a flag
+        # for the queue's layout, which the queue now knows itself.
+        state_dict.pop(prefix + 'queue_allocated', None)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

@@ -8,23 +8,19 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmseg.models.decode_heads.cascade_decode_head import \
-    BaseCascadeDecodeHead
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList
 from torch import Tensor
 
 from mil_seg.gml.functional import check_labels
 from mil_seg.gml.prior import PriorConfig, build_class_prior
-from mil_seg.errors import UserError, WrongModuleError
+from mil_seg.errors import UserError
 from .image_regions import image_class_means, labels_at_feature_size
-from .plain_head_checkpoint import move_plain_head_keys
-from .wrapped_decoder import wrapper_head_args
+from .wrapped_decode_head import WrappedDecodeHead
 
 
 @MODELS.register_module()
-class RegionRebalanceHead(BaseDecodeHead):
+class RegionRebalanceHead(WrappedDecodeHead):
     """Wraps any mmseg decode head and adds Region Rebalance's auxiliary
     region classification loss.
 
@@ -124,32 +120,10 @@ class RegionRebalanceHead(BaseDecodeHead):
             raise UserError(
                 'region_channels and region_hidden_channels must be >= 1, '
                 f'got {region_channels} and {region_hidden_channels}.')
-        decoder = MODELS.build(decoder)
-        if not isinstance(decoder, BaseDecodeHead):
-            raise WrongModuleError('decoder must build a BaseDecodeHead, '
-                                   f'got {type(decoder).__name__}')
-        if isinstance(decoder, BaseCascadeDecodeHead):
-            raise WrongModuleError(
-                f'{type(decoder).__name__} needs the previous stage\'s '
-                'output: RegionRebalanceHead wraps single-stage heads only.')
-        if decoder.out_channels != decoder.num_classes:
-            raise UserError(
-                'RegionRebalanceHead needs one logit per class: remove '
-                'out_channels=1 / use_sigmoid from the decoder.')
-        super().__init__(**wrapper_head_args(decoder), init_cfg=init_cfg)
-        # The decoder's pixel classifier, losses and sampler move here (its
-        # forward now returns the features that fed cls_seg); the pixel path
-        # is the decoder's own.
-        self.conv_seg = decoder.conv_seg
-        self.loss_decode = decoder.loss_decode
-        self.sampler = decoder.sampler
-        if self.sampler is not None and hasattr(self.sampler, 'context'):
-            self.sampler.context = self  # OHEM reads context.loss_decode
-        decoder.conv_seg = nn.Identity()
-        decoder.dropout = None
-        decoder.loss_decode = nn.ModuleList()
-        decoder.sampler = None
-        self.decoder = decoder
+        # The decoder's pixel classifier, losses and sampler move here; the
+        # pixel path is the decoder's own.
+        super().__init__(
+            decoder, keep_decoder_classifier=True, init_cfg=init_cfg)
         self.prior = build_class_prior(copy.deepcopy(prior), self.num_classes)
         self.region_weight = region_weight
 
@@ -159,7 +133,7 @@ class RegionRebalanceHead(BaseDecodeHead):
                 self.channels,
                 region_channels,
                 1,
-                norm_cfg=decoder.norm_cfg,
+                norm_cfg=self.decoder.norm_cfg,
                 act_cfg=None)
             self.region_classifier = nn.Sequential(
                 nn.Linear(region_channels, region_hidden_channels),
@@ -171,22 +145,9 @@ class RegionRebalanceHead(BaseDecodeHead):
                 for module in (self.region_reduce, self.region_classifier):
                     module.requires_grad_(False)
 
-    def _load_from_state_dict(self, state_dict: dict, prefix: str,
-                              local_metadata: dict, strict: bool,
-                              missing_keys: List[str],
-                              unexpected_keys: List[str],
-                              error_msgs: List[str]) -> None:
-        """Also load checkpoints of the plain mmseg head: its decoder's
-        weights move under ``decoder.``; ``conv_seg`` and ``loss_decode``
-        stay, where this head holds them."""
-        move_plain_head_keys(state_dict, prefix, self.decoder)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata,
-                                      strict, missing_keys, unexpected_keys,
-                                      error_msgs)
-
     def forward(self, inputs: List[Tensor]) -> Tensor:
         """The decoder's B x C x h x w logits."""
-        return self.cls_seg(self.decoder(inputs))
+        return self.cls_seg(self._decode_features(inputs))
 
     def loss(self, inputs: Tuple[Tensor], batch_data_samples: SampleList,
              train_cfg: ConfigType) -> Dict[str, Tensor]:
@@ -195,7 +156,7 @@ class RegionRebalanceHead(BaseDecodeHead):
         here."""
         seg_label = self._stack_batch_gt(batch_data_samples)  # B x 1 x H x W
         check_labels(seg_label, self.num_classes, self.ignore_index)
-        features = self.decoder(inputs)  # B x F x h x w
+        features = self._decode_features(inputs)  # B x F x h x w
         losses = self.loss_by_feat(self.cls_seg(features), batch_data_samples)
         if self.region_classifier is not None:
             losses['loss_region'] = self.region_weight * self.region_loss(

@@ -163,14 +163,16 @@ def test_all_ignored_first_batch_with_empty_queue(builders):
     assert int(head.contrast.queue.valid_mask().sum()) == 0
 
 
-def test_online_prior_allocates_queue_after_first_batch(builders, labels):
+def test_online_prior_lays_the_queue_out_after_first_batch(builders, labels):
+    """The queue follows the head's online prior: uniform until the first
+    batch is counted, then laid out from those counts, once."""
     head = builders.build_head(prior=builders.tiny_prior('online'))
     head.train()
-    assert not bool(head.queue_allocated)
+    assert head.contrast.queue.prior is head.prior
     uniform_layout = head.contrast.queue.slot_size.clone()
+    assert uniform_layout.tolist() == [52, 51, 51, 51, 51]  # 256 slots
     head.loss(builders.backbone_features(), builders.make_data_samples(labels),
               dict())
-    assert bool(head.queue_allocated)
     counts = torch.bincount(labels[labels != 255], minlength=5).double()
     torch.testing.assert_close(head.prior.counts, counts)
     layout = head.contrast.queue.slot_size.clone()
@@ -184,11 +186,20 @@ def test_online_prior_allocates_queue_after_first_batch(builders, labels):
     # The state is in buffers: a fresh head restores it from a checkpoint.
     restored = builders.build_head(prior=builders.tiny_prior('online'))
     restored.load_state_dict(head.state_dict())
-    assert bool(restored.queue_allocated)
+    assert torch.equal(restored.contrast.queue.slot_size, layout)
     assert torch.equal(restored.contrast.queue.features,
                        head.contrast.queue.features)
     assert torch.equal(restored.prior.counts, head.prior.counts)
     assert int(restored.num_train_steps) == 2
+    restored.train()
+    restored.loss(builders.backbone_features(seed=1),
+                  builders.make_data_samples(labels), dict())
+    assert torch.equal(restored.contrast.queue.slot_size, layout)
+    # A checkpoint from before the queue followed its prior (with the head's
+    # queue_allocated flag) loads strictly.
+    old = dict(head.state_dict(), queue_allocated=torch.tensor(True))
+    builders.build_head(prior=builders.tiny_prior('online')).load_state_dict(
+        old, strict=True)
 
 
 def test_inference_drops_prior_or_applies_posthoc(builders):

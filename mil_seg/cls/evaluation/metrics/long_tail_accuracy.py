@@ -28,9 +28,10 @@ class LongTailAccuracy(BaseMetric):
     class counts come from, in order: ``prior`` (anything
     :func:`~mil_seg.gml.prior.build_class_prior` accepts, e.g. a prior file
     of image counts), ``train_dataset`` (a dataset config built on first
-    use), or :meth:`set_class_counts` (``ClassCountsHook`` calls it with the
-    runner's training dataset). They are never a hand-written list in our
-    configs.
+    use), or :meth:`set_class_counts`
+    (:class:`~mil_seg.engine.ClassCountsHook` calls it with the counts of
+    the runner's training dataset or of a prior file). They are never a
+    hand-written list in our configs.
 
     Reported keys (with the ``lt`` prefix): ``top1`` (sample accuracy, %),
     ``mean_class`` (mean per-class accuracy, %), ``many``, ``medium``,
@@ -74,12 +75,20 @@ class LongTailAccuracy(BaseMetric):
         fills them)."""
         return self.class_counts is None and self.train_dataset is None
 
-    def set_class_counts(self, counts: Union[Sequence[int],
-                                             np.ndarray]) -> None:
+    def set_class_counts(self,
+                         counts: Union[Sequence[int], np.ndarray],
+                         *,
+                         image_counts: Optional[Sequence[int]] = None,
+                         source: Optional[str] = None) -> None:
         """Set the training images per class.
 
         Args:
             counts (Sequence[int] | np.ndarray): C counts.
+            image_counts (Sequence[int], optional): Unused: a
+                classification count is already a count of images. Defaults
+                to None.
+            source (str, optional): Where the counts come from (unused).
+                Defaults to None.
         """
         self.class_counts = np.asarray(counts, dtype=np.int64).reshape(-1)
 

@@ -57,7 +57,8 @@ class GMLClsHead(ClsHead):
             ``dict(size=4096, base_size=2)``.
         prior (str | dict | ClassPrior, optional): Anything
             :func:`~mil_seg.gml.prior.build_class_prior` accepts. Defaults
-            to None (filled from the training set by ``ClassCountsHook``).
+            to None (filled from the training set or a prior file by
+            ``ClassCountsHook``).
         loss_gml (dict): Config of the GML loss (``type`` and
             ``num_classes`` filled in). Defaults to ``dict(type='GMLLoss',
             init_temperature=0.1)``.
@@ -114,22 +115,29 @@ class GMLClsHead(ClsHead):
                 prior=self.prior)
 
     # ------------------------------------------------------------------
-    # Class counts (filled by ClassCountsHook when not in the config)
+    # Class counts (from ClassCountsHook when not in the config)
     # ------------------------------------------------------------------
     @property
     def requires_class_counts(self) -> bool:
         """bool: True while the prior has no counts."""
         return self.prior.is_empty
 
-    def set_class_counts(self, counts: Sequence[int]) -> None:
-        """Fill the prior with the training counts and lay the queue out.
+    def set_class_counts(self,
+                         counts: Sequence[float],
+                         *,
+                         image_counts: Optional[Sequence[float]] = None,
+                         source: Optional[str] = None) -> None:
+        """Fill the prior with the training counts (the queue, which follows
+        the prior, lays itself out at its first push).
 
         Args:
-            counts (Sequence[int]): C training images per class.
+            counts (Sequence[float]): C training images per class.
+            image_counts (Sequence[float], optional): C training images
+                containing each class. Defaults to None.
+            source (str, optional): Where the counts come from (unused; the
+                hook logs it). Defaults to None.
         """
-        self.prior.set_counts(counts)
-        if self.contrast is not None:
-            self.contrast.queue.allocate(self.prior)
+        self.prior.set_counts(counts, image_counts=image_counts)
 
     # ------------------------------------------------------------------
     # Forward
