@@ -147,6 +147,8 @@ def write_snapshot(path: str = SNAPSHOT) -> None:
 @pytest.fixture(scope='module')
 def snapshot() -> dict:
     if os.environ.get(UPDATE_ENV):
+        if os.environ.get('PYTEST_XDIST_WORKER'):
+            pytest.fail(f'{UPDATE_ENV}: regenerate in one process (-n 0)')
         write_snapshot()
     with open(SNAPSHOT) as f:
         return json.load(f)
