@@ -4,10 +4,10 @@
 # setting). sigma 4 is the value of every config the authors released
 # (they released none for ADE20K). Decode head only, as in their configs:
 # see deeplabv3plus-lace_*.
-_base_ = ['./deeplabv3plus-ce_r50-d8_4xb4-80k_ade20k-512x512.py']
+_base_ = [
+    './deeplabv3plus-ce_r50-d8_4xb4-80k_ade20k-512x512.py',
+    '../_base_/losses/blv.py'
+]
 
 model = dict(
-    decode_head=dict(
-        loss_decode=dict(
-            _delete_=True, type='BLVLoss', prior={{_base_.prior}},
-            sigma=4.0)))
+    decode_head=dict(loss_decode=dict(_base_.blv_loss, prior=_base_.prior)))

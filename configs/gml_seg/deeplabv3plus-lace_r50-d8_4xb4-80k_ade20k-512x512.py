@@ -10,13 +10,11 @@
 # inference, so every method is compared on the head that predicts, with
 # the same auxiliary supervision. The prior-based losses average over
 # non-ignored pixels, as GML's supervised term does.
-_base_ = ['./deeplabv3plus-ce_r50-d8_4xb4-80k_ade20k-512x512.py']
+_base_ = [
+    './deeplabv3plus-ce_r50-d8_4xb4-80k_ade20k-512x512.py',
+    '../_base_/losses/lace.py'
+]
 
 model = dict(
     decode_head=dict(
-        loss_decode=dict(
-            _delete_=True,
-            type='LogitAdjustedCELoss',
-            prior={{_base_.prior}},
-            avg_non_ignore=True,
-            loss_weight=1.0)))
+        loss_decode=dict(_base_.logit_adjusted_ce_loss, prior=_base_.prior)))

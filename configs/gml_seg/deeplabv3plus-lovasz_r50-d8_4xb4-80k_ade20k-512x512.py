@@ -1,19 +1,14 @@
 # Lovasz-Softmax (CVPR 2018; mmseg's LovaszLoss) added to the CE baseline's
 # decode-head CE on DeepLabV3+ R-50: per_image=False, each present class's
 # Jaccard over the batch (mmseg then requires reduction='none'); why added
-# to CE rather than alone: see the CamVid lovasz configs. Decode head only:
-# see deeplabv3plus-lace_*.
-_base_ = ['./deeplabv3plus-ce_r50-d8_4xb4-80k_ade20k-512x512.py']
+# to CE rather than alone: _base_/losses/lovasz.py. Decode head only: see
+# deeplabv3plus-lace_*.
+_base_ = [
+    './deeplabv3plus-ce_r50-d8_4xb4-80k_ade20k-512x512.py',
+    '../_base_/losses/lovasz.py'
+]
 
 model = dict(
     decode_head=dict(loss_decode=[
-        {{_base_.model.decode_head.loss_decode}},
-        dict(
-            type='LovaszLoss',
-            loss_type='multi_class',
-            classes='present',
-            per_image=False,
-            reduction='none',
-            loss_weight=1.0,
-            loss_name='loss_lovasz')
+        _base_.model.decode_head.loss_decode, _base_.lovasz_loss
     ]))

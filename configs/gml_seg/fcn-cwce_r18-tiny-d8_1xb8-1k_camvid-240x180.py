@@ -1,5 +1,10 @@
 # CamVid, class-weighted cross-entropy (the re-weighting baseline): the CE
 # baseline's linear head, each pixel weighted by its class's inverse prior.
-_base_ = ['./fcn-ce_r18-tiny-d8_1xb8-1k_camvid-240x180.py']
+_base_ = [
+    './fcn-ce_r18-tiny-d8_1xb8-1k_camvid-240x180.py',
+    '../_base_/losses/cwce.py'
+]
 
-model = dict(decode_head=dict(loss_decode={{_base_.class_weighted_ce_loss}}))
+model = dict(
+    decode_head=dict(
+        loss_decode=dict(_base_.class_weighted_ce_loss, prior=_base_.prior)))
