@@ -278,8 +278,8 @@ def launch(name: str, args: argparse.Namespace,
     command += list(extra)
     run_dir = osp.join(args.work_dir, name)
     os.makedirs(run_dir, exist_ok=True)
-    output, log = result_file(args.work_dir, name), osp.join(run_dir,
-                                                             'run.out')
+    output = result_file(args.work_dir, name)
+    log = osp.join(run_dir, 'run.out')
     if osp.exists(output):
         os.remove(output)  # never read a former run's result
     print(f'==> {LABELS[name].strip()}: {" ".join(command)}\n'

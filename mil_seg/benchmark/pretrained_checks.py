@@ -156,10 +156,14 @@ def build_backbone(pretrained: Optional[str]) -> torch.nn.Module:
     Returns:
         torch.nn.Module: The backbone.
     """
+    from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS
-    backbone = MODELS.build(
-        dict(type='EfficientNetLite0', out_indices=(8, ),
-             pretrained=pretrained))
+
+    # mmseg's registry, whatever scope a caller (a test) left as default
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        backbone = MODELS.build(
+            dict(type='EfficientNetLite0', out_indices=(8, ),
+                 pretrained=pretrained))
     if pretrained is not None:  # ConvModule initialised itself otherwise
         backbone.init_weights()
     return backbone.eval()

@@ -122,8 +122,6 @@ def measure_one(args: argparse.Namespace) -> Dict[str, object]:
     from mmengine.config import Config, DictAction
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
-
-    import mil_seg  # noqa: F401  (registration)
     from mmseg.registry import MODELS
 
     cfg = Config.fromfile(args.configs[0])
