@@ -19,6 +19,17 @@ One job per module:
 * :mod:`.zoo`: the model-zoo tables rendered from result files.
 * :mod:`.report`: the benchmark's tables and result files.
 * :mod:`.cli`: the command.
+
+Benchmarks of their own, each a module with its ``python -m`` command (the
+scripts under ``tools/benchmarks/`` are shells of them):
+
+* :mod:`.cifar10_lt`: GML on CIFAR-10-LT, the classification configs.
+* :mod:`.pretrained_checks`: EfficientNetLite0's ImageNet weights against
+  the reference model, and a linear probe.
+* :mod:`.loss_scaling`: the contrastive terms' time and buffers over
+  anchors x queue x dim.
+* :mod:`.step_cost`: a training step's time and memory of segmentation
+  configs.
 """
 from .bootstrap import Difference, ImageSums, paired_bootstrap
 from .methods import METHODS, Knob, Method, config_root
