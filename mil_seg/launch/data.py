@@ -9,12 +9,13 @@ them all before the Runner is built, so a run with a missing file ends
 before its first iteration with one error naming every missing file and its
 fix, instead of at the first validation after its checkpoints are written.
 """
+import os
 import os.path as osp
 from typing import Any, Iterator, List, NamedTuple, Optional, Sequence
 
 from mmengine.config import Config
 
-from ..errors import ConfigFilesMissingError
+from ..errors import ConfigFilesMissingError, MissingFileError
 
 #: Config keys whose files a training run reads (besides ``load_from``).
 TRAIN_SECTIONS = ('model', 'train_dataloader', 'val_dataloader',
@@ -29,9 +30,9 @@ _DATA_FIX = ('prepare the dataset (README, "Datasets") or point the config '
 _KINDS = dict(
     data=('data', _DATA_FIX),
     prior=('prior file',
-           'pass an existing path or a shipped prior name, or write the file '
-           'with tools/analysis/compute_class_prior.py CONFIG --out FILE '
-           '(--cfg-options {key}=PATH)'),
+           'pass an existing path or a shipped prior name ({shipped}), or '
+           'write the file with tools/analysis/compute_class_prior.py CONFIG '
+           '--out FILE (--cfg-options {key}=PATH)'),
     load_from=('checkpoint',
                'pass an existing checkpoint (the CHECKPOINT argument of '
                'tools/test.py, --resume CKPT, or load_from)'),
@@ -199,7 +200,6 @@ def config_files(cfg: Config,
 
 def _exists(file: ConfigFile) -> bool:
     if file.kind == 'prior':
-        from ..errors import MissingFileError
         from ..gml.prior import ClassPrior
         try:
             ClassPrior.resolve_file(file.path)  # a path or a shipped name
@@ -227,13 +227,23 @@ def missing_files(cfg: Config,
             if not _exists(file)]
 
 
+def _shipped_priors() -> str:
+    """The names of the prior files shipped in ``mil_seg/priors``."""
+    from ..gml.prior import PACKAGE_PRIOR_DIR
+    names = sorted(
+        osp.splitext(name)[0] for name in os.listdir(PACKAGE_PRIOR_DIR)
+        if name.endswith('.json')) if osp.isdir(PACKAGE_PRIOR_DIR) else []
+    return ', '.join(repr(name) for name in names) or 'none'
+
+
 def _message(missing: List[ConfigFile]) -> str:
     parts = []
     for file in missing:
         what, fix = _KINDS[file.kind]
+        shipped = _shipped_priors() if file.kind == 'prior' else ''
         parts.append(f'{what} not found: {file.path} ({file.key}'
                      + (f', on ranks {file.ranks}' if file.ranks else '')
-                     + f'): {fix.format(key=file.key)}')
+                     + f'): {fix.format(key=file.key, shipped=shipped)}')
     count = (f'{len(missing)} files named by the config are missing; '
              if len(missing) > 1 else '')
     return count + '; '.join(parts)

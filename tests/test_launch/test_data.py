@@ -152,3 +152,22 @@ def test_one_error_names_every_missing_file_and_its_fix(tmp_path):
             f'checkpoint not found: {tmp_path}/model.pth (load_from)'):
         assert fragment in message, message
     check_files(config(**loaders(train=dict(data_root=str(tmp_path)))))
+
+
+@pytest.mark.parametrize('rank1_misses,where', [(True, ''),
+                                                (False, ', on ranks 0')])
+def test_ranks_compare_their_findings(monkeypatch, tmp_path, rank1_misses,
+                                      where):
+    """Two ranks: every rank raises the same error; a file that only some
+    ranks miss (a node-local disk) is named with those ranks."""
+    import mmengine.dist as dist
+    monkeypatch.setattr(dist, 'get_world_size', lambda: 2)
+    monkeypatch.setattr(
+        dist, 'all_gather_object',
+        lambda mine: [mine, mine if rank1_misses else []])
+    missing = str(tmp_path / 'nowhere')
+    cfg = config(**loaders(train=dict(data_root=missing)))
+    with pytest.raises(ConfigFilesMissingError,
+                       match=f'^data not found: {missing} '
+                       f'\\(train_dataloader.dataset.data_root{where}\\): '):
+        check_files(cfg)
