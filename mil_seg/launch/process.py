@@ -253,9 +253,11 @@ def run_guarded(main: Callable[[], Any],
         exit_distributed (bool): In a distributed run, leave the process
             through :func:`exit_without_finalization`: with status 0 after
             a normal end instead of returning, with status 2 after a user
-            error (the process group kept: the other ranks are not waited
-            for). The launchers' entry points set it; callers inside a
-            larger program keep the default. Defaults to False.
+            error (no barrier with ranks that may never come: the group is
+            kept in one process; with several, left after the error is
+            shared, waiting at most 30 s for the others to see it). The
+            launchers' entry points set it; callers inside a larger program
+            keep the default. Defaults to False.
 
     Returns:
         Any: What ``main`` returned.
