@@ -49,3 +49,12 @@ class SameOnEveryRankError(UserError):
     on several processes ends with one ``error:`` line, as one process
     does; every rank still exits with status 2.
     """
+
+
+class ConfigFilesMissingError(MissingFileError, SameOnEveryRankError):
+    """Files named by the config are missing: raised by
+    :func:`mil_seg.launch.check_files` before the Runner is built, with
+    every missing file in one message. In a distributed run the ranks share
+    their findings first, so every rank raises it with the same message and
+    it is printed once.
+    """

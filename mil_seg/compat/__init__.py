@@ -23,6 +23,11 @@ and announces each once:
 * ``config_packages`` (:mod:`.config_packages`): the toolboxes are installed
   under other distribution names (the ``onedl-*`` fork); ``mmseg::`` and
   ``mmpretrain::`` base configs resolve to those.
+* ``mil_seg_configs`` (:mod:`.mil_seg_configs`): mmengine looks for
+  ``mil_seg::`` base configs in another folder than the imported package's
+  (an editable install on upstream mmengine: the distribution's metadata
+  lies in site-packages); they are read from the imported package's
+  ``.mim``.
 * ``cpu_distributed`` (:mod:`.cpu_distributed`): no CUDA device. torchrun
   start-up creates a gloo process group without pinning a GPU, launchers
   wrap the model in ``CPUDistributedDataParallel``, and ``SyncBN``
@@ -33,8 +38,9 @@ and announces each once:
   ``sigmoid_focal_loss`` branch, the one GPU tensors take, on every device;
   that op runs pure PyTorch for CPU tensors.
 
-With full mmcv, torch < 2.6, ``pkg_resources`` present, a GPU and an
-MMSegmentation whose ``FocalLoss`` works on the CPU, nothing is applied;
+With full mmcv, torch < 2.6, ``pkg_resources`` present, a GPU, an
+MMSegmentation whose ``FocalLoss`` works on the CPU and a wheel install of
+mil_seg, nothing is applied;
 :func:`active_shims` returns an empty list.
 
 The modules of this package import each other relatively only, so that the
@@ -43,8 +49,8 @@ interpreter without ``import mil_seg``).
 """
 from typing import Callable, List, Optional, Sequence
 
-from . import (config_packages, cpu_distributed, focal_loss, mmcv_ops,
-               package_lookup, torch_load)
+from . import (config_packages, cpu_distributed, focal_loss, mil_seg_configs,
+               mmcv_ops, package_lookup, torch_load)
 from .config_packages import register_mil_seg_configs
 from .cpu_distributed import (cpu_sync_batch_norm_class, cuda_unavailable,
                               register_cpu_ddp_wrapper)
@@ -63,6 +69,7 @@ SHIMS = (
     torch_load.SHIM,
     package_lookup.SHIM,
     config_packages.SHIM,
+    mil_seg_configs.SHIM,
     cpu_distributed.SHIM,
     focal_loss.SHIM,
 )

@@ -6,7 +6,6 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 
-from .data import check_data
 from ..errors import MissingFileError, UserError
 from .slurm import use_slurm_environment
 
@@ -101,17 +100,13 @@ def load_evaluation_config(args: argparse.Namespace) -> Config:
         args (argparse.Namespace): Parsed arguments with ``checkpoint``.
 
     Returns:
-        Config: :func:`load_config`'s, with ``load_from`` set and the test
-        data checked.
-
-    Raises:
-        MissingFileError: If the checkpoint or the test data is missing.
+        Config: :func:`load_config`'s, with ``load_from`` set (the
+        checkpoint and the files of the test run are checked by
+        :func:`~mil_seg.launch.check_files` with
+        :data:`~mil_seg.launch.TEST_SECTIONS`).
     """
     cfg = load_config(args)
-    if not osp.isfile(args.checkpoint):
-        raise MissingFileError(f'checkpoint not found: {args.checkpoint}')
     cfg.load_from = args.checkpoint
-    check_data(cfg, ['test_dataloader'])
     return cfg
 
 

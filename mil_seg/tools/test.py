@@ -11,7 +11,8 @@ import os.path as osp
 
 from mmengine.runner import Runner
 
-from ..launch import (UserError, add_common_arguments, load_evaluation_config,
+from ..launch import (TEST_SECTIONS, UserError, add_common_arguments,
+                      check_files, init_process_group, load_evaluation_config,
                       run_guarded)
 
 
@@ -46,6 +47,8 @@ def main() -> None:
     cfg = load_evaluation_config(args)
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
+    init_process_group(cfg)
+    check_files(cfg, TEST_SECTIONS)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     if args.out and runner.rank == 0:

@@ -8,8 +8,9 @@ import argparse
 from mmengine.runner import Runner
 
 from .. import compat
-from ..launch import (add_common_arguments, add_random_state_hook,
-                      add_unused_parameter_hook, check_data, enable_amp,
+from ..launch import (TRAIN_SECTIONS, add_common_arguments,
+                      add_random_state_hook, add_unused_parameter_hook,
+                      check_files, enable_amp, init_process_group,
                       load_config, run_guarded)
 
 
@@ -46,7 +47,10 @@ def main() -> None:
     # A parameter without gradient stops the run after its first
     # iteration, naming it (DDP's own error comes later and names none).
     add_unused_parameter_hook(cfg)
-    check_data(cfg, ['train_dataloader', 'val_dataloader'])
+    # Every file the run reads (data, prior files, checkpoints) before
+    # anything is built; the ranks of a distributed run agree on it.
+    init_process_group(cfg)
+    check_files(cfg, TRAIN_SECTIONS)
     runner = Runner.from_cfg(cfg)
     for shim in compat.active_shims():
         runner.logger.info(f'mil_seg.compat active: {shim}')

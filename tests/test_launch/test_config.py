@@ -8,9 +8,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mil_seg.launch import (MissingFileError, UserError, add_common_arguments,
-                            add_random_state_hook, enable_amp, load_config,
-                            load_evaluation_config)
+from mil_seg.launch import (TEST_SECTIONS, MissingFileError, UserError,
+                            add_common_arguments, add_random_state_hook,
+                            enable_amp, load_config, load_evaluation_config,
+                            missing_files)
 
 CONFIG = """default_scope = {scope!r}
 model = dict(type='EncoderDecoder')
@@ -85,16 +86,20 @@ def test_distributed_config_without_cuda_uses_gloo_and_cpu_ddp(tmp_path):
     assert cfg.model_wrapper_cfg.type == 'MyWrapper'  # the user's choice
 
 
-def test_evaluation_config_needs_its_checkpoint(tmp_path):
+def test_evaluation_config_loads_its_checkpoint(tmp_path):
     config = write_config(tmp_path)
-    with pytest.raises(MissingFileError, match='checkpoint not found'):
-        load_evaluation_config(
-            parse(config, str(tmp_path / 'nope.pth'), checkpoint=True))
+    missing = str(tmp_path / 'nope.pth')
+    cfg = load_evaluation_config(parse(config, missing, checkpoint=True))
+    assert cfg.load_from == missing
+    # checked with the test run's other files (mil_seg.launch.check_files)
+    assert [(file.key, file.path) for file in missing_files(
+        cfg, TEST_SECTIONS)] == [('load_from', missing)]
     checkpoint = tmp_path / 'model.pth'
     checkpoint.write_bytes(b'')
     cfg = load_evaluation_config(
         parse(config, str(checkpoint), checkpoint=True))
     assert cfg.load_from == str(checkpoint)
+    assert missing_files(cfg, TEST_SECTIONS) == []
 
 
 @needs_no_cuda

@@ -261,3 +261,47 @@ def test_launcher_rank_with_a_user_error_exits_2_without_waiting(tmp_path):
     assert 'Traceback' not in result.stderr
     # no barrier with ranks that may never come: the group is left as is
     assert at_exit == 'initialized=True'
+
+
+# ---------------------------------------- a user error on some ranks only
+TWO_RANK_SCRIPT = """
+import sys, time
+import torch.distributed as torch_dist
+from mil_seg.launch import UserError, run_guarded
+
+def main():
+    torch_dist.init_process_group('gloo')  # env://: rank 0 hosts the store
+    rank = torch_dist.get_rank()
+    if {failing} is None or rank == {failing}:
+        time.sleep(0.5)  # the others are in the collective by then
+        raise UserError('set data_root')
+    torch_dist.barrier()
+
+run_guarded(main, exit_distributed=True)
+"""
+
+
+@pytest.mark.parametrize('failing', [0, 1, None])
+def test_user_error_of_some_ranks_one_line_no_traceback(failing):
+    """Two ranks started as ``srun`` starts them (``env://``, the store in
+    rank 0's process): a user error raised by rank 0, by rank 1 or by both
+    is printed once; the rank waiting in a collective for the failed one
+    exits with status 2 without a traceback."""
+    from ..tool_runner import free_port, tool_env
+    env = tool_env(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()),
+                   WORLD_SIZE='2')
+    script = textwrap.dedent(TWO_RANK_SCRIPT.format(failing=failing))
+    ranks = [
+        subprocess.Popen([sys.executable, '-c', script],
+                         env=dict(env, RANK=str(rank), LOCAL_RANK=str(rank)),
+                         stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE,
+                         text=True) for rank in range(2)
+    ]
+    outputs = [rank.communicate(timeout=240) for rank in ranks]
+    assert [rank.returncode for rank in ranks] == [2, 2], outputs
+    errors = [line for _, err in outputs for line in err.splitlines()
+              if line.startswith('error:')]
+    assert errors == ['error: set data_root'], outputs
+    for _, err in outputs:
+        assert 'Traceback' not in err and 'Connection' not in err, err
