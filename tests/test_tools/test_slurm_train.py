@@ -56,3 +56,35 @@ def test_cpu_run_without_a_task_count_names_the_fix(slurm_cluster, tmp_path):
         'error: GPUS=0 runs on CPUs: set TASKS to the number of processes '
         '(e.g. GPUS=0 TASKS=2 bash tools/slurm_train.sh ...)'
     ]
+
+
+@pytest.mark.xdist_group('slurm')
+def test_missing_prior_file_stops_both_tasks_with_one_error_line(
+        slurm_cluster, synthetic_root, tmp_path):
+    """A file the config names is checked before the first iteration, on
+    every task; the job prints the one error line once and no traceback,
+    and writes nothing."""
+    missing = tmp_path / 'missing_prior.json'
+    work_dir = tmp_path / 'work'
+    options = small_seg_options(synthetic_root, 2)
+    options.append(f'val_evaluator.prior={missing}')
+    result = run_command(
+        [
+            'bash', SLURM_TRAIN, PARTITION, 'mil_seg-test', DEMO_GML,
+            '--work-dir',
+            str(work_dir), *options
+        ],
+        GPUS='0',
+        TASKS='2',
+        CPUS_PER_TASK='1',
+        PYTHON=sys.executable,
+        PORT=str(free_port()),
+        **slurm_cluster.env)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    errors = [line for line in output.splitlines()
+              if line.startswith('error:')]
+    assert len(errors) == 1, output[-3000:]
+    assert str(missing) in errors[0]
+    assert 'Traceback' not in output
+    assert not work_dir.exists()
