@@ -31,6 +31,8 @@ PACKAGE_PRIOR_DIR = osp.join(
 SMOOTHING_FRACTION = 1e-3
 COUNT_TYPES = ('pixel', 'image')
 MODES = ('fixed', 'online')
+#: How :meth:`ClassPrior.class_weights` scales its weights.
+WEIGHT_NORMALIZATIONS = ('classes', 'prior')
 
 
 class ClassPrior(nn.Module):
@@ -242,8 +244,10 @@ class ClassPrior(nn.Module):
 
     def class_weights(self,
                       exponent: float = 1.0,
-                      beta: Optional[float] = None) -> Tensor:
-        """Per-class loss weights from the prior, mean 1 over the classes.
+                      beta: Optional[float] = None,
+                      normalize: str = 'classes') -> Tensor:
+        """Per-class loss weights from the prior, with mean 1 over the
+        classes or under the prior.
 
         Re-weighting baselines (class-weighted cross-entropy) take their
         weights from here, so they read the same statistics as the logit
@@ -255,15 +259,28 @@ class ClassPrior(nn.Module):
         CVPR 2019; a class without samples counts as one). An empty prior
         gives uniform weights.
 
+        ``normalize`` fixes their scale: ``'classes'`` gives ``mean_c w_c =
+        1``; ``'prior'`` gives ``sum_c pi_c w_c = 1``, the expected weight of
+        a training sample (pixel) is 1, so a loss that divides the weighted
+        sum by the number of samples keeps cross-entropy's scale whatever
+        the exponent. The two differ by one factor only, so a loss that
+        divides by the summed weights (the weighted mean) is the same with
+        either.
+
         Args:
             exponent (float): Power of the inverse probability. Defaults to
                 1.0.
             beta (float, optional): Effective-number hyper-parameter in
                 [0, 1); replaces ``exponent``. Defaults to None.
+            normalize (str): ``'classes'`` or ``'prior'``, see above.
+                Defaults to 'classes'.
 
         Returns:
-            Tensor: (C,) float32 weights, mean 1.
+            Tensor: (C,) float32 weights.
         """
+        if normalize not in WEIGHT_NORMALIZATIONS:
+            raise UserError(f'normalize must be one of '
+                            f'{WEIGHT_NORMALIZATIONS}, got {normalize!r}')
         if beta is not None:
             if not 0.0 <= beta < 1.0:
                 raise UserError(f'beta must be in [0, 1), got {beta}')
@@ -273,6 +290,8 @@ class ClassPrior(nn.Module):
                                   torch.ones_like(weights))
         else:
             weights = self.probs_float64.pow(-float(exponent))
+        if normalize == 'prior':
+            return (weights / (self.probs_float64 * weights).sum()).float()
         return (weights / weights.mean()).float()
 
     def adjust(self, logits: Tensor, tau: Optional[float] = None) -> Tensor:

@@ -11,9 +11,18 @@ from .prior_ce_loss import PriorCELoss, prior_ce_loss
 
 
 def blv_noise_scale(prior: ClassPrior) -> Tensor:
-    """``f_c / max(f)``, ``f_c = log(pi_max) - log(pi_c)``: (C,) float32 in
-    [0, 1], 0 for the most frequent class (and for every class of an empty
-    prior).
+    """``f_c / max(f)``, ``f_c = -log(pi_c)``: (C,) float32 in (0, 1], 1 for
+    the rarest class.
+
+    The authors' formula as fixed in grantword8/BLV commit e08cc6c ("Fix
+    blv_loss.py bug", ``fully_sup/mmseg/models/losses/blv_loss.py``):
+    ``f_c = log(sum_k n_k) - log(n_c)`` of the class pixel counts ``n``,
+    which is ``-log(pi_c)``; read here from the smoothed prior, so it is
+    their formula on the smoothed counts. Their first commit (494d428)
+    measured the gap to the most frequent class, ``log(n_max) - log(n_c)``,
+    which left that class without noise; results made before this package
+    switched record the commit that made them. An empty prior is uniform:
+    every class gets the full scale (training refuses an empty prior).
 
     Args:
         prior (ClassPrior): The class prior.
@@ -21,14 +30,14 @@ def blv_noise_scale(prior: ClassPrior) -> Tensor:
     Returns:
         Tensor: The per-class scale of the noise.
     """
-    log_probs = prior.probs_float64.log()
-    gaps = log_probs.max() - log_probs
-    return (gaps / gaps.max().clamp_min(1e-12)).float()
+    surprisal = -prior.probs_float64.log()
+    return (surprisal / surprisal.max().clamp_min(1e-12)).float()
 
 
 def blv_perturb(cls_score: Tensor, prior: ClassPrior, sigma: float) -> Tensor:
     """The training logits: ``cls_score[n, c] + |clamp(e, -1, 1)| *
-    f_c / max(f)`` with ``e ~ N(0, sigma^2)`` drawn per element.
+    f_c / max(f)`` (:func:`blv_noise_scale`) with ``e ~ N(0, sigma^2)``
+    drawn per element.
 
     Args:
         cls_score (Tensor): Logits, N x C or B x C x H x W.
@@ -93,19 +102,20 @@ class BLVLoss(PriorCELoss):
 
     Balancing Logit Variation (Wang et al., "Balancing Logit Variation for
     Long-tailed Semantic Segmentation", CVPR 2023; its public code,
-    ``BlvLoss``): each training logit ``z[n, c]`` becomes ``z[n, c] +
-    |clamp(e, -1, 1)| * f_c / max(f)``, with ``e ~ N(0, sigma^2)`` drawn per
-    element and ``f_c = log(pi_max) - log(pi_c)``, so the most frequent
-    class is never perturbed and the rarest the most. The class statistics
-    come from :class:`~mil_seg.gml.ClassPrior` (the authors pass pixel
-    counts; their log ratios are the same up to the prior's smoothing).
+    ``BlvLoss`` of grantword8/BLV at commit e08cc6c): each training logit
+    ``z[n, c]`` becomes ``z[n, c] + |clamp(e, -1, 1)| * f_c / max(f)``,
+    with ``e ~ N(0, sigma^2)`` drawn per element and ``f_c = -log(pi_c)``
+    (:func:`blv_noise_scale`), so the rarest class is perturbed the most
+    and the most frequent the least. The class statistics come from
+    :class:`~mil_seg.gml.ClassPrior` (the authors pass pixel counts; their
+    log ratios are the same up to the prior's smoothing).
     Evaluation and prediction use the plain logits (the loss only is
     changed). ``sigma=0`` is cross-entropy. Registered in both toolboxes.
 
     Args:
         prior (str | dict | ClassPrior, optional): The class prior. Defaults
-            to None: an empty prior of ``num_classes`` (no noise until
-            ``ClassCountsHook`` fills it).
+            to None: an empty prior of ``num_classes`` that
+            ``ClassCountsHook`` fills (training refuses to run before).
         num_classes (int, optional): Number of classes C. Defaults to None.
         sigma (float): Standard deviation of the noise before its clamp to
             [-1, 1]; the authors use 4. Defaults to 4.0.

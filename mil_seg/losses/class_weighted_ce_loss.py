@@ -14,6 +14,7 @@ def class_weighted_ce_loss(cls_score: Tensor,
                            prior: ClassPrior,
                            exponent: float = 1.0,
                            beta: Optional[float] = None,
+                           normalize: str = 'classes',
                            weight: Optional[Tensor] = None,
                            reduction: str = 'mean',
                            avg_factor: Optional[float] = None,
@@ -22,9 +23,12 @@ def class_weighted_ce_loss(cls_score: Tensor,
     """Cross-entropy weighted by :meth:`ClassPrior.class_weights`
     (``pi_c ** -exponent``, or the inverse effective number of samples with
     ``beta``); the logits are not adjusted. Averaging as
-    :func:`~mil_seg.losses.prior_ce_loss.prior_ce_loss`: with
-    ``avg_non_ignore`` PyTorch's weighted mean, so uniform weights give
-    exactly cross-entropy.
+    :func:`~mil_seg.losses.prior_ce_loss.prior_ce_loss`: without
+    ``avg_factor`` the weighted mean (with ``avg_non_ignore`` PyTorch's), so
+    uniform weights give exactly cross-entropy and the weights' scale
+    (``normalize``) cancels; it counts where the caller divides by its own
+    ``avg_factor`` (MMPretrain's ``ClsHead`` passes the batch size) or
+    sums.
 
     Args:
         cls_score (Tensor): Logits, N x C or B x C x H x W.
@@ -35,6 +39,9 @@ def class_weighted_ce_loss(cls_score: Tensor,
             Defaults to 1.0.
         beta (float, optional): Effective-number weighting instead of the
             exponent. Defaults to None.
+        normalize (str): The weights' mean 1 over the ``'classes'`` or
+            under the ``'prior'`` (see :meth:`ClassPrior.class_weights`).
+            Defaults to 'classes'.
         weight (Tensor, optional): Per-element weights. Defaults to None.
         reduction (str): 'none', 'mean' or 'sum'. Defaults to 'mean'.
         avg_factor (float, optional): Divisor of the summed loss. Defaults
@@ -52,7 +59,7 @@ def class_weighted_ce_loss(cls_score: Tensor,
                              label,
                              weight=weight,
                              class_weight=prior.class_weights(
-                                 exponent, beta).to(logits.device),
+                                 exponent, beta, normalize).to(logits.device),
                              reduction=reduction,
                              avg_factor=avg_factor,
                              ignore_index=ignore_index,
@@ -79,6 +86,11 @@ class ClassWeightedCELoss(PriorCELoss):
             frequency, 0.5 square-root inverse. Defaults to 1.0.
         beta (float, optional): Effective-number weighting instead of the
             exponent. Defaults to None.
+        normalize (str): ``'classes'``: the weights have mean 1 over the
+            classes; ``'prior'``: mean 1 under the prior (the expected
+            weight of a training pixel is 1). Only the scale differs, which
+            matters where the caller passes ``avg_factor`` (see
+            :func:`class_weighted_ce_loss`). Defaults to 'classes'.
         reduction (str): 'none', 'mean' or 'sum'. Defaults to 'mean'.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
         loss_name (str): Name of the loss item. Defaults to 'loss_cw_ce'.
@@ -91,6 +103,7 @@ class ClassWeightedCELoss(PriorCELoss):
                  num_classes: Optional[int] = None,
                  exponent: float = 1.0,
                  beta: Optional[float] = None,
+                 normalize: str = 'classes',
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_cw_ce',
@@ -104,7 +117,9 @@ class ClassWeightedCELoss(PriorCELoss):
                          requires_prior=True)
         self.exponent = float(exponent)
         self.beta = beta
-        self.prior.class_weights(self.exponent, self.beta)  # checks beta
+        self.normalize = normalize
+        # checks beta and normalize
+        self.prior.class_weights(self.exponent, self.beta, self.normalize)
 
     def forward(self,
                 cls_score: Tensor,
@@ -123,6 +138,7 @@ class ClassWeightedCELoss(PriorCELoss):
             self.prior,
             exponent=self.exponent,
             beta=self.beta,
+            normalize=self.normalize,
             weight=weight,
             reduction=self._reduction(reduction_override),
             avg_factor=avg_factor,
@@ -131,4 +147,4 @@ class ClassWeightedCELoss(PriorCELoss):
 
     def extra_repr(self) -> str:
         return (super().extra_repr() + f', exponent={self.exponent}, '
-                f'beta={self.beta}')
+                f'beta={self.beta}, normalize={self.normalize!r}')

@@ -1,9 +1,11 @@
 """ClassWeightedCELoss and ClassPrior.class_weights: the re-weighting
-baseline, its weights from the prior, safe with ignored pixels."""
+baseline, its weights from the prior (mean 1 over the classes or under the
+prior), safe with ignored pixels."""
 import pytest
 import torch
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS as CLS_MODELS
+from mmpretrain.structures import DataSample
 from mmseg.registry import MODELS as SEG_MODELS
 
 import mil_seg  # noqa: F401  (registration)
@@ -50,6 +52,82 @@ def test_empty_prior_and_exponent_zero_give_uniform_weights():
         ClassPrior(num_classes=3).class_weights(), torch.ones(3))
     assert torch.equal(
         ClassPrior(counts=COUNTS).class_weights(0.0), torch.ones(4))
+
+
+@pytest.mark.parametrize('exponent', [1.0, 0.5, 0.25])
+def test_prior_normalised_weights_have_mean_one_under_the_prior(exponent):
+    prior = ClassPrior(counts=COUNTS)  # smoothed: pi is the prior's probs
+    weights = prior.class_weights(exponent, normalize='prior')
+    assert (prior.probs_float64 * weights.double()).sum().item() == \
+        pytest.approx(1.0, rel=1e-6)
+    # today's weights times one factor
+    ratio = weights / prior.class_weights(exponent)
+    torch.testing.assert_close(ratio, ratio[:1].expand(4))
+
+
+def test_effective_number_weights_normalise_under_the_prior_too():
+    prior = ClassPrior(counts=COUNTS, smoothing=0.0)
+    weights = prior.class_weights(beta=0.99, normalize='prior')
+    probs = torch.tensor(COUNTS, dtype=torch.float64) / sum(COUNTS)
+    assert (probs * weights.double()).sum().item() == pytest.approx(1.0)
+
+
+def test_classes_normalisation_is_the_default_and_checked():
+    prior = ClassPrior(counts=COUNTS)
+    for exponent in (1.0, 0.5):
+        assert torch.equal(prior.class_weights(exponent),
+                           prior.class_weights(exponent, normalize='classes'))
+    assert torch.equal(ClassPrior(num_classes=3).class_weights(
+        normalize='prior'), torch.ones(3))
+    with pytest.raises(UserError, match='normalize must be one of'):
+        prior.class_weights(normalize='pixels')
+    with pytest.raises(UserError, match='normalize must be one of'):
+        ClassWeightedCELoss(prior=dict(counts=COUNTS), normalize='pixels')
+
+
+def cls_head_loss(logits, labels, normalize, exponent=1.0):
+    """The loss as MMPretrain's ClsHead computes it: the weighted sum over
+    the batch size (its ``avg_factor``)."""
+    head = CLS_MODELS.build(
+        dict(type='ClsHead',
+             loss=dict(type='ClassWeightedCELoss',
+                       prior=dict(counts=COUNTS, smoothing=0.0),
+                       exponent=exponent,
+                       normalize=normalize)))
+    samples = [DataSample().set_gt_label(int(y)) for y in labels]
+    return head.loss((logits, ), samples)['loss']
+
+
+def test_prior_normalised_loss_has_the_scale_of_ce_where_it_matters():
+    """A batch whose label histogram is the prior, each sample's loss the
+    same (zero logits): through ClsHead the prior-normalised loss is CE's;
+    weights of mean 1 over the classes scale it by their mean under the
+    prior (far from 1 here, so the check can fail)."""
+    labels = torch.repeat_interleave(torch.arange(4),
+                                     torch.tensor([80, 15, 4, 1]))
+    logits = torch.zeros(len(labels), 4)
+    ce = F.cross_entropy(logits, labels)  # log 4
+    prior = ClassPrior(counts=COUNTS, smoothing=0.0)
+    prior_mean = (prior.probs * prior.class_weights()).sum()
+    assert prior_mean.item() < 0.5
+    torch.testing.assert_close(cls_head_loss(logits, labels, 'prior'), ce)
+    torch.testing.assert_close(cls_head_loss(logits, labels, 'classes'),
+                               ce * prior_mean)
+
+
+def test_weighted_mean_is_the_same_loss_with_either_normalisation():
+    """Without avg_factor (MMSegmentation's decode heads pass none) the
+    loss divides by the summed weights of the labels: the scale cancels."""
+    logits, labels = pixel_batch(3)
+    losses = [
+        ClassWeightedCELoss(prior=dict(counts=COUNTS),
+                            exponent=0.5,
+                            normalize=normalize)(logits,
+                                                 labels,
+                                                 ignore_index=IGNORE)
+        for normalize in ('classes', 'prior')
+    ]
+    torch.testing.assert_close(losses[0], losses[1])
 
 
 def test_loss_is_pytorch_weighted_mean_with_ignored_pixels():
