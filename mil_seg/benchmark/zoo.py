@@ -130,10 +130,15 @@ def header(metric: str, headers: Dict[str, str]) -> str:
     return metric[len('IoU_'):] if metric.startswith('IoU_') else metric
 
 
-def _link(text: str, target: str, readme_dir: str) -> str:
+def _link(text: str, target: str, readme_dir: str, anchor: str = '') -> str:
     # relative to the README: the same wherever the repository is
     path = osp.relpath(target, readme_dir)
-    return f'[{text}]({path.replace(os.sep, "/")})'
+    return f'[{text}]({path.replace(os.sep, "/")}{anchor})'
+
+
+def _anchor(heading: str) -> str:
+    """The ``#fragment`` GitHub gives a markdown heading."""
+    return '#' + re.sub(r'[^\w\- ]', '', heading.lower()).replace(' ', '-')
 
 
 def _table(header: List[str], rows: List[List[str]]) -> List[str]:
@@ -494,7 +499,8 @@ def render_current(table: dict, results: Dict[str, dict],
     text += ('; `config`: the config as committed (no knob, or the tuning '
              'chose its own value). Every class group and class, the '
              'untuned rows, machines and commands: ' +
-             _link('full table', RESULTS_README, readme_dir) + '.')
+             _link('full table', RESULTS_README, readme_dir,
+                   _anchor(data['title'])) + '.')
     lines += _wrap(text, bullet='')
     return '\n'.join(lines)
 
@@ -528,7 +534,8 @@ def render_summary(results: Dict[str, dict], index: dict,
             columns = [by_label[table['summary'][m]]
                        for m in SUMMARY_METHODS]
             title = f'{table["title"]} ({data["split"]})'
-            zoo = _link('model zoo', TASK_READMES[data['task']], readme_dir)
+            zoo = _link('model zoo', TASK_READMES[data['task']],
+                        readme_dir, _anchor(table['title']))
             files = [table['results']] + ([table['cost']]
                                           if 'cost' in table else [])
         else:
@@ -608,14 +615,15 @@ def render_index(results: Dict[str, dict], index: dict,
     for name, entry in index['files'].items():
         data = results[name]
         places = []
-        if name in current:
-            places.append(_link('model zoo', TASK_READMES[data['task']],
-                                readme_dir) + ' (compact)')
+        for title in current.get(name, []):
+            places.append('model zoo ' + _link(
+                title, TASK_READMES[data['task']], readme_dir,
+                _anchor(title)))
         if entry['render'] == 'zoo':
             places.append(_link('model zoo', TASK_READMES[data['task']],
                                 readme_dir))
         elif entry['render'] == 'results':
-            places.append('below')
+            places.append(f'[below]({_anchor(data["title"])})')
         body.append([_link(name, f'results/{name}.json', readme_dir),
                      entry['status'], ', '.join(places) or 'not rendered',
                      ' '.join(entry['note'].split())])

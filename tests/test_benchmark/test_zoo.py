@@ -267,7 +267,8 @@ def test_a_new_result_file_must_be_listed_then_is_appended(tmp_path):
         text = f.read()
     assert text.endswith('<!-- model-zoo:new-table end -->\n')
     assert '### A new table\n\nHistory. A test table.\n' in text
-    assert '| [new-table](new-table.json) | history | below |' in text
+    assert ('| [new-table](new-table.json) | history | '
+            '[below](#a-new-table) |') in text
     assert zoo.check(root) == []
 
     # marked to render nowhere: no table, but still a line of the index
