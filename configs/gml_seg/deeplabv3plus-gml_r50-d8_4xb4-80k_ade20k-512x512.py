@@ -13,7 +13,7 @@ model = dict(
         embed_dim=128,
         # 128 anchors/image and K=8192 instead of the head's 256 / 16384:
         # chosen for the step cost against CE at 512x512 with --amp on a GPU
-        # (results/seg-step-cost-h200.json, in configs/gml_seg/README.md).
+        # (results/seg-step-cost-h200.json, in results/README.md).
         queue=dict(size=8192, base_size=2),
         anchor_sampler=dict(
             type='ClassBalancedAnchorSampler', max_anchors_per_image=128),

@@ -1,7 +1,7 @@
 # CamVid, GML: the CE baseline's FCN head wrapped by GMLHead. Cost choices
 # for CPU training: 64 anchors per image and a 2048-slot queue (11 classes)
 # keep the contrastive term a small part of a step (the measured step cost
-# is in configs/gml_seg/README.md).
+# is in results/README.md).
 # Queue depth for the tail: 32 base slots per class (rings of 37-53 slots
 # for the six tail classes instead of 8-96) and at most 16 writes per class
 # and step, so a tail ring keeps keys from >= 2 earlier batches. Without
@@ -13,7 +13,7 @@
 # 20 % of frames of each train sequence, val never read) by a rule fixed
 # beforehand (best mean tail mIoU), then confirmed on val. The tuning runs
 # are results/camvid-tuning-fcn-800.json, rendered in
-# configs/gml_seg/README.md.
+# results/README.md.
 _base_ = ['./fcn-ce_r18-tiny-d8_1xb8-1k_camvid-240x180.py']
 
 model = dict(

@@ -30,6 +30,9 @@ TASK_READMES = {
 SUMMARY_COLUMNS = ('CE', 'LA-CE', 'GML')
 #: The name no result file may take (the top-level summary block's).
 SUMMARY_NAME = 'summary'
+#: ``results/<INDEX_NAME>.json`` is no result file: it says where each
+#: result file renders (:func:`.zoo.load_index`).
+INDEX_NAME = 'index'
 KINDS = ('accuracy', 'tuning', 'cost', 'reference')
 FILE_FIELDS = {
     # name: required
@@ -332,7 +335,8 @@ def parse(text: str) -> Any:
 
 def load_results(results_dir: str,
                  repo: Optional[str] = None) -> Dict[str, dict]:
-    """Load and validate every ``*.json`` of a results folder.
+    """Load and validate every ``*.json`` of a results folder (but the
+    index, ``index.json``).
 
     Args:
         results_dir (str): The folder.
@@ -346,7 +350,8 @@ def load_results(results_dir: str,
         ResultFileError: For a file that is not JSON or breaks the schema.
     """
     results = {}
-    names = [f for f in os.listdir(results_dir) if f.endswith('.json')]
+    names = [f for f in os.listdir(results_dir)
+             if f.endswith('.json') and f != f'{INDEX_NAME}.json']
     for file_name in sorted(names, key=lambda f: f[:-len('.json')]):
         path = osp.join(results_dir, file_name)
         where = osp.relpath(path, repo) if repo else path

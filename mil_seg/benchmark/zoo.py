@@ -22,13 +22,23 @@ import textwrap
 from decimal import Decimal
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .results import (SUMMARY_COLUMNS, SUMMARY_NAME, TASK_READMES,
-                      ResultFileError, atomic_write, load_results,
+from .results import (INDEX_NAME, SUMMARY_NAME, TASK_READMES,
+                      ResultFileError, atomic_write, load_results, parse,
                       source_root)
-from .stats import decimal_cell
+from .stats import decimal_cell, decimal_mean
 
 TASK_NAMES = {'seg': 'segmentation', 'cls': 'classification'}
 SUMMARY_README = 'README.md'
+#: The README of the full tables the model zoos leave out (and the index).
+RESULTS_README = 'results/README.md'
+#: Where a file's full table renders (``render`` in the index).
+RENDER_PLACES = ('zoo', 'results', 'nowhere')
+#: A file's ``status`` in the index.
+STATUSES = ('current', 'history')
+#: The columns of a compact (current) table, beside method and links.
+CURRENT_METRICS = ('mIoU', 'mIoU_tail', 'mIoU_rare')
+#: The methods beside the best one in the top-level summary.
+SUMMARY_METHODS = ('GML', 'CE')
 # Column headers of the metric keys the project uses; a file's "headers"
 # adds or overrides entries, any other key is its own header.
 HEADERS = {
@@ -120,10 +130,15 @@ def header(metric: str, headers: Dict[str, str]) -> str:
     return metric[len('IoU_'):] if metric.startswith('IoU_') else metric
 
 
-def _link(text: str, target: str, readme_dir: str) -> str:
+def _link(text: str, target: str, readme_dir: str, anchor: str = '') -> str:
     # relative to the README: the same wherever the repository is
     path = osp.relpath(target, readme_dir)
-    return f'[{text}]({path.replace(os.sep, "/")})'
+    return f'[{text}]({path.replace(os.sep, "/")}{anchor})'
+
+
+def _anchor(heading: str) -> str:
+    """The ``#fragment`` GitHub gives a markdown heading."""
+    return '#' + re.sub(r'[^\w\- ]', '', heading.lower()).replace(' ', '-')
 
 
 def _table(header: List[str], rows: List[List[str]]) -> List[str]:
@@ -226,70 +241,440 @@ def render_table(name: str, data: dict, readme_dir: str) -> str:
     return '\n'.join(lines)
 
 
-def render_summary(results: Dict[str, dict], readme_dir: str = '.') -> str:
-    """The short table of the top-level README.
+# ----------------------------------------------------------------- index
 
-    One line per result file with ``summary_metrics``: its title, the
-    metrics, and for each of :data:`SUMMARY_COLUMNS` the mean of the row
-    that names that column.
+
+def _index_fail(problem: str):
+    _fail(f'results/{INDEX_NAME}.json', problem)
+
+
+def load_index(results_dir: str, results: Dict[str, dict]) -> dict:
+    """Read and check ``results/index.json``: where each file renders.
+
+    Its fields: ``files`` (every result file: ``status`` current or
+    history, ``render`` zoo, results or nowhere, ``note`` one sentence of
+    context), ``current`` (the compact tables of the segmentation model
+    zoo: ``name`` of the block, ``title``, ``results`` the accuracy file,
+    ``model`` its rows shown, optional ``cost`` (a file with the rows'
+    ``time_ratio``) and ``tuning`` (the file that chose the tuned values),
+    ``summary`` the row labels of GML and CE) and ``summary`` (the lines of
+    the top-level summary: current tables, or files with
+    ``summary_metrics``).
+
+    Args:
+        results_dir (str): The results folder.
+        results (Dict[str, dict]): Its validated files by name.
+
+    Returns:
+        dict: The parsed index.
+
+    Raises:
+        ResultFileError: When the index is missing, malformed, names a file
+            that does not exist, or leaves a result file out.
+    """
+    path = osp.join(results_dir, f'{INDEX_NAME}.json')
+    if not osp.isfile(path):
+        _index_fail('missing: it lists every result file and where it '
+                    'renders (results/README.md)')
+    with open(path, encoding='utf-8') as f:
+        try:
+            index = parse(f.read())
+        except (ValueError, ResultFileError) as error:
+            _index_fail(f'not valid JSON: {error}')
+    if not isinstance(index, dict) or set(index) - {'about'} != {
+            'files', 'current', 'summary'}:
+        _index_fail('expected an object of "files", "current", "summary" '
+                    'and optionally "about"')
+    files = index['files']
+    if not isinstance(files, dict):
+        _index_fail('"files": expected an object of file: entry')
+    for field in ('current', 'summary'):
+        if not isinstance(index[field], list):
+            _index_fail(f'"{field}": expected a list')
+    unlisted = sorted(set(results) - set(files))
+    if unlisted:
+        _index_fail(f'result file(s) {", ".join(unlisted)} not listed in '
+                    '"files": add each with its "status" (current or '
+                    'history), "render" (zoo, results or nowhere) and '
+                    '"note", so that no result is silently left out')
+    for name, entry in files.items():
+        where = f'"files"."{name}"'
+        if name not in results:
+            _index_fail(f'{where}: no file results/{name}.json')
+        if not isinstance(entry, dict) or set(entry) != {
+                'status', 'render', 'note'}:
+            _index_fail(f'{where}: expected "status", "render" and "note"')
+        if entry['status'] not in STATUSES:
+            _index_fail(f'{where}: status: expected one of '
+                        f'{", ".join(STATUSES)}, got {entry["status"]!r}')
+        if entry['render'] not in RENDER_PLACES:
+            _index_fail(f'{where}: render: expected one of '
+                        f'{", ".join(RENDER_PLACES)}, got '
+                        f'{entry["render"]!r}')
+        if not isinstance(entry['note'], str) or not entry['note'].strip():
+            _index_fail(f'{where}: note: expected a sentence')
+    tables = {}
+    for i, table in enumerate(index['current']):
+        where = f'"current"[{i}]'
+        if not isinstance(table, dict) or not {
+                'name', 'title', 'results', 'model', 'summary'} <= set(
+                    table) or not set(table) <= {
+                        'name', 'title', 'results', 'model', 'summary',
+                        'cost', 'tuning'}:
+            _index_fail(f'{where}: expected "name", "title", "results", '
+                        '"model", "summary" and optionally "cost", '
+                        '"tuning"')
+        name = table['name']
+        if not MARKER.fullmatch(f'<!-- model-zoo:{name} start -->') or (
+                name in results or name in tables or name in (
+                    SUMMARY_NAME, 'index')):
+            _index_fail(f'{where}: name {name!r} is not a new block name')
+        for field, kind in (('results', 'accuracy'), ('cost', 'cost'),
+                            ('tuning', 'tuning')):
+            if field in table and (table[field] not in results or results[
+                    table[field]]['kind'] != kind):
+                _index_fail(f'{where}: {field}: expected a result file of '
+                            f'kind {kind}, got {table[field]!r}')
+        rows = current_rows(results[table['results']], table['model'],
+                            f'results/{table["results"]}.json')
+        labels = {method for method, _ in rows}
+        if not isinstance(table['summary'], dict) or set(
+                table['summary']) != set(SUMMARY_METHODS) or not set(
+                table['summary'].values()) <= labels:
+            _index_fail(f'{where}: summary: expected the labels of '
+                        f'{" and ".join(SUMMARY_METHODS)} among '
+                        f'{sorted(labels)}')
+        tables[name] = table
+    for name in index['summary']:
+        if name not in tables and not (
+                name in results and results[name].get('summary_metrics')):
+            _index_fail(f'"summary": {name!r} is neither a current table '
+                        'nor a result file with "summary_metrics"')
+    return index
+
+
+# ------------------------------------------------------- current tables
+
+
+def metric_mean(row: dict, metric: str) -> Optional[Decimal]:
+    """The unrounded number :func:`metric_cell` shows: the mean over the
+    seeds, else the reported mean or value; None where it shows ``-`` or
+    ``n/a``."""
+    seeds = row.get('seeds', {})
+    values = [v.get(metric, '-') for v in seeds.values()]
+    complete = 'seeds_used' not in row or sorted(map(int, seeds)) == sorted(
+        row['seeds_used'])
+    if values and complete and '-' not in values:
+        return None if None in values else decimal_mean(values)
+    for form in ('mean', 'value'):
+        value = row.get(form, {}).get(metric)
+        if value is not None:
+            return Decimal(value)
+    return None
+
+
+def current_rows(data: dict, model: str,
+                 where: str) -> List[Tuple[str, dict]]:
+    """The rows of one model that a compact table shows: one per config
+    (method), the one trained at other settings (the held-out-tuned value)
+    where the file has it beside the config as committed.
+
+    Args:
+        data (dict): A validated accuracy file.
+        model (str): The rows' model (the row's, else the file's).
+        where (str): The file, for errors.
+
+    Returns:
+        List[Tuple[str, dict]]: (method label, row) in file order; the label
+        is that of the config's row without settings, where there is one.
+    """
+    groups = {}
+    for row in data['rows']:
+        if row.get('model', data.get('model')) != model:
+            continue
+        if row['config'] is None:
+            _fail(where, f'row {row["label"]!r} of a current table has no '
+                  'config')
+        groups.setdefault(row['config'], []).append(row)
+    if not groups:
+        _fail(where, f'no row of model {model!r}')
+    shown = []
+    for config, group in groups.items():
+        plain = [row for row in group if 'settings' not in row]
+        tuned = [row for row in group if 'settings' in row]
+        if len(plain) > 1 or len(tuned) > 1:
+            _fail(where, f'{config}: a current table takes at most one row '
+                  'as committed and one at other (tuned) settings per '
+                  'config and model')
+        row = (tuned or plain)[0]
+        shown.append(((plain or tuned)[0]['label'], row))
+    return shown
+
+
+def _trained_at(row: dict) -> str:
+    """``tau=0.5`` for settings ``model.decode_head.prior.tau=0.5``."""
+    if 'settings' not in row:
+        return 'config'
+    parts = []
+    for part in row['settings'].split(','):
+        key, equals, value = part.strip().partition('=')
+        parts.append(key.rsplit('.', 1)[-1] + equals + value
+                     if equals else part.strip())
+    return ', '.join(parts)
+
+
+def _by_mean(metric: str):
+    """Sort key: highest mean of the metric first, undefined last."""
+
+    def key(item):
+        mean = metric_mean(item[1], metric)
+        return (mean is None, -(mean or 0))
+
+    return key
+
+
+def ranked_rows(table: dict,
+                results: Dict[str, dict]) -> List[Tuple[str, dict]]:
+    """A current table's rows, highest mean mIoU first."""
+    rows = current_rows(results[table['results']], table['model'],
+                        f'results/{table["results"]}.json')
+    return sorted(rows, key=_by_mean('mIoU'))
+
+
+def _cost_row(row: dict, model: str, cost: Optional[dict]) -> dict:
+    """The row of a cost file with the same model, config and settings."""
+    if 'time_ratio' in row.get('mean', {}) or any(
+            'time_ratio' in seed for seed in row.get('seeds', {}).values()):
+        return row
+    for other in (cost or {}).get('rows', []):
+        if (other.get('model', cost.get('model')) == model
+                and other['config'] == row['config']
+                and other.get('settings') == row.get('settings')):
+            return other
+    return {}
+
+
+def render_current(table: dict, results: Dict[str, dict],
+                   readme_dir: str) -> str:
+    """The compact model-zoo table of one dataset, segmentor and schedule.
+
+    A row per method at its held-out-tuned value (:func:`current_rows`),
+    highest mean mIoU first: the value it trained at, seeds, mIoU, tail and
+    rare (mean ± std over the seeds), time vs CE, config and result file.
+
+    Args:
+        table (dict): The index's entry.
+        results (Dict[str, dict]): Validated files by name.
+        readme_dir (str): Folder of the README (links are relative to it).
+
+    Returns:
+        str: The block, without the markers and without a final newline.
+    """
+    data = results[table['results']]
+    cost = results.get(table.get('cost'))
+    headers = dict(HEADERS, **data.get('headers', {}))
+    result_file = f'results/{table["results"]}.json'
+    body = []
+    for method, row in ranked_rows(table, results):
+        time_row = _cost_row(row, table['model'], cost)
+        links = _link('json', result_file, readme_dir)
+        if time_row and time_row is not row:
+            links += ', ' + _link('cost', f'results/{table["cost"]}.json',
+                                  readme_dir)
+        body.append([method, _trained_at(row), seeds_cell(row)] +
+                    [metric_cell(row, m) for m in CURRENT_METRICS] +
+                    [metric_cell(time_row, 'time_ratio') if time_row
+                     else '-',
+                     _link('config', row['config'], readme_dir), links])
+    lines = [f'### {table["title"]}', '']
+    lines += _table(['method', 'trained at', 'seeds'] +
+                    [header(m, headers) for m in CURRENT_METRICS] +
+                    ['time vs CE', 'config', 'result'], body)
+    lines.append('')
+    text = (f'{data["dataset"]}, {data["split"]} split. Rows by mean mIoU. '
+            '"trained at": the value the held-out tuning chose')
+    if 'tuning' in table:
+        text += ' (' + _link('trials', f'results/{table["tuning"]}.json',
+                             readme_dir) + ')'
+    text += ('; `config`: the config as committed (no knob, or the tuning '
+             'chose its own value). Every class group and class, the '
+             'untuned rows, machines and commands: ' +
+             _link('full table', RESULTS_README, readme_dir,
+                   _anchor(data['title'])) + '.')
+    lines += _wrap(text, bullet='')
+    return '\n'.join(lines)
+
+
+# ---------------------------------------------------------------- summary
+
+
+def render_summary(results: Dict[str, dict], index: dict,
+                   readme_dir: str = '.') -> str:
+    """The short table of the top-level README: per line of the index's
+    ``summary``, the best method by the first metric beside GML and CE.
 
     Args:
         results (Dict[str, dict]): Validated files by name.
+        index (dict): The index (:func:`load_index`).
         readme_dir (str): Folder of the README, relative to the
             repository. Defaults to '.'.
 
     Returns:
         str: The block, without the markers and without a final newline.
     """
-    names = ['benchmark', 'metric', *SUMMARY_COLUMNS, 'seeds', 'details']
-    body = []
-    for name, data in results.items():
-        metrics = data.get('summary_metrics')
-        if not metrics:
-            continue
+    tables = {table['name']: table for table in index['current']}
+    body, leaders = [], {}
+    for name in index['summary']:
+        if name in tables:
+            table = tables[name]
+            data = results[table['results']]
+            metrics = ['mIoU', 'mIoU_tail']
+            rows = ranked_rows(table, results)
+            by_label = dict(rows)
+            columns = [by_label[table['summary'][m]]
+                       for m in SUMMARY_METHODS]
+            title = f'{table["title"]} ({data["split"]})'
+            zoo = _link('model zoo', TASK_READMES[data['task']],
+                        readme_dir, _anchor(table['title']))
+            files = [table['results']] + ([table['cost']]
+                                          if 'cost' in table else [])
+        else:
+            data = results[name]
+            metrics = data['summary_metrics']
+            rows = sorted(((row['label'], row) for row in data['rows']),
+                          key=_by_mean(metrics[0]))
+            by_column = {row['summary']: row for row in data['rows']
+                         if 'summary' in row}
+            columns = [by_column.get(m, {}) for m in SUMMARY_METHODS]
+            title = data['title'] + (f' ({data["split"]})'
+                                     if 'split' in data else '')
+            zoo = _link('model zoo', TASK_READMES[data['task']], readme_dir)
+            files = [name]
         headers = dict(HEADERS, **data.get('headers', {}))
-        by_column = {row['summary']: row for row in data['rows']
-                     if 'summary' in row}
-        cells, seeds = [], []
-        for column in SUMMARY_COLUMNS:
-            row = by_column.get(column)
-            if row is None:
-                cells.append('-')
-                continue
-            cells.append(' / '.join(metric_cell(row, m, with_std=False)
-                                    for m in metrics))
-            if seeds_cell(row) not in seeds:
+
+        def cells(row):
+            if not row:
+                return '-'
+            return ' / '.join(metric_cell(row, m, with_std=False)
+                              for m in metrics)
+
+        best_label, best = rows[0]
+        at = _trained_at(best)
+        best_name = best_label + (f' ({at})' if at != 'config' else '')
+        leaders.setdefault(best_name, []).append(
+            table['title'] if name in tables else data['title'])
+        seeds = []
+        for row in [best] + columns:
+            if row and seeds_cell(row) not in seeds:
                 seeds.append(seeds_cell(row))
-        zoo = TASK_READMES[data['task']]
-        details = (_link('model zoo', zoo, readme_dir) + ', ' +
-                   _link('json', f'results/{name}.json', readme_dir))
-        title = data['title'] + (f' ({data["split"]})' if 'split' in data
-                                 else '')
+        details = ', '.join([zoo] + [
+            _link('cost' if results[f]['kind'] == 'cost' else 'json',
+                  f'results/{f}.json', readme_dir) for f in files])
         body.append([title, ' / '.join(header(m, headers) for m in metrics),
-                     *cells,
-                     '; '.join(seeds), details])
-    lines = _table(names, body)
+                     f'{best_name}: {cells(best)}',
+                     *[cells(row) for row in columns], '; '.join(seeds),
+                     details])
+    lines = _table(['benchmark', 'metric', 'best (by the first metric)',
+                    *SUMMARY_METHODS, 'seeds', 'details'], body)
     lines.append('')
     zoos = ', '.join(_link(TASK_NAMES[task], path, readme_dir)
                      for task, path in TASK_READMES.items())
-    lines += _wrap(
-        'Means over the seeds listed; the GML column is the committed GML '
-        f'config. Every table, with std, settings and commands: {zoos}.',
-        bullet='')
+    firsts = ', '.join(dict.fromkeys(row[1].split(' / ')[0]
+                                     for row in body))
+    text = ('Means over the seeds listed. Each method of a model-zoo table '
+            'trains at the value the held-out tuning chose (in parentheses '
+            'where it is not its config\'s), GML and CE included; GML is the '
+            'committed GML config. Best: the method with the highest mean of '
+            f'the line\'s first metric ({firsts}) among all the methods of '
+            'its table. ')
+    text += ' '.join(
+        f'{name} is best in {len(titles)} of the {len(body)} lines: '
+        f'{"; ".join(titles)}.' for name, titles in sorted(
+            leaders.items(), key=lambda item: -len(item[1])))
+    text += (' A difference of about one std is within the seed noise. '
+             f'Every table, with std, settings and commands: {zoos}; the '
+             'history: ' + _link('results', RESULTS_README, readme_dir) +
+             '.')
+    lines += _wrap(text, bullet='')
     return '\n'.join(lines)
 
 
-def render_blocks(results: Dict[str, dict]) -> Dict[str, Dict[str, str]]:
+# ------------------------------------------------------ results/README.md
+
+
+def render_index(results: Dict[str, dict], index: dict,
+                 readme_dir: str) -> str:
+    """The list of every result file in ``results/README.md``: its status,
+    where its table is and its note."""
+    body = []
+    current = {}
+    for table in index['current']:
+        for field in ('results', 'cost'):
+            if field in table:
+                current.setdefault(table[field], []).append(table['title'])
+    for name, entry in index['files'].items():
+        data = results[name]
+        places = []
+        for title in current.get(name, []):
+            places.append('model zoo ' + _link(
+                title, TASK_READMES[data['task']], readme_dir,
+                _anchor(title)))
+        if entry['render'] == 'zoo':
+            places.append(_link('model zoo', TASK_READMES[data['task']],
+                                readme_dir))
+        elif entry['render'] == 'results':
+            places.append(f'[below]({_anchor(data["title"])})')
+        body.append([_link(name, f'results/{name}.json', readme_dir),
+                     entry['status'], ', '.join(places) or 'not rendered',
+                     ' '.join(entry['note'].split())])
+    return '\n'.join(_table(['file', 'status', 'table', 'note'], body))
+
+
+def render_history(name: str, data: dict, entry: dict,
+                   readme_dir: str) -> str:
+    """A file's full table for ``results/README.md``, its status and
+    note under the heading."""
+    lines = render_table(name, data, readme_dir).split('\n')
+    context = _wrap(f'{entry["status"].capitalize()}. {entry["note"]}',
+                    bullet='')
+    return '\n'.join(lines[:2] + context + [''] + lines[2:])
+
+
+def render_blocks(results: Dict[str, dict],
+                  index: dict) -> Dict[str, Dict[str, str]]:
     """Every rendered block, by README (relative path) and block name."""
     blocks = {path: {} for path in TASK_READMES.values()}
-    for name, data in results.items():
-        readme = TASK_READMES[data['task']]
-        blocks[readme][name] = render_table(name, data, osp.dirname(readme))
+    blocks[RESULTS_README] = {
+        'index': render_index(results, index, osp.dirname(RESULTS_README))
+    }
+    for table in index['current']:
+        readme = TASK_READMES[results[table['results']]['task']]
+        blocks[readme][table['name']] = render_current(
+            table, results, osp.dirname(readme))
+    for name, entry in index['files'].items():
+        data = results[name]
+        if entry['render'] == 'zoo':
+            readme = TASK_READMES[data['task']]
+            blocks[readme][name] = render_table(name, data,
+                                                osp.dirname(readme))
+        elif entry['render'] == 'results':
+            blocks[RESULTS_README][name] = render_history(
+                name, data, entry, osp.dirname(RESULTS_README))
     blocks[SUMMARY_README] = {
-        SUMMARY_NAME: render_summary(results, osp.dirname(SUMMARY_README)
-                                     or '.')
+        SUMMARY_NAME: render_summary(results, index,
+                                     osp.dirname(SUMMARY_README) or '.')
     }
     return blocks
+
+
+def _sources(index: dict) -> Dict[str, str]:
+    """The files a block comes from, for the check's messages."""
+    sources = {SUMMARY_NAME: 'its result files', 'index': 'results/index.json'}
+    for table in index['current']:
+        sources[table['name']] = ' and '.join(
+            f'results/{table[f]}.json' for f in ('results', 'cost')
+            if f in table)
+    return sources
 
 
 # --------------------------------------------------------------- READMEs
@@ -382,9 +767,12 @@ def check(repo: Optional[str] = None,
         ResultFileError: For a malformed result file or broken markers.
     """
     repo = repo or default_repo()
-    results = load_results(results_dir or osp.join(repo, 'results'), repo)
+    results_dir = results_dir or osp.join(repo, 'results')
+    results = load_results(results_dir, repo)
+    index = load_index(results_dir, results)
+    sources = _sources(index)
     problems = []
-    for readme, blocks in render_blocks(results).items():
+    for readme, blocks in render_blocks(results, index).items():
         with open(osp.join(repo, readme), encoding='utf-8') as f:
             text = f.read()
         spans = find_blocks(text, readme)
@@ -403,8 +791,7 @@ def check(repo: Optional[str] = None,
                     old.strip('\n').splitlines(), block.splitlines(),
                     f'{readme} (committed)', f'{readme} (rendered)',
                     lineterm='')
-                source = ('its result files' if name == SUMMARY_NAME else
-                          f'results/{name}.json')
+                source = sources.get(name, f'results/{name}.json')
                 problems.append(f'{readme}: table {name} differs from '
                                 f'{source}:\n' + '\n'.join(diff))
     return problems
@@ -424,9 +811,11 @@ def write(repo: Optional[str] = None,
         List[str]: The READMEs that changed.
     """
     repo = repo or default_repo()
-    results = load_results(results_dir or osp.join(repo, 'results'), repo)
+    results_dir = results_dir or osp.join(repo, 'results')
+    results = load_results(results_dir, repo)
+    index = load_index(results_dir, results)
     changed = []
-    for readme, blocks in render_blocks(results).items():
+    for readme, blocks in render_blocks(results, index).items():
         path = osp.join(repo, readme)
         with open(path, encoding='utf-8') as f:
             text = f.read()

@@ -1,5 +1,6 @@
 """mil_seg.benchmark.zoo: the model-zoo tables of the READMEs are rendered
-from results/*.json (``mil_seg-bench render``)."""
+from results/*.json, where results/index.json says (``mil_seg-bench
+render``)."""
 import json
 import os
 import os.path as osp
@@ -59,40 +60,72 @@ def test_committed_readmes_equal_their_result_files():
         '\n\nrun: mil_seg-bench render')
 
 
-def test_every_result_file_has_its_table_and_the_summary_its_rows():
+def _read(path):
+    with open(osp.join(REPO, path), encoding='utf-8') as f:
+        return f.read()
+
+
+def test_every_result_file_renders_somewhere_or_is_marked_nowhere():
     results = result_files.load_results(osp.join(REPO, 'results'), REPO)
-    assert results
-    for name, data in results.items():
-        with open(osp.join(REPO, result_files.TASK_READMES[data['task']]),
-                  encoding='utf-8') as f:
-            assert f'<!-- model-zoo:{name} start -->' in f.read()
-    with open(osp.join(REPO, 'README.md'), encoding='utf-8') as f:
-        readme = f.read()
-    summary = readme[readme.index('<!-- model-zoo:summary start -->'):]
-    assert '| CamVid, tiny FCN, 800 iterations (val) | mIoU / tail |' in (
+    index = zoo.load_index(osp.join(REPO, 'results'), results)
+    assert results and set(index['files']) == set(results)
+    readmes = {path: _read(path) for path in [
+        *result_files.TASK_READMES.values(), zoo.RESULTS_README]}
+    current = {table[field] for table in index['current']
+               for field in ('results', 'cost') if field in table}
+    for name, entry in index['files'].items():
+        marker = f'<!-- model-zoo:{name} start -->'
+        holders = [path for path, text in readmes.items() if marker in text]
+        expected = {
+            'zoo': [result_files.TASK_READMES[results[name]['task']]],
+            'results': [zoo.RESULTS_README],
+            'nowhere': [],
+        }[entry['render']]
+        assert holders == expected, (name, holders)
+        # rendered nowhere, it is still listed (with its note) in the index
+        assert f'[{name}]({name}.json)' in readmes[zoo.RESULTS_README]
+        assert entry['status'] == 'current' or name not in current
+    seg = readmes[result_files.TASK_READMES['seg']]
+    for table in index['current']:
+        assert f'<!-- model-zoo:{table["name"]} start -->' in seg
+    summary = _read('README.md')
+    summary = summary[summary.index('<!-- model-zoo:summary start -->'):]
+    assert '| best (by the first metric) | GML | CE |' in summary
+    assert '| CamVid, tiny FCN, 3200 iterations (val) | mIoU / tail | ' in (
         summary)
+
+
+def test_the_segmentation_model_zoo_is_at_most_300_lines():
+    lines = _read(result_files.TASK_READMES['seg']).splitlines()
+    assert len(lines) <= 300, len(lines)
 
 
 def test_a_changed_number_fails_the_check(tmp_path):
     root = copy_repo(tmp_path)
-    path = osp.join(root, 'results', 'camvid-fcn-800.json')
+    path = osp.join(root, 'results', 'camvid-lt-fcn-800.json')
     with open(path, encoding='utf-8') as f:
         text = f.read()
-    assert text.count('"mIoU": 50.43') == 1
+    assert text.count('"mIoU": 50.98') == 1
     with open(path, 'w', encoding='utf-8') as f:
-        f.write(text.replace('"mIoU": 50.43', '"mIoU": 50.48'))
-    # (seeds 0-4 of GML: 50.16 -> 50.17 in the table and the summary)
+        f.write(text.replace('"mIoU": 50.98', '"mIoU": 52.28'))
+    # (seeds 0-2 of tuned class-weighted CE: 50.52 -> 50.95, now the best
+    # of the table: its compact table, its full table and the summary)
     problems = zoo.check(root)
-    assert len(problems) == 2, problems
-    assert any('configs/gml_seg/README.md: table camvid-fcn-800 differs'
-               in p for p in problems)
+    assert len(problems) == 3, problems
+    assert any('configs/gml_seg/README.md: table current-camvid-fcn-800 '
+               'differs from results/camvid-lt-fcn-800.json' in p
+               for p in problems)
+    assert any('results/README.md: table camvid-lt-fcn-800 differs' in p
+               for p in problems)
     assert any('README.md: table summary differs' in p for p in problems)
 
     result = subprocess.run(
         [*RENDER, '--check', '--repo', root], capture_output=True,
         text=True, timeout=120, env=tool_env())
     assert result.returncode == 1
-    assert '+| GML [1] |' in result.stdout and '50.17' in result.stdout
+    assert ('+| Class-weighted CE | exponent=0.5 | 0-2 | 50.95 ± '
+            in result.stdout)
+    assert 'Class-weighted CE (exponent=0.5): 50.95 / ' in result.stdout
 
     result = subprocess.run([*RENDER, '--repo', root], capture_output=True,
                             text=True, timeout=120, env=tool_env())
@@ -195,28 +228,127 @@ def test_cells_keep_the_recorded_precision():
     assert zoo.seeds_cell(reported) == '0-2'
 
 
-def test_a_new_result_file_is_appended_to_its_readme(tmp_path):
+def _edit_index(root, change):
+    path = osp.join(root, 'results', 'index.json')
+    with open(path, encoding='utf-8') as f:
+        index = json.load(f)
+    change(index)
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump(index, f, indent=2)
+
+
+def test_a_new_result_file_must_be_listed_then_is_appended(tmp_path):
     root = copy_repo(tmp_path)
     data = minimal_result(title='A new table')
     with open(osp.join(root, 'results', 'new-table.json'), 'w') as f:
         json.dump(data, f)
+    # not silently left out: render refuses until the index says where
+    with pytest.raises(result_files.ResultFileError,
+                       match=r'results/index\.json: result file\(s\) '
+                       r'new-table not listed in "files"'):
+        zoo.check(root)
+    result = subprocess.run([*RENDER, '--repo', root], capture_output=True,
+                            text=True, timeout=120, env=tool_env())
+    assert result.returncode == 2
+    assert 'new-table not listed' in result.stderr
+
+    _edit_index(root, lambda index: index['files'].update({'new-table': dict(
+        status='history', render='results', note='A test table.')}))
     problems = zoo.check(root)
-    assert problems == [
-        'configs/gml_seg/README.md: no table new-table (add the markers '
+    assert len(problems) == 2, problems
+    assert problems[0].startswith(
+        'results/README.md: table index differs from results/index.json')
+    assert problems[1] == (
+        'results/README.md: no table new-table (add the markers '
         '<!-- model-zoo:new-table start --> and '
-        '<!-- model-zoo:new-table end -->)'
-    ]
-    assert zoo.write(root) == ['configs/gml_seg/README.md']
-    with open(osp.join(root, 'configs', 'gml_seg', 'README.md')) as f:
+        '<!-- model-zoo:new-table end -->)')
+    assert zoo.write(root) == ['results/README.md']
+    with open(osp.join(root, 'results', 'README.md')) as f:
         text = f.read()
     assert text.endswith('<!-- model-zoo:new-table end -->\n')
-    assert '### A new table' in text
+    assert '### A new table\n\nHistory. A test table.\n' in text
+    assert ('| [new-table](new-table.json) | history | '
+            '[below](#a-new-table) |') in text
     assert zoo.check(root) == []
+
+    # marked to render nowhere: no table, but still a line of the index
+    _edit_index(root, lambda index: index['files']['new-table'].update(
+        render='nowhere'))
+    with pytest.raises(result_files.ResultFileError,
+                       match='table.s. new-table have no result file'):
+        zoo.check(root)
+
+
+@pytest.mark.parametrize('change, message', [
+    (lambda index: index['files'].update(ghost=dict(
+        status='history', render='results', note='x')),
+     r'"files"\."ghost": no file results/ghost\.json'),
+    (lambda index: index['files']['camvid-fcn-800'].update(render='zoo2'),
+     r'render: expected one of zoo, results, nowhere'),
+    (lambda index: index['files']['camvid-fcn-800'].update(status='old'),
+     r'status: expected one of current, history'),
+    (lambda index: index['current'][0].update(results='camvid-lt-3200-cost'),
+     r'"current"\[0\]: results: expected a result file of kind accuracy'),
+    (lambda index: index['current'][0].update(name='camvid-fcn-800'),
+     r"name 'camvid-fcn-800' is not a new block name"),
+    (lambda index: index['current'][0]['summary'].update(GML='GML?'),
+     r'summary: expected the labels of GML and CE'),
+    (lambda index: index['summary'].append('synthetic-lt-demo'),
+     r'is neither a current table nor a result file with "summary_metrics"'),
+])
+def test_a_broken_index_is_refused_naming_the_field(tmp_path, change,
+                                                    message):
+    root = copy_repo(tmp_path)
+    _edit_index(root, change)
+    with pytest.raises(result_files.ResultFileError,
+                       match=r'results/index\.json: ' + r'.*' + message):
+        zoo.check(root)
+
+
+def test_a_current_table_shows_each_method_at_its_tuned_value():
+    rows = [
+        dict(label='CE', config='ce.py', seeds={'0': {'mIoU': 40.0}}),
+        dict(label='GML', config='gml.py', seeds={'0': {'mIoU': 50.0}}),
+        dict(label='GML (tuned)', config='gml.py', settings='a.b.tau=0.5',
+             seeds={'0': {'mIoU': 49.0, 'time_ratio': 1.1}}),
+        dict(label='CWCE (tuned)', config='cwce.py',
+             settings='loss.exponent=0.5, data.threshold=1',
+             seeds={'0': {'mIoU': 51.0}}),
+        dict(label='CE', config='ce.py', model='other',
+             seeds={'0': {'mIoU': 1.0}}),
+    ]
+    data = result_files.parse(json.dumps(minimal_result(rows=rows,
+                                                        model='tiny')))
+    shown = zoo.current_rows(data, 'tiny', 'x.json')
+    # the tuned row although the untuned one scored higher, named as the
+    # config as committed; a tuned row alone keeps its label
+    assert [(label, row['label']) for label, row in shown] == [
+        ('CE', 'CE'), ('GML', 'GML (tuned)'),
+        ('CWCE (tuned)', 'CWCE (tuned)')]
+    assert [zoo._trained_at(row) for _, row in shown] == [
+        'config', 'tau=0.5', 'exponent=0.5, threshold=1']
+    table = dict(name='t', title='Tiny', results='tiny', model='tiny',
+                 summary=dict(GML='GML', CE='CE'))
+    results = {'tiny': data}
+    assert [label for label, _ in zoo.ranked_rows(table, results)] == [
+        'CWCE (tuned)', 'GML', 'CE']
+    block = zoo.render_current(table, results, 'configs/gml_seg')
+    assert '| GML | tau=0.5 | 0 | 49.0 | - | - | 1.1 |' in block
+    summary = zoo.render_summary(results, dict(current=[table],
+                                               summary=['t']))
+    assert ('| Tiny (val) | mIoU / tail | CWCE (tuned) (exponent=0.5, '
+            'threshold=1): 51.0 / - | 49.0 / - | 40.0 / - | 0 |') in summary
+    assert ('CWCE (tuned) (exponent=0.5, threshold=1) is best in 1 of the '
+            '1 lines: Tiny.') in ' '.join(summary.split())
+    with pytest.raises(result_files.ResultFileError,
+                       match='at most one row as committed and one at'):
+        zoo.current_rows(minimal_result(rows=rows + [rows[2]], model='tiny'),
+                         'tiny', 'x.json')
 
 
 def test_every_committed_result_file_loads():
     names = [f for f in sorted(os.listdir(osp.join(REPO, 'results')))
-             if f.endswith('.json')]
+             if f.endswith('.json') and f != 'index.json']
     loaded = result_files.load_results(osp.join(REPO, 'results'), REPO)
     assert sorted(loaded) == sorted(name[:-len('.json')] for name in names)
     for name in names:

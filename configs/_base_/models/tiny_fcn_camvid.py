@@ -1,5 +1,5 @@
 # A segmentor small enough to train from scratch on a CPU at 240x180
-# (~0.9 M parameters; its step time is in configs/gml_seg/README.md):
+# (~0.9 M parameters; its step time is in results/README.md):
 # ResNetV1c-18 at 1/4 width (16/32/64/128 channels), output stride 8
 # (dilated last two stages), and an FCN head. No pretrained weights.
 norm_cfg = dict(type='BN', requires_grad=True)
