@@ -12,7 +12,7 @@ import platform
 from typing import Any, Dict, List, Optional
 
 from .methods import METHODS, config_names, config_relpath
-from .results import provenance, recorded, write_result
+from .results import SCHEMA_VERSION, provenance, recorded, write_result
 from .run_config import Settings
 from .stats import cell
 from .tuning import TuningPlan, chosen_values, settings_text
@@ -137,7 +137,7 @@ def result_header(args: argparse.Namespace,
     """
     argv = list(getattr(args, 'argv', []) if argv is None else argv)
     return dict(
-        schema=1, task='seg',
+        schema=SCHEMA_VERSION, task='seg',
         dataset=dataset_label(args),
         model=args.model_label or args.segmentor,
         machine=f'{os.cpu_count()} CPU cores ({platform.machine()}), '

@@ -366,7 +366,7 @@ def test_bad_input_ends_in_one_error_line_before_training(tmp_path, capsys):
                          str(old), '--work-dir', str(work_dir)], capsys)
     assert code == 2 and len(err) == 1
     assert err[0].startswith(f'error: --tuned-from {old}: schema: expected '
-                             '1, got 0')
+                             '1 or 2, got 0')
     assert 'rerun the benchmark that wrote it' in err[0]
     assert not work_dir.exists()  # nothing prepared, nothing trained
 
