@@ -196,8 +196,13 @@ def compare_rows(summary: Dict[str, Any]) -> None:
             if other == index:
                 continue
             label = rows[other]['label']
-            seeds, differences = compare(by_seed[index], by_seed[other],
-                                         class_sets, **BOOTSTRAP)
+            try:
+                seeds, differences = compare(by_seed[index], by_seed[other],
+                                             class_sets, **BOOTSTRAP)
+            except UserError as error:  # the rest of the report stands
+                summary['notes'].append(
+                    f"{row['label']} minus {label}: {error}")
+                continue
             dropped = sorted(set(by_seed[index]) ^ set(by_seed[other]))
             note = (f"{label} and {row['label']}" if other < index else
                     f"{row['label']} and {label}") + (

@@ -192,3 +192,20 @@ def test_per_class_plot_and_winner_config(tmp_path, runs):
     init_default_scope('mmseg')
     model = MODELS.build(cfg.model)
     assert type(model).__name__ == cfg.model.type
+
+
+def test_runs_on_other_images_get_a_note_not_a_crash(tmp_path, runs):
+    results, _ = runs
+    path = next(r['per_image_sums'] for r in results
+                if r['method'] == 'lace' and r['seed'] == 1)
+    with np.load(path) as data:
+        arrays = dict(data)
+    arrays['images'] = arrays['images'][::-1]
+    np.savez(path, **arrays)
+    summary = report.summarize(parse(tmp_path), results, {})
+    rows = {row['method']: row for row in summary['rows']}
+    assert rows['lace']['differences'] == {}
+    assert any(note.startswith('LA-CE minus CE: the runs were evaluated on '
+                               'different images') for note in
+               summary['notes'])
+    assert 'CE' in rows['gml']['differences']
