@@ -31,7 +31,8 @@ scripts under ``tools/benchmarks/`` are shells of them):
 * :mod:`.step_cost`: a training step's time and memory of segmentation
   configs.
 """
-from .bootstrap import Difference, ImageSums, paired_bootstrap
+from .bootstrap import (Difference, ImageSums, load_sums, paired_bootstrap,
+                        paired_bootstraps)
 from .methods import METHODS, Knob, Method, config_root
 from .results import (ResultFileError, atomic_write, load_result,
                       load_results, provenance, write_result)
@@ -41,7 +42,8 @@ from .runs import (Executor, LocalExecutor, Run, child_env, run_all,
 from .tuning import TuningPlan, holdout_split
 
 __all__ = [
-    'Difference', 'ImageSums', 'paired_bootstrap',
+    'Difference', 'ImageSums', 'load_sums', 'paired_bootstrap',
+    'paired_bootstraps',
     'METHODS', 'Knob', 'Method', 'config_root', 'ResultFileError',
     'atomic_write', 'load_result', 'load_results', 'provenance',
     'write_result', 'Settings', 'apply_data_config', 'scale_schedule',

@@ -25,7 +25,7 @@ enter as pairs (the estimate averages them), not as a resampled factor,
 since three or so seeds are too few to resample.
 """
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -41,10 +41,14 @@ class ImageSums:
             counts of prediction and label agreeing on each class.
         union (np.ndarray): ``(num_images, num_classes)`` pixel counts of
             prediction or label being each class.
+        images (tuple[str]): The images' paths, in the same order, where
+            the evaluation knew them; runs whose images are both known pair
+            only on the same images. Defaults to () (unknown).
     """
 
     intersection: np.ndarray
     union: np.ndarray
+    images: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.intersection.ndim != 2
@@ -53,6 +57,42 @@ class ImageSums:
                 'per-image sums must be two arrays of shape (images, '
                 f'classes); got {self.intersection.shape} and '
                 f'{self.union.shape}: rerun the evaluation to write them')
+        if self.images and len(self.images) != self.intersection.shape[0]:
+            raise UserError(
+                f'{len(self.images)} image names for '
+                f'{self.intersection.shape[0]} images of per-image sums')
+
+
+def load_sums(path: str) -> Tuple[ImageSums, Dict[str, List[int]]]:
+    """A run's per-image sums, as ``LongTailIoUMetric`` writes them
+    (``per_class_sums.npz``), and its class groups.
+
+    Args:
+        path (str): The ``.npz`` file.
+
+    Returns:
+        tuple: The :class:`ImageSums` and, per group metric the run's
+        classes were grouped into (``mIoU_head``, ..., ``mIoU_rare``), the
+        indices of its classes.
+
+    Raises:
+        UserError: For a file that is not such sums.
+    """
+    try:
+        with np.load(path) as data:
+            sums = ImageSums(data['intersection'], data['union'],
+                             tuple(str(n) for n in data['images']))
+            labels = [str(g) for g in data['groups']] + [
+                str(g) for g in data['frequency_groups']]
+            width = len(data['groups'])
+    except (OSError, KeyError, ValueError) as error:
+        raise UserError(f'{path}: not the per-image sums of '
+                        f'LongTailIoUMetric ({error}): rerun the '
+                        'evaluation') from None
+    groups: Dict[str, List[int]] = {}
+    for position, name in enumerate(labels):
+        groups.setdefault(f'mIoU_{name}', []).append(position % width)
+    return sums, groups
 
 
 @dataclass(frozen=True)
@@ -134,6 +174,34 @@ def paired_bootstrap(runs: Sequence[ImageSums],
         UserError: If the runs do not pair up (number of seeds, images or
             classes).
     """
+    return paired_bootstraps(runs, baseline_runs, {'': classes},
+                             num_samples, confidence, seed)['']
+
+
+def paired_bootstraps(runs: Sequence[ImageSums],
+                      baseline_runs: Sequence[ImageSums],
+                      class_sets: Dict[str, Optional[Sequence[int]]],
+                      num_samples: int = 2000,
+                      confidence: float = 0.95,
+                      seed: int = 0) -> Dict[str, Difference]:
+    """:func:`paired_bootstrap` of several class sets (mIoU and each
+    group's) on the same bootstrap samples, each run resampled once.
+
+    Args:
+        runs (Sequence[ImageSums]): See :func:`paired_bootstrap`.
+        baseline_runs (Sequence[ImageSums]): See :func:`paired_bootstrap`.
+        class_sets (dict): Name -> the classes compared (None: all).
+        num_samples (int): Bootstrap samples. Defaults to 2000.
+        confidence (float): Confidence of the intervals. Defaults to 0.95.
+        seed (int): Seed of the resampling. Defaults to 0.
+
+    Returns:
+        dict[str, Difference]: The difference of each class set.
+
+    Raises:
+        UserError: If the runs do not pair up (number of seeds, images or
+            classes).
+    """
     if not runs or len(runs) != len(baseline_runs):
         raise UserError(
             f'a paired bootstrap needs the same seeds of both methods; got '
@@ -145,31 +213,34 @@ def paired_bootstrap(runs: Sequence[ImageSums],
             'the runs were evaluated on different images or classes '
             f'(shapes {sorted(shapes)}): evaluate every run on the same '
             'split')
+    named = {run.images for run in [*runs, *baseline_runs] if run.images}
+    if len(named) > 1:
+        raise UserError(
+            'the runs were evaluated on different images (or in another '
+            'order): evaluate every run on the same split')
     num_images = runs[0].intersection.shape[0]
-
-    def per_seed_difference(weights: Optional[np.ndarray]) -> np.ndarray:
-        differences = []
-        for run, baseline in zip(runs, baseline_runs):
-            values = []
-            for sums in (run, baseline):
-                if weights is None:
-                    inter = sums.intersection.sum(axis=0)
-                    union = sums.union.sum(axis=0)
-                else:  # (samples, images) @ (images, classes)
-                    inter = weights @ sums.intersection
-                    union = weights @ sums.union
-                values.append(mean_iou(inter, union, classes))
-            differences.append(values[0] - values[1])
-        return np.mean(differences, axis=0)
-
-    estimate = float(per_seed_difference(None))
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, num_images, size=(num_samples, num_images))
     weights = np.zeros((num_samples, num_images), dtype=np.float64)
     np.add.at(weights, (np.arange(num_samples)[:, None], draws), 1.0)
-    samples = per_seed_difference(weights)
-    samples = samples[~np.isnan(samples)]
+
+    def sums(run: ImageSums, resampled: bool) -> Tuple[np.ndarray, ...]:
+        if not resampled:
+            return run.intersection.sum(axis=0), run.union.sum(axis=0)
+        # (samples, images) @ (images, classes)
+        return weights @ run.intersection, weights @ run.union
+
+    pairs = [[(sums(run, r), sums(base, r)) for run, base in
+              zip(runs, baseline_runs)] for r in (False, True)]
     tail = 100 * (1 - confidence) / 2
-    low, high = (np.percentile(samples, [tail, 100 - tail])
-                 if samples.size else (np.nan, np.nan))
-    return Difference(estimate, float(low), float(high), confidence)
+    differences = {}
+    for name, classes in class_sets.items():
+        full, resampled = (np.mean(
+            [mean_iou(*a, classes) - mean_iou(*b, classes)
+             for a, b in seeds], axis=0) for seeds in pairs)
+        samples = resampled[~np.isnan(resampled)]
+        low, high = (np.percentile(samples, [tail, 100 - tail])
+                     if samples.size else (np.nan, np.nan))
+        differences[name] = Difference(float(full), float(low), float(high),
+                                       confidence)
+    return differences

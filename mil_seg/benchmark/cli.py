@@ -19,7 +19,14 @@ seeds of mIoU and of each class group (head / body / tail by pixel share;
 frequent / common / rare by image frequency where the metric reports them),
 the IoU of the five rarest classes of the training prior, and the step time
 and peak memory of each method as ratios to cross-entropy's (``ce``) in the
-same run. ``gml-2stage`` trains a GML teacher and then a student with it
+same run, ranked by ``--rank-by`` (mIoU by default); before it, each
+method's difference to CE and to the best (the top-ranked) in mIoU and
+each group, with the 95 % interval of a paired bootstrap over the
+evaluation images (:mod:`.bootstrap`; ``*``: the interval excludes 0).
+Beside the result file (or in ``--work-dir``): ``<stem>-classes.png``, the
+IoU of every class by training frequency, one series per method, and
+``<stem>-winner.py``, the top-ranked method's config as its runs trained
+it, ready for ``mil_seg-train``. ``gml-2stage`` trains a GML teacher and then a student with it
 (its time is both stages'); ``gml-posthoc`` evaluates GML's checkpoints at
 an inference prior strength (``posthoc_tau``) tuned like any knob.
 
@@ -55,8 +62,9 @@ from typing import List, Optional, Sequence
 
 from ..errors import UserError
 from .methods import DEFAULT_PATTERN, METHODS, config_names, required_methods
-from .report import (dataset_label, print_table, print_tuning,
-                     result_header, summarize, write_results,
+from .report import (COST_COLUMNS, GROUP_METRICS, dataset_label,
+                     print_table, print_tuning, rankable, result_header,
+                     summarize, write_outputs, write_results,
                      write_tuning_results)
 from .run_config import Settings, check_data_config, data_prior
 from .runs import LocalExecutor, method_result, method_runs, run_all
@@ -112,7 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
                         '"tiny FCN" (default: --segmentor)')
     parser.add_argument('--results-out', default=None,
                         help='write the table (and the tuning table) as '
-                        'result files (results/README.md)')
+                        'result files (results/README.md); the per-class '
+                        'plot and the winner\'s config go beside it')
+    parser.add_argument('--rank-by', default='mIoU', metavar='METRIC',
+                        help='the column the table is ranked by and the '
+                        'winner chosen by: mIoU (default), a group '
+                        '(mIoU_tail, ...), IoU_<class> of a rarest class, '
+                        'or a cost column (time_ratio, ...: lowest first)')
     return parser
 
 
@@ -138,6 +152,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error('--holdout-fraction must be in (0, 1)')
     if args.results_out and not args.results_out.endswith('.json'):
         parser.error('--results-out names a .json file')
+    if not rankable(args.rank_by):
+        parser.error(f'--rank-by {args.rank_by}: give one of '
+                     f'{", ".join(GROUP_METRICS + COST_COLUMNS)} or '
+                     'IoU_<class>')
     if 'ce' not in args.methods and not args.tune_only:
         print('warning: ce is not in --methods: the time and memory ratios, '
               'which divide by CE runs of the same invocation and seeds, '
@@ -232,6 +250,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     print_table(args, summary)
     if args.results_out:
         write_results(args, summary, choices)
+    write_outputs(args, settings, summary, results, groups)
 
 
 def cli(argv: Optional[Sequence[str]] = None) -> None:

@@ -20,7 +20,13 @@ from typing import Any, Dict, List, NoReturn, Optional, Sequence
 from ..errors import UserError
 from .stats import decimal_exponent, decimal_mean
 
-SCHEMA_VERSION = 1
+#: The version a file is written with; 2 added ``rank_by``, ``bootstrap``
+#: and the rows' ``rank`` and ``differences``.
+SCHEMA_VERSION = 2
+#: The versions read (a version 1 file is a version 2 file without them).
+READ_VERSIONS = (1, 2)
+#: Fields a file of an older version may not have, by version added.
+ADDED_IN = {'rank_by': 2, 'bootstrap': 2, 'rank': 2, 'differences': 2}
 #: The model-zoo README of each task (relative to the repository).
 TASK_READMES = {
     'seg': 'configs/gml_seg/README.md',
@@ -56,6 +62,8 @@ FILE_FIELDS = {
     'rule': False,
     'headers': False,
     'summary_metrics': False,
+    'rank_by': False,
+    'bootstrap': False,
 }
 ROW_FIELDS = {
     'label': True,
@@ -74,9 +82,14 @@ ROW_FIELDS = {
     'commit': False,
     'source': False,
     'notes': False,
+    'rank': False,
+    'differences': False,
 }
+#: A difference's fields (``differences``, see results/README.md).
+DIFFERENCE_FIELDS = ('estimate', 'low', 'high', 'significant')
 TEXT_FILE_FIELDS = ('title', 'dataset', 'split', 'source', 'model', 'crop',
-                    'schedule', 'command', 'commit', 'notes', 'rule')
+                    'schedule', 'command', 'commit', 'notes', 'rule',
+                    'rank_by')
 TEXT_ROW_FIELDS = ('label', 'model', 'crop', 'schedule', 'settings',
                    'command', 'commit', 'source', 'notes')
 
@@ -184,6 +197,15 @@ def _check_row(where: str, row: Any, data: dict, repo: Optional[str]) -> None:
         _fail(f'{where}.summary', f'expected one of '
               f'{", ".join(SUMMARY_COLUMNS)}, got {row["summary"]!r}')
 
+    if 'rank' in row and not (_is_number(row['rank']) and int(
+            row['rank']) == row['rank'] and row['rank'] >= 1):
+        _fail(f'{where}.rank', f'expected an integer >= 1, got '
+              f'{row["rank"]!r}')
+    if 'differences' in row:
+        _check_differences(f'{where}.differences', row['differences'],
+                           [r.get('label') for r in data['rows']
+                            if isinstance(r, dict)])
+
     forms = [f for f in ('seeds', 'mean', 'value') if f in row]
     if not forms:
         _fail(where, 'no numbers: give "seeds" (per seed), "mean" (with '
@@ -211,6 +233,37 @@ def _check_row(where: str, row: Any, data: dict, repo: Optional[str]) -> None:
             _check_mean_matches_seeds(where, row, used)
 
 
+def _check_differences(where: str, differences: Any,
+                       labels: List[Any]) -> None:
+    """A row's ``differences``: per other row's label, the paired seeds and
+    per metric the estimate, the interval and whether it is significant."""
+    if not isinstance(differences, dict) or not differences:
+        _fail(where, f'expected an object of row label: comparison, got '
+              f'{differences!r}')
+    for label, comparison in differences.items():
+        at = f'{where}[{label}]'
+        if label not in labels:
+            _fail(at, f'no row is labelled {label!r}')
+        _check_fields(at, comparison, dict(seeds=True, metrics=True),
+                      'an object')
+        _seed_list(f'{at}.seeds', comparison['seeds'])
+        metrics = comparison['metrics']
+        if not isinstance(metrics, dict) or not metrics:
+            _fail(f'{at}.metrics', f'expected an object of metric: '
+                  f'difference, got {metrics!r}')
+        for metric, difference in metrics.items():
+            _check_fields(f'{at}.metrics.{metric}', difference,
+                          dict.fromkeys(DIFFERENCE_FIELDS, True), 'an object')
+            for field in DIFFERENCE_FIELDS[:3]:
+                value = difference[field]
+                if value is not None and not _is_number(value):
+                    _fail(f'{at}.metrics.{metric}.{field}', f'expected a '
+                          f'number or null, got {value!r}')
+            if not isinstance(difference['significant'], bool):
+                _fail(f'{at}.metrics.{metric}.significant', 'expected true '
+                      f'or false, got {difference["significant"]!r}')
+
+
 def _check_mean_matches_seeds(where: str, row: dict, used: List[int]) -> None:
     """A reported mean over exactly the stored seeds must be their mean."""
     seeds = row['seeds']
@@ -231,6 +284,18 @@ def _check_mean_matches_seeds(where: str, row: dict, used: List[int]) -> None:
                   f'{mean.quantize(unit, ROUND_HALF_UP)}')
 
 
+def _check_version(where: str, data: dict) -> None:
+    """No field newer than the file's schema version."""
+    rows = data['rows'] if isinstance(data['rows'], list) else []
+    for field, version in ADDED_IN.items():
+        found = field in data or any(
+            isinstance(row, dict) and field in row for row in rows)
+        if found and data['schema'] < version:
+            _fail(f'{where}: {field}', f'is a field of schema {version}; '
+                  f'the file says schema {data["schema"]}: set "schema": '
+                  f'{SCHEMA_VERSION}')
+
+
 def validate(data: Any, where: str, repo: Optional[str] = None) -> None:
     """Check a parsed result file against the schema of results/README.md.
 
@@ -246,12 +311,15 @@ def validate(data: Any, where: str, repo: Optional[str] = None) -> None:
     # The version first: a file of another version breaks the other rules
     # too, and its fix is to convert or rerun it, not to edit one field.
     if isinstance(data, dict) and 'schema' in data and (
-            data['schema'] != SCHEMA_VERSION):
-        _fail(f'{where}: schema', f'expected {SCHEMA_VERSION}, got '
+            data['schema'] not in READ_VERSIONS
+            or isinstance(data['schema'], bool)):
+        _fail(f'{where}: schema', f'expected '
+              f'{" or ".join(map(str, READ_VERSIONS))}, got '
               f'{data["schema"]!r}: the file is of another schema version; '
               f'convert it to schema {SCHEMA_VERSION} (results/README.md) '
               'or rerun the benchmark that wrote it')
     _check_fields(where, data, FILE_FIELDS, 'a JSON object')
+    _check_version(where, data)
     for field in TEXT_FILE_FIELDS:
         if field in data:
             _check_text(f'{where}: {field}', data[field])
@@ -286,6 +354,10 @@ def validate(data: Any, where: str, repo: Optional[str] = None) -> None:
             isinstance(v, str) for v in headers.values()):
         _fail(f'{where}: headers', f'expected an object of metric: header, '
               f'got {headers!r}')
+    if 'bootstrap' in data:
+        _check_fields(f'{where}: bootstrap', data['bootstrap'], dict(
+            method=True, samples=True, confidence=True, seed=True,
+            images=False, notes=False), 'an object')
     rows = data['rows']
     if not isinstance(rows, list) or not rows:
         _fail(f'{where}: rows', 'expected a non-empty list')

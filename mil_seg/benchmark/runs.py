@@ -288,7 +288,8 @@ def execute(run: Run, threads: int = 1) -> dict:
         dict: ``method``, ``seed``, ``iters``, ``values``, ``tuning``,
         ``metrics``, ``classes``, ``iou`` (per class), ``prior_counts``,
         ``step_s``, ``peak_mb``, ``memory_kind`` ('cuda' or 'rss'),
-        ``train_seconds``.
+        ``train_seconds`` and ``per_image_sums`` (the path of the
+        evaluation's per-image sums, where the metric wrote them).
     """
     config_file = osp.join(run.directory, 'config.py')
     state_file = osp.join(run.directory, 'state.json')
@@ -346,6 +347,9 @@ def execute(run: Run, threads: int = 1) -> dict:
         metrics=per_class['metrics'], classes=per_class['classes'],
         iou=per_class['per_class']['IoU'],
         prior_counts=per_class['prior_counts'], **costs)
+    if per_class.get('per_image_sums'):  # the metric wrote them beside it
+        result['per_image_sums'] = osp.abspath(osp.join(
+            run.directory, per_class['per_image_sums']))
     write_json(osp.join(run.directory, 'result.json'), result)
     return result
 

@@ -5,11 +5,16 @@ Two number types, two precisions: a benchmark summarises the floats its runs
 measured (:func:`mean_std`, :func:`cell`); the model-zoo renderer summarises
 the :class:`~decimal.Decimal` values of result files, rounded half up to the
 precision they were recorded with (:func:`decimal_cell`), so a table is the
-same on every machine. (The paired bootstrap of a later item belongs here.)
+same on every machine. Differences between methods, with the intervals of
+a paired bootstrap (:mod:`.bootstrap`), are :func:`compare` and
+:func:`difference_cell`.
 """
+import math
 import statistics
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .bootstrap import Difference, ImageSums, paired_bootstraps
 
 
 def mean_std(values: Sequence[Optional[float]]
@@ -91,3 +96,50 @@ def decimal_cell(values: List[Any], with_std: bool = True) -> str:
     if with_std and len(values) > 1:
         text += ' ± ' + quantize(decimal_std(values), exponent)
     return text
+
+
+def compare(runs: Mapping[int, ImageSums], baseline: Mapping[int, ImageSums],
+            class_sets: Dict[str, Optional[Sequence[int]]],
+            **bootstrap: Any) -> Tuple[List[int], Dict[str, Difference]]:
+    """One method minus another, runs paired by seed, with the intervals of
+    :func:`~.bootstrap.paired_bootstraps`.
+
+    Args:
+        runs (Mapping[int, ImageSums]): The method's per-image sums by seed.
+        baseline (Mapping[int, ImageSums]): The other method's.
+        class_sets (dict): Metric -> its classes (None: all), e.g.
+            ``{'mIoU': None, 'mIoU_tail': [9, 10]}``.
+        **bootstrap: ``num_samples``, ``confidence``, ``seed`` of
+            :func:`~.bootstrap.paired_bootstraps`.
+
+    Returns:
+        tuple: The seeds paired (those both methods have, sorted; the
+        others are left out) and the difference of each metric (empty when
+        no seed pairs).
+    """
+    seeds = sorted(set(runs) & set(baseline))
+    if not seeds:
+        return [], {}
+    return seeds, paired_bootstraps([runs[s] for s in seeds],
+                                    [baseline[s] for s in seeds], class_sets,
+                                    **bootstrap)
+
+
+def difference_cell(difference: Optional[Difference], digits: int = 2) -> str:
+    """A difference as a table shows it.
+
+    Args:
+        difference (Difference, optional): The difference.
+        digits (int): Decimals shown. Defaults to 2.
+
+    Returns:
+        str: E.g. ``+1.23 [0.41, 2.05]*`` (``*``: the interval excludes 0);
+        ``n/a`` for none or an undefined one (an empty group).
+    """
+    if difference is None or math.isnan(difference.estimate):
+        return 'n/a'
+    if math.isnan(difference.low):
+        return f'{difference.estimate:+.{digits}f}'
+    return (f'{difference.estimate:+.{digits}f} [{difference.low:.{digits}f}'
+            f', {difference.high:.{digits}f}]' +
+            ('*' if difference.significant else ''))

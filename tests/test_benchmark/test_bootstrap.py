@@ -3,7 +3,8 @@ differences, against a per-sample loop written from its definition."""
 import numpy as np
 import pytest
 
-from mil_seg.benchmark.bootstrap import ImageSums, mean_iou, paired_bootstrap
+from mil_seg.benchmark.bootstrap import (ImageSums, load_sums, mean_iou,
+                                        paired_bootstrap, paired_bootstraps)
 from mil_seg.errors import UserError
 
 
@@ -96,3 +97,41 @@ def test_runs_that_do_not_pair_are_refused():
                          [random_run(rng, images=6)])
     with pytest.raises(UserError, match=r'shape \(images, classes\)'):
         ImageSums(np.zeros(3), np.zeros(3))
+
+
+def test_several_class_sets_on_the_same_samples_as_one_each():
+    rng = np.random.default_rng(2)
+    runs = [random_run(rng, skill=0.6) for _ in range(2)]
+    baseline = [random_run(rng, skill=0.5) for _ in range(2)]
+    sets = {'mIoU': None, 'mIoU_tail': [2, 3]}
+    both = paired_bootstraps(runs, baseline, sets, num_samples=300, seed=4)
+    for name, classes in sets.items():
+        assert both[name] == paired_bootstrap(runs, baseline, classes,
+                                              num_samples=300, seed=4)
+
+
+def test_runs_named_on_other_images_do_not_pair():
+    rng = np.random.default_rng(0)
+    a, b = random_run(rng, images=2), random_run(rng, images=2)
+    named = ImageSums(a.intersection, a.union, ('x.png', 'y.png'))
+    swapped = ImageSums(b.intersection, b.union, ('y.png', 'x.png'))
+    with pytest.raises(UserError, match='different images'):
+        paired_bootstrap([named], [swapped])
+    paired_bootstrap([named], [b])  # unnamed: paired by order
+    with pytest.raises(UserError, match='1 image names for 2 images'):
+        ImageSums(a.intersection, a.union, ('x.png', ))
+
+
+def test_load_sums_reads_the_metric_file_and_its_groups(tmp_path):
+    path = str(tmp_path / 'per_class_sums.npz')
+    np.savez(path, intersection=np.ones((2, 3)), union=np.full((2, 3), 2.0),
+             pred_area=np.ones((2, 3)), label_area=np.ones((2, 3)),
+             images=np.array(['a', 'b']), classes=np.array(['x', 'y', 'z']),
+             groups=np.array(['head', 'tail', 'tail']),
+             frequency_groups=np.array(['rare', 'frequent', 'rare']))
+    sums, groups = load_sums(path)
+    assert sums.images == ('a', 'b') and sums.union.shape == (2, 3)
+    assert groups == {'mIoU_head': [0], 'mIoU_tail': [1, 2],
+                      'mIoU_rare': [0, 2], 'mIoU_frequent': [1]}
+    with pytest.raises(UserError, match='not the per-image sums'):
+        load_sums(str(tmp_path / 'missing.npz'))

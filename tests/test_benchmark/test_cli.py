@@ -179,6 +179,37 @@ def test_benchmark_tunes_trains_seeds_and_continues(generated_data,
     assert document['rows'][1]['settings'].startswith(
         'train_dataloader.dataset.threshold=')
 
+    # the differences: each method minus CE and minus the best, with
+    # paired bootstrap intervals over the 4 val images' per-image sums
+    assert document['schema'] == 2 and document['rank_by'] == 'mIoU'
+    assert document['bootstrap']['images'] == 4
+    ranks = {row['label']: row['rank'] for row in document['rows']}
+    assert sorted(ranks.values()) == [1, 2]
+    best = next(label for label, rank in ranks.items() if rank == 1)
+    rfs = document['rows'][1]
+    vs_ce = rfs['differences']['CE']
+    assert vs_ce['seeds'] == [0, 1]
+    for metric in ('mIoU', 'mIoU_head'):
+        difference = vs_ce['metrics'][metric]
+        assert difference['low'] <= difference['estimate'] <= \
+            difference['high']
+    assert 'Differences in points' in result.stdout
+    assert '| CE + repeat-factor sampling | CE' in result.stdout
+    assert osp.isfile(work_dir / 'ce' / 'seed0' / 'per_class_sums.npz')
+    # the per-class plot and the winner's config beside the result file
+    assert os.path.getsize(str(tmp_path / 'lt-classes.png')) > 10000
+    winner = Config.fromfile(str(tmp_path / 'lt-winner.py'))
+    method = {'CE': 'ce', 'CE + repeat-factor sampling': 'rfs'}[best]
+    trained = Config.fromfile(str(work_dir / method / 'seed0' / 'config.py'))
+    assert winner.model == trained.model
+    assert winner.train_dataloader == trained.train_dataloader  # tuned, mine
+    assert winner.model.decode_head.num_classes == 8
+    assert 'output_file' not in winner.val_evaluator
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    MODELS.build(winner.model)
+
     # run again: everything is read back, nothing trained
     again = run_benchmark(generated_data, work_dir)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -366,7 +397,7 @@ def test_bad_input_ends_in_one_error_line_before_training(tmp_path, capsys):
                          str(old), '--work-dir', str(work_dir)], capsys)
     assert code == 2 and len(err) == 1
     assert err[0].startswith(f'error: --tuned-from {old}: schema: expected '
-                             '1, got 0')
+                             '1 or 2, got 0')
     assert 'rerun the benchmark that wrote it' in err[0]
     assert not work_dir.exists()  # nothing prepared, nothing trained
 

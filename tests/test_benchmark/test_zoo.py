@@ -353,7 +353,7 @@ def test_every_committed_result_file_loads():
     assert sorted(loaded) == sorted(name[:-len('.json')] for name in names)
     for name in names:
         data = result_files.load_result(osp.join(REPO, 'results', name))
-        assert data['schema'] == result_files.SCHEMA_VERSION
+        assert data['schema'] in result_files.READ_VERSIONS
 
 
 def test_a_file_of_an_older_schema_ends_in_one_error_line(tmp_path):
@@ -363,15 +363,16 @@ def test_a_file_of_an_older_schema_ends_in_one_error_line(tmp_path):
     with open(osp.join(root, 'results', 'old.json'), 'w') as f:
         json.dump(data, f)
     with pytest.raises(result_files.ResultFileError,
-                       match=r'old\.json: schema: expected 1, got 0: .*'
-                       'convert it to schema 1'):
+                       match=r'old\.json: schema: expected 1 or 2, got 0: .*'
+                       'convert it to schema 2'):
         zoo.check(root)
     result = subprocess.run([*RENDER, '--check', '--repo', root],
                             capture_output=True, text=True, timeout=120,
                             env=tool_env())
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert lines[-1].startswith('error: results/old.json: schema: expected 1')
+    assert lines[-1].startswith(
+        'error: results/old.json: schema: expected 1 or 2')
     assert 'or rerun the benchmark that wrote it' in lines[-1]
     assert 'Traceback' not in result.stderr
 
@@ -400,3 +401,36 @@ def test_an_atomic_write_that_fails_midway_leaves_the_old_file(
     result_files.write_result(minimal_result(title='New'), str(path))
     assert json.loads(path.read_text())['title'] == 'New'
     assert [p.name for p in tmp_path.iterdir()] == ['table.json']
+
+
+def test_schema_2_adds_ranks_and_bootstrap_differences(tmp_path):
+    first = minimal_result()['rows'][0]
+    difference = dict(estimate=1.25, low=0.5, high=2.0, significant=True)
+    rows = [dict(first, rank=1, differences={'CE': dict(
+        seeds=[0, 1], metrics=dict(mIoU=difference, mIoU_tail=dict(
+            estimate=None, low=None, high=None, significant=False)))}),
+            dict(first, label='CE', rank=2)]
+    data = minimal_result(schema=2, rank_by='mIoU', rows=rows, bootstrap=dict(
+        method='paired bootstrap', samples=2000, confidence=0.95, seed=0,
+        images=4))
+    path = str(tmp_path / 'ranked.json')
+    result_files.write_result(data, path)
+    assert result_files.load_result(path)['rows'][0]['rank'] == 1
+    # a version 1 file is read as it was, without the new fields
+    with pytest.raises(result_files.ResultFileError,
+                       match=r'rank_by: is a field of schema 2; the file '
+                       'says schema 1: set "schema": 2'):
+        result_files.write_result(dict(data, schema=1), path)
+    bad = [
+        ({'LA-CE': rows[0]['differences']['CE']},
+         r"no row is labelled 'LA-CE'"),
+        ({'CE': dict(seeds=[0], metrics=dict(mIoU=dict(
+            difference, significant='yes')))}, 'expected true or false'),
+        ({'CE': dict(seeds=[0], metrics=dict(mIoU=dict(
+            estimate=1)))}, 'missing field "low"'),
+    ]
+    for differences, message in bad:
+        broken = dict(data, rows=[dict(rows[0], differences=differences),
+                                  rows[1]])
+        with pytest.raises(result_files.ResultFileError, match=message):
+            result_files.write_result(broken, path)

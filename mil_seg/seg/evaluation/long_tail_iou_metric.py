@@ -24,6 +24,15 @@ from mil_seg.errors import UserError
 FREQUENCY_GROUPS_DEFAULT = dict(group_by='rank', group_split=(0.6, 0.8))
 
 
+def sums_path(output_file: str) -> str:
+    """The per-image sums file written beside a per-class result file:
+    ``.json`` replaced by ``_sums.npz`` (``per_class.json`` ->
+    ``per_class_sums.npz``)."""
+    stem = output_file[:-len('.json')] if output_file.endswith(
+        '.json') else output_file
+    return stem + '_sums.npz'
+
+
 @METRICS.register_module()
 class LongTailIoUMetric(IoUMetric):
     """mIoU, mAcc, aAcc, the mIoU of head / body / tail class groups and,
@@ -88,6 +97,20 @@ class LongTailIoUMetric(IoUMetric):
     (evaluated images containing each class) and ``metrics`` (the returned
     values) is written, overwriting the previous one (during training: the
     last validation). ``tools/analysis/plot_class_iou.py`` reads it.
+    ``per_class`` adds ``Precision`` (intersection over predicted area) to
+    mmseg's values; mmseg's ``Acc`` (intersection over labelled area) is
+    the recall, and is not repeated under a second name.
+
+    Per-image sums (:func:`sums_path` of ``output_file``, e.g.
+    ``per_class_sums.npz`` beside ``per_class.json``, which names it in
+    ``per_image_sums``): ``intersection``, ``union``, ``pred_area`` and
+    ``label_area`` of every evaluated image and class, arrays (images,
+    classes), in evaluation order; ``images`` (each image's path, where the
+    data samples give ``img_path``; empty otherwise), ``classes``, and
+    ``groups`` / ``frequency_groups`` (each class's group name, empty when
+    off), so that a paired bootstrap
+    (:func:`mil_seg.benchmark.paired_bootstrap`) resamples images and
+    recomputes mIoU and every group's mIoU from them.
 
     Args:
         prior (str | dict | nn.Module, optional): Source of the training
@@ -276,6 +299,17 @@ class LongTailIoUMetric(IoUMetric):
             (f' ({metrics["mIoU_" + name]:.2f})' if 'mIoU_' + name in metrics
              else '') for g, name in enumerate(names))
 
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        """mmseg's per-image areas, each with the image's path (where the
+        sample has one), so the per-image sums name their images."""
+        start = len(self.results)
+        super().process(data_batch, data_samples)
+        if len(self.results) - start != len(data_samples):
+            return  # format_only: nothing appended
+        for i, data_sample in enumerate(data_samples):
+            self.results[start + i] = (*self.results[start + i],
+                                       data_sample.get('img_path'))
+
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Compute the metrics from processed results.
 
@@ -292,6 +326,8 @@ class LongTailIoUMetric(IoUMetric):
         if self.format_only:
             return super().compute_metrics(results)
         results = tuple(zip(*results))
+        names = results[4] if len(results) > 4 else ()
+        results = results[:4]
         total_intersect, total_union, total_pred, total_label = (
             sum(r) for r in results)
         ret_metrics = self.total_area_to_metrics(total_intersect, total_union,
@@ -326,6 +362,12 @@ class LongTailIoUMetric(IoUMetric):
         per_class = OrderedDict(
             (key, np.round(value * 100, 2))
             for key, value in ret_metrics.items() if key != 'aAcc')
+        if 'Precision' not in per_class:  # mFscore computes it too
+            with np.errstate(invalid='ignore', divide='ignore'):
+                precision = total_intersect.numpy() / total_pred.numpy()
+            if self.nan_to_num is not None:
+                precision = np.nan_to_num(precision, nan=self.nan_to_num)
+            per_class['Precision'] = np.round(precision * 100, 2)
         share = counts / counts.sum()
         table = PrettyTable()
         table.add_column('Class', class_names)
@@ -356,7 +398,30 @@ class LongTailIoUMetric(IoUMetric):
             self._write_output(class_names, per_class, groups, frequency,
                                counts, image_counts, source, gt_pixels,
                                gt_images, metrics)
+            self._write_sums(results, names, class_names, groups, frequency)
         return metrics
+
+    def _write_sums(self, results: Tuple, names: Sequence[Optional[str]],
+                    class_names: List[str], groups: np.ndarray,
+                    frequency: Optional[np.ndarray]) -> None:
+        """Write the per-image sums (see the class docstring)."""
+
+        def stacked(areas):  # (images, classes)
+            return np.stack([a.numpy() for a in areas]).astype(np.float64)
+
+        intersection, union, pred_area, label_area = (
+            stacked(areas) for areas in results)
+        images = [str(n) for n in names] if names and all(
+            n is not None for n in names) else []
+        np.savez_compressed(
+            sums_path(self.output_file), intersection=intersection,
+            union=union, pred_area=pred_area, label_area=label_area,
+            images=np.array(images, dtype=str), classes=np.array(
+                class_names, dtype=str),
+            groups=np.array([GROUP_NAMES[g] for g in groups], dtype=str),
+            frequency_groups=np.array(
+                [] if frequency is None else
+                [FREQUENCY_GROUP_NAMES[g] for g in frequency], dtype=str))
 
     def _write_output(self, class_names: List[str], per_class: Dict,
                       groups: np.ndarray, frequency: Optional[np.ndarray],
@@ -387,7 +452,8 @@ class LongTailIoUMetric(IoUMetric):
             prior_source=source,
             gt_pixels=gt_pixels.tolist(),
             gt_images=gt_images.tolist(),
-            metrics=dict(metrics))
+            metrics=dict(metrics),
+            per_image_sums=osp.basename(sums_path(self.output_file)))
         folder = osp.dirname(osp.abspath(self.output_file))
         mkdir_or_exist(folder)
         with open(self.output_file, 'w', encoding='utf-8') as f:

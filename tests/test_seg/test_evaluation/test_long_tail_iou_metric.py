@@ -167,3 +167,51 @@ def test_shipped_priors_rank_split_keeps_ties_together(name):
         for j in range(len(images)):
             if images[i] == images[j]:
                 assert groups[i] == groups[j], (i, j)
+
+
+def test_metric_writes_precision_and_per_image_sums(tmp_path):
+    from mil_seg.seg.evaluation.long_tail_iou_metric import sums_path
+    out = tmp_path / 'per_class.json'
+    metric = LongTailIoUMetric(prior=dict(type='ClassPrior', counts=PRIOR),
+                               output_file=str(out))
+    samples = hand_example()
+    for i, s in enumerate(samples):
+        s['img_path'] = f'/data/val/img{i}.png'
+    res = evaluate(metric, samples)
+    content = json.loads(out.read_text())
+    # precision: intersection / predicted area (class 'd' is never
+    # predicted: no precision); Acc is mmseg's recall, kept under its name
+    np.testing.assert_allclose(content['per_class']['Precision'][:3],
+                               [80.0, 50.0, 100.0], atol=0.01)
+    assert content['per_class']['Precision'][3] is None
+    np.testing.assert_allclose(content['per_class']['Acc'],
+                               [80.0, 100.0, 66.67, 0.0], atol=0.01)
+    assert 'Recall' not in content['per_class']
+    assert 'mPrecision' not in res  # the returned metrics are unchanged
+    assert content['per_image_sums'] == 'per_class_sums.npz'
+    assert sums_path(str(out)) == str(tmp_path / 'per_class_sums.npz')
+
+    sums = np.load(tmp_path / 'per_class_sums.npz')
+    # by hand, image 1 (2x4, one pixel ignored) then image 2 (1x4)
+    np.testing.assert_array_equal(sums['intersection'],
+                                  [[2, 2, 1, 0], [2, 0, 1, 0]])
+    np.testing.assert_array_equal(sums['union'], [[4, 3, 1, 1], [2, 1, 2, 0]])
+    np.testing.assert_array_equal(sums['pred_area'],
+                                  [[3, 3, 1, 0], [2, 1, 1, 0]])
+    np.testing.assert_array_equal(sums['label_area'],
+                                  [[3, 2, 1, 1], [2, 0, 2, 0]])
+    assert list(sums['images']) == ['/data/val/img0.png',
+                                    '/data/val/img1.png']
+    assert list(sums['classes']) == list(CLASSES)
+    assert list(sums['groups']) == content['groups']
+    assert sums['frequency_groups'].size == 0  # not asked for
+    # the sums give the metric's mIoU back
+    from mil_seg.benchmark.bootstrap import mean_iou
+    assert mean_iou(sums['intersection'].sum(0), sums['union'].sum(0)) == \
+        pytest.approx(res['mIoU'], abs=0.01)
+
+    # samples without a path: the sums keep their order, no names
+    metric = LongTailIoUMetric(prior=dict(type='ClassPrior', counts=PRIOR),
+                               output_file=str(out))
+    evaluate(metric, hand_example())
+    assert np.load(tmp_path / 'per_class_sums.npz')['images'].size == 0
