@@ -4,6 +4,7 @@ prior), safe with ignored pixels."""
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS as CLS_MODELS
 from mmpretrain.structures import DataSample
 from mmseg.registry import MODELS as SEG_MODELS
@@ -87,13 +88,15 @@ def test_classes_normalisation_is_the_default_and_checked():
 
 def cls_head_loss(logits, labels, normalize, exponent=1.0):
     """The loss as MMPretrain's ClsHead computes it: the weighted sum over
-    the batch size (its ``avg_factor``)."""
-    head = CLS_MODELS.build(
-        dict(type='ClsHead',
-             loss=dict(type='ClassWeightedCELoss',
-                       prior=dict(counts=COUNTS, smoothing=0.0),
-                       exponent=exponent,
-                       normalize=normalize)))
+    the batch size (its ``avg_factor``). Built in MMPretrain's scope,
+    whatever scope an earlier test of the process left as the default."""
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        head = CLS_MODELS.build(
+            dict(type='ClsHead',
+                 loss=dict(type='ClassWeightedCELoss',
+                           prior=dict(counts=COUNTS, smoothing=0.0),
+                           exponent=exponent,
+                           normalize=normalize)))
     samples = [DataSample().set_gt_label(int(y)) for y in labels]
     return head.loss((logits, ), samples)['loss']
 
