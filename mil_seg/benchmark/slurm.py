@@ -222,7 +222,10 @@ class SlurmExecutor(Executor):
         tail = '(no log)'
         if osp.isfile(log):
             with open(log, encoding='utf-8', errors='replace') as f:
-                tail = f.read()[-3000:]
+                text = f.read()
+            # from the job's own error (a failed training's log tail), if any
+            start = text.rfind(f'error: [{run.name}]')
+            tail = text[start:] if start >= 0 else text[-3000:]
         raise SystemExit(
             f'error: [{run.name}] Slurm job {job} ended without a result; '
             f'its log, {log}, ends:\n{tail}\n(fix it and run the same '

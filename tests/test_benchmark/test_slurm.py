@@ -162,3 +162,29 @@ def test_a_benchmark_on_slurm_killed_and_started_again(
           f'({seconds:.0f} s)', sep='\n')
     assert measured(str(results_out)) == measured(
         reference_benchmark.results_out)
+
+
+@pytest.mark.xdist_group('slurm')
+def test_a_failed_job_ends_the_benchmark_with_its_log(
+        slurm_cluster, bench_data_config, tmp_path):
+    """A run whose training fails in its job: the benchmark says which job,
+    and shows the tail of the job's log (the training's own error)."""
+    work_dir = tmp_path / 'work'
+    result = subprocess.run(
+        benchmark_command('--methods', 'ce', '--iters', '2', '--seeds', '0',
+                          '--data-config', bench_data_config, '--work-dir',
+                          str(work_dir), '--cfg-options',
+                          'model.backbone.depth=7', '--executor', 'slurm',
+                          '--partition', PARTITION, '--poll-seconds', '1'),
+        cwd=ROOT, env=tool_env(**slurm_cluster.env), capture_output=True,
+        text=True, timeout=600)
+    assert result.returncode == 1, (result.stdout + result.stderr)[-3000:]
+    (job, ) = json.loads((work_dir / 'ce' / 'seed0' /
+                          'jobs.json').read_text())['jobs']
+    log = work_dir / 'ce' / 'seed0' / f'slurm-{job}.out'
+    assert result.stderr.startswith(
+        f'error: [ce seed 0] Slurm job {job} ended without a result; its '
+        f'log, {log}, ends:\n')
+    assert 'error: [ce seed 0] failed (' in result.stderr  # the job's own
+    assert 'depth' in result.stderr
+    assert 'run the same command again' in result.stderr
