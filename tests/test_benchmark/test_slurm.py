@@ -99,6 +99,33 @@ def test_an_unknown_partition_is_refused_before_any_job(
     assert not (tmp_path / 'work').exists()
 
 
+@pytest.mark.xdist_group('slurm')
+def test_a_job_submitted_but_not_recorded_is_found_by_its_name(
+        slurm_cluster, tmp_path, monkeypatch):
+    """The benchmark killed between sbatch and writing the job id: started
+    again, it waits for that job (found by the run's job name) instead of
+    submitting a second one."""
+    monkeypatch.setenv('SLURM_CONF', slurm_cluster.env['SLURM_CONF'])
+    run = Run('ce', 0, 2, {}, False, str(tmp_path / 'ce' / 'seed0'))
+    os.makedirs(run.directory)
+    executor = slurm.SlurmExecutor(PARTITION)
+    submitted = subprocess.run(
+        ['sbatch', '--parsable', '-p', PARTITION, '-o', os.devnull,
+         f'--job-name={slurm.job_name(run)}', '--wrap', 'sleep 120'],
+        capture_output=True, text=True, check=True).stdout.strip()
+    before = submissions(slurm_cluster)
+    try:
+        assert executor.submit(run, executor.queued()) == submitted
+        assert json.loads((tmp_path / 'ce' / 'seed0' / 'jobs.json')
+                          .read_text()) == {'jobs': [submitted]}
+        # recorded now: found by its id
+        assert executor.submit(run, executor.queued()) == submitted
+        assert submissions(slurm_cluster) == before
+        assert not (tmp_path / 'ce' / 'seed0' / 'job.sh').exists()
+    finally:
+        subprocess.run(['scancel', submitted], check=False)
+
+
 def wait_for(condition, process, what: str, timeout: float = 600) -> None:
     """Poll ``condition`` until it holds; fail if ``process`` ends first."""
     deadline = time.monotonic() + timeout
