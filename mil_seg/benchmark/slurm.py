@@ -15,6 +15,7 @@ still in the queue, reads back a finished one, and submits only runs
 without a job (a job submitted just before the crash, its id not yet
 recorded, is found by its name).
 """
+import getpass
 import hashlib
 import json
 import os
@@ -162,7 +163,8 @@ class SlurmExecutor(Executor):
     def queued() -> Dict[str, str]:
         """This user's jobs in the queue (pending, running, completing):
         state by job id."""
-        listed = _slurm(['squeue', '-h', '--me', '-o', '%i %T %j'])
+        listed = _slurm(['squeue', '-h', '-u', getpass.getuser(), '-o',
+                         '%i %T %j'])
         if listed.returncode != 0:
             raise UserError('squeue failed: ' + listed.stderr.strip() +
                             ' (the jobs keep running: run the same command '
