@@ -29,6 +29,9 @@ from .tool_runner import (CLS_EMA, CLS_STUDENT, CLS_TEACHER, DEMO_GML,
 # xdist groups of expensive shared work, longest first (rough single-core
 # seconds on a 2-core CPU box): scheduled before everything else.
 GROUP_ORDER = (
+    # a Slurm cluster, 2-task training, a reference benchmark (7 runs), the
+    # same killed 3 times and rerun, 4 + 1 benchmark jobs
+    'slurm',
     'cls_student_runs',  # 6 tool runs
     'cls_ema_runs',  # 5 tool runs + test.py
     'seg_runs',  # 5 tool runs + test.py
@@ -37,7 +40,6 @@ GROUP_ORDER = (
     'posthoc_sweep',  # 5 tool runs
     'cls_dist_train',  # 2-process dist_train.sh
     'seg_dist_train',  # 2-process dist_train.sh
-    'slurm',  # a Slurm cluster, 2-task training, benchmark jobs
     'ade20k_run',  # 2 tool runs of a bigger model
     'dist_queue',  # 2 worker processes
 )

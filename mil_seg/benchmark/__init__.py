@@ -12,6 +12,9 @@ One job per module:
 * :mod:`.run_config`: a run's config (the user's data, the budget).
 * :mod:`.runs`: runs, their execution (one process runner, one child
   environment, executors), step time and peak memory.
+* :mod:`.slurm`: runs as Slurm jobs (``--executor slurm``); also each
+  job's entry point (``python -m mil_seg.benchmark.slurm RUN_DIR``), so
+  not imported here.
 * :mod:`.tuning`: the held-out split and the rule.
 * :mod:`.stats`: summaries over seeds.
 * :mod:`.bootstrap`: paired bootstrap intervals of mIoU differences.

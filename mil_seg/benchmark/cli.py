@@ -45,10 +45,17 @@ stops there; a later ``--tune`` run with the same ``--work-dir`` reads the
 trials back. ``--tuned-from FILE`` trains at the values a tuning result
 file records as chosen.
 
-An interrupted benchmark continues where it stopped: every run has its own
-directory under ``--work-dir`` (:mod:`.runs`); a finished run is read
-back, an unfinished one resumes from its last checkpoint; a directory
-holding a run of other settings is refused.
+An interrupted benchmark (killed at any point, ``kill -9`` included)
+continues where it stopped and ends with the same table: every run has
+its own directory under ``--work-dir`` (:mod:`.runs`); a finished run is
+read back, an unfinished one resumes from its last checkpoint; a
+directory holding a run of other settings is refused.
+
+On a Slurm cluster (``--executor slurm``): every run is a job submitted
+with ``sbatch`` (``--partition``, ``--gpus-per-run``, ``--cpus-per-run``,
+``--time-limit``); the command waits for its jobs, and the same command
+started again after it died waits for the jobs still queued, reads back
+the finished ones and submits only the others (:mod:`.slurm`).
 
 Times: ``--jobs N`` runs N trainings at a time, each with ``--threads``
 threads; step time is the mean of mmengine's logged per-iteration time
@@ -67,7 +74,8 @@ from .report import (COST_COLUMNS, GROUP_METRICS, dataset_label,
                      summarize, write_outputs, write_results,
                      write_tuning_results)
 from .run_config import Settings, check_data_config, data_prior
-from .runs import LocalExecutor, method_result, method_runs, run_all
+from .runs import (Executor, LocalExecutor, method_result, method_runs,
+                   run_all)
 from .tuning import TuningPlan, chosen_values, read_tuned_values, tune
 
 
@@ -112,6 +120,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help='trainings run at a time')
     parser.add_argument('--threads', type=int, default=1,
                         help='OMP_NUM_THREADS of every training')
+    parser.add_argument('--executor', choices=('local', 'slurm'),
+                        default='local', help='where runs train: here '
+                        '(--jobs at a time) or as Slurm jobs (see above)')
+    parser.add_argument('--partition', default=None,
+                        help='--executor slurm: the partition (default: '
+                        'the cluster\'s)')
+    parser.add_argument('--gpus-per-run', type=int, default=None,
+                        help='--executor slurm: GPUs of a run, one srun '
+                        'task each (default 0: a CPU run, no --gres)')
+    parser.add_argument('--cpus-per-run', type=int, default=None,
+                        help='--executor slurm: CPUs of each task (default: '
+                        '--threads)')
+    parser.add_argument('--time-limit', default=None,
+                        help='--executor slurm: sbatch --time of a run, e.g. '
+                        '4:00:00 (default: the partition\'s)')
+    parser.add_argument('--poll-seconds', type=float, default=None,
+                        help='--executor slurm: seconds between two squeue '
+                        'calls (default 10)')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='KEY=VALUE overrides of every run (values are '
                         'read as Python literals where they parse)')
@@ -156,6 +182,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error(f'--rank-by {args.rank_by}: give one of '
                      f'{", ".join(GROUP_METRICS + COST_COLUMNS)} or '
                      'IoU_<class>')
+    slurm_only = [f'--{name.replace("_", "-")}' for name in (
+        'partition', 'gpus_per_run', 'cpus_per_run', 'time_limit',
+        'poll_seconds') if getattr(args, name) is not None]
+    if slurm_only and args.executor != 'slurm':
+        parser.error(f'{", ".join(slurm_only)}: only with --executor slurm '
+                     '(add it, or drop them)')
     if 'ce' not in args.methods and not args.tune_only:
         print('warning: ce is not in --methods: the time and memory ratios, '
               'which divide by CE runs of the same invocation and seeds, '
@@ -217,12 +249,27 @@ def seed_runs(args: argparse.Namespace, choices: dict) -> List[list]:
     return groups
 
 
+def executor_of(args: argparse.Namespace) -> Executor:
+    """The executor the command line asks for, checked (a Slurm one
+    refuses a machine without Slurm or an unknown partition before any job
+    is submitted)."""
+    if args.executor == 'local':
+        return LocalExecutor(args.jobs, args.threads)
+    from .slurm import SlurmExecutor
+    executor = SlurmExecutor(
+        args.partition, args.gpus_per_run or 0,
+        args.cpus_per_run or args.threads, args.time_limit, args.threads,
+        10.0 if args.poll_seconds is None else args.poll_seconds)
+    executor.check()
+    return executor
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Run the benchmark."""
     args = parse_args(argv)
     settings = settings_of(args)
     check_inputs(args, settings)
-    executor = LocalExecutor(args.jobs, args.threads)
+    executor = executor_of(args)
     if args.tune:
         choices = tune(settings, executor, args.methods,
                        TuningPlan(args.holdout_fraction, args.tune_iters,

@@ -10,22 +10,28 @@ run records what it measured). Both JSON files are written atomically, so a
 run killed at any point is resumed or read back, never half-read.
 
 Runs execute through an :class:`Executor`; :class:`LocalExecutor` runs
-them as processes on this machine, a few at a time. Every process the
-benchmark starts goes through :func:`run_process` with
-:func:`child_env`.
+them as processes on this machine, a few at a time, and
+:class:`~.slurm.SlurmExecutor` as Slurm jobs that call :func:`execute`
+themselves. Every process the benchmark starts goes through
+:func:`run_process` with :func:`child_env`, and dies with the benchmark: a
+benchmark killed at any point and started again finds no orphaned training
+still writing into a run's directory.
 """
+import ctypes
 import glob
 import hashlib
 import json
 import os
 import os.path as osp
+import signal
 import statistics
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (Any, Callable, Dict, List, NamedTuple, Optional,
+                    Sequence, Tuple)
 
 from ..errors import MissingFileError, UserError
 from .methods import METHODS
@@ -174,9 +180,27 @@ def child_env(threads: Optional[int] = 1) -> Dict[str, str]:
     return env
 
 
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """A ``preexec_fn`` that has the kernel kill the child when the thread
+    that started it ends (Linux's ``PR_SET_PDEATHSIG``), the benchmark
+    killed by ``kill -9`` included; elsewhere nothing."""
+    if not sys.platform.startswith('linux'):
+        return lambda: None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before fork
+
+    def preexec() -> None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the prctl
+            os._exit(1)
+
+    return preexec
+
+
 def run_process(command: Sequence[str], log_file: str, threads: int = 1,
                 cwd: Optional[str] = None) -> ProcessResult:
-    """Run a command into a log (appended), measured.
+    """Run a command into a log (appended), measured; it is killed when the
+    benchmark dies (``SIGKILL`` included), so a benchmark started again
+    never races a process of the one before.
 
     Args:
         command (Sequence[str]): The command.
@@ -193,7 +217,8 @@ def run_process(command: Sequence[str], log_file: str, threads: int = 1,
     with open(log_file, 'a', encoding='utf-8') as log:
         proc = subprocess.Popen(list(command), cwd=cwd,
                                 env=child_env(threads), stdout=log,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT,
+                                preexec_fn=_die_with_parent(os.getpid()))
         _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return ProcessResult(proc.returncode, time.perf_counter() - start,
@@ -276,13 +301,33 @@ def _fail(run: Run, code: int, log: str) -> None:
                      f'ends:\n{tail}')
 
 
-def execute(run: Run, threads: int = 1) -> dict:
+def resumable(directory: str) -> bool:
+    """Whether a run's directory holds a checkpoint to resume from: the one
+    mmengine's ``last_checkpoint`` names exists (mmengine writes that file
+    after the checkpoint, in place: killed in between, it may be empty)."""
+    pointer = osp.join(directory, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        return False
+    with open(pointer, encoding='utf-8') as f:
+        named = f.read().strip()
+    return bool(named) and osp.isfile(named)
+
+
+def execute(run: Run, threads: int = 1,
+            wrap: Optional[Callable[[List[str]], List[str]]] = None) -> dict:
     """Train a prepared run (resuming an interrupted one), or evaluate the
     checkpoint it evaluates; its result, also written to ``result.json``.
+
+    The metric's ``per_class.json`` is trusted only when this call wrote
+    it: one left by an interrupted attempt (maybe half-written) is removed
+    first, and a training resumed at its last iteration is evaluated again.
 
     Args:
         run (Run): A run :func:`prepare` wrote.
         threads (int): Threads of its processes. Defaults to 1.
+        wrap (callable, optional): Turns the training command into the one
+            to run (a Slurm job's ``srun`` tasks, :mod:`.slurm`). Defaults
+            to None (as it is).
 
     Returns:
         dict: ``method``, ``seed``, ``iters``, ``values``, ``tuning``,
@@ -295,6 +340,8 @@ def execute(run: Run, threads: int = 1) -> dict:
     state_file = osp.join(run.directory, 'state.json')
     per_class_file = osp.join(run.directory, 'per_class.json')
     state = _read_json(state_file)
+    if osp.isfile(per_class_file):
+        os.remove(per_class_file)
     if run.evaluate_only:
         source = osp.join(run.after, f'iter_{run.iters}.pth')
         print(f'[{run.name}] evaluating {source}', flush=True)
@@ -309,7 +356,7 @@ def execute(run: Run, threads: int = 1) -> dict:
         costs = {k: trained[k] for k in ('step_s', 'peak_mb', 'memory_kind',
                                          'train_seconds')}
     else:
-        resume = osp.isfile(osp.join(run.directory, 'last_checkpoint'))
+        resume = resumable(run.directory)
         print(f'[{run.name}] {"resuming" if resume else "training"} '
               f'{run.iters} iterations in {run.directory}', flush=True)
         command = launcher('train') + [config_file, '--work-dir',
@@ -317,7 +364,7 @@ def execute(run: Run, threads: int = 1) -> dict:
         if resume:
             command.append('--resume')
         log = osp.join(run.directory, 'train.out')
-        ended = run_process(command, log, threads)
+        ended = run_process(wrap(command) if wrap else command, log, threads)
         state['attempts'].append(dict(seconds=ended.seconds,
                                       peak_rss_mb=ended.peak_rss_mb,
                                       exit_code=ended.code))

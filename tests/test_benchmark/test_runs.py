@@ -94,3 +94,16 @@ def test_every_child_imports_this_package_with_its_threads(tmp_path,
          'sys.exit(3)'], str(log), threads=1, cwd=str(tmp_path))
     assert ended.code == 3 and ended.seconds > 0 and ended.peak_rss_mb > 0
     assert log.read_text().split()[-2:] == [mil_seg.__file__, '1']
+
+
+def test_a_run_resumes_only_from_a_checkpoint_that_exists(tmp_path):
+    """mmengine rewrites last_checkpoint in place after each checkpoint: a
+    benchmark killed in between leaves it empty (train again, not fail)."""
+    assert not runs.resumable(str(tmp_path))
+    pointer = tmp_path / 'last_checkpoint'
+    pointer.write_text('')
+    assert not runs.resumable(str(tmp_path))
+    pointer.write_text(str(tmp_path / 'iter_2.pth'))
+    assert not runs.resumable(str(tmp_path))
+    (tmp_path / 'iter_2.pth').write_bytes(b'checkpoint')
+    assert runs.resumable(str(tmp_path))

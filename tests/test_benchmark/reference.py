@@ -1,0 +1,49 @@
+"""The benchmark that the Slurm and the kill-point tests run and compare
+(the fixtures are in this folder's conftest.py; tests cannot import
+conftest)."""
+import json
+import sys
+from typing import Dict, List, NamedTuple
+
+#: Result-file columns that measure the machine, not the method: they
+#: differ between any two runs, interrupted or not.
+COST_COLUMNS = ('step_s', 'peak_mb', 'time_ratio', 'memory_ratio')
+
+
+class Benchmark(NamedTuple):
+    """A finished benchmark: its data config, arguments and result file."""
+
+    data_config: str
+    args: List[str]
+    results_out: str
+
+    @property
+    def tuning_out(self) -> str:
+        return self.results_out[:-len('.json')] + '-tuning.json'
+
+
+def benchmark_args(data_config: str, work_dir, results_out) -> List[str]:
+    """ce and lace, seeds 0 and 1, 4 iterations, lace's knob tuned with
+    2-iteration trials: 3 trials and 4 seed runs."""
+    return ['--methods', 'ce', 'lace', '--iters', '4', '--seeds', '0', '1',
+            '--tune', '--tune-iters', '2', '--holdout-fraction', '0.3',
+            '--data-config', data_config, '--work-dir', str(work_dir),
+            '--results-out', str(results_out)]
+
+
+def benchmark_command(*args: str) -> List[str]:
+    return [sys.executable, '-m', 'mil_seg.benchmark', *args]
+
+
+def measured(path: str) -> Dict[str, dict]:
+    """A result file's measured values by row label and seed, the cost
+    columns left out (what "the same table" means)."""
+    with open(path, encoding='utf-8') as f:
+        document = json.load(f)
+    return {
+        row['label']: dict(
+            settings=row.get('settings'),
+            seeds={seed: {k: v for k, v in values.items()
+                          if k not in COST_COLUMNS}
+                   for seed, values in row['seeds'].items()})
+        for row in document['rows']}
