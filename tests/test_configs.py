@@ -8,10 +8,11 @@
   only in the head, every baseline only in its decode head's loss (or OHEM
   sampler); a Region Rebalance config wraps its CE twin's head unchanged;
   a shared-temperature or repeat-factor config differs from its base in
-  that one setting; every segmentor takes a training step, and a CCP
-  config trains two iterations on generated CCP data; the two-stage
-  student's teacher is its stage-1 model; the linear ablation is LA-CE
-  plus the contrastive term; the temperature is not weight-decayed;
+  that one setting; every segmentor takes a training step, and a CCP and
+  an EfficientNet-Lite0 config train two iterations on generated CCP
+  data; the two-stage student's teacher is its stage-1 model; the linear
+  ablation is LA-CE plus the contrastive term; the temperature is not
+  weight-decayed;
 - classification: every config trains two iterations on generated data
   (a student with a checkpoint of its stage-1 model, whose model its
   ``model.teacher`` is);
@@ -45,10 +46,10 @@ CLS_CONFIGS = sorted(glob.glob(osp.join(CLS_CONFIG_DIR, '*.py')))
 GML_CONFIGS = [path for path in SEG_CONFIGS if '-gml_' in osp.basename(path)]
 RR_CONFIGS = [path for path in SEG_CONFIGS if '-rr_' in osp.basename(path)]
 #: The small datasets' configs, named ``{segmentor}-{method}_{model}_
-#: {dataset}``: the tiny ResNet-18 segmentors (from scratch), on CamVid and
-#: on CCP.
+#: {dataset}``: the tiny ResNet-18 segmentors (from scratch) and DeepLabV3+
+#: on the pretrained EfficientNet-Lite0, on CamVid and on CCP.
 SMALL_DATASETS = ('1k_camvid-240x180', '1k_ccp-183x277')
-TINY = 'r18-tiny-d8_1xb8'
+TINY, EFFNET = 'r18-tiny-d8_1xb8', 'effnet-lite0-d16_1xb8'
 # Baselines that change the CE config's decode-head loss (OHEM: its sampler).
 BASELINES = ('lace', 'cwce', 'blv', 'seesaw', 'focal', 'ohem', 'lovasz')
 BASELINE_CONFIGS = [
@@ -71,15 +72,22 @@ def test_configs_are_found():
         assert any(n.startswith(f'{algorithm}-ce_') for n in seg_names)
     # Tiny FCN: ce, lace, cwce, blv, seesaw, focal, ohem, lovasz, rr, rfs,
     # gml, gml-shared, gml-rfs, gml-linear, gml-teacher / gml-student; tiny
-    # DeepLabV3+: the same but the two stages; on each small dataset
+    # DeepLabV3+: the same but the two stages; EfficientNet-Lite0
+    # DeepLabV3+: all 16; on each small dataset
     for dataset in SMALL_DATASETS:
         assert len([n for n in seg_names if f'_{TINY}-{dataset}' in n]) == 30
+        assert len([n for n in seg_names
+                    if f'_{EFFNET}-{dataset}' in n]) == 16
         for method in BASELINES + ('ce', 'rr', 'rfs', 'gml', 'gml-shared',
                                    'gml-rfs', 'gml-linear'):
             for model in ('fcn', 'deeplabv3plus'):
                 assert f'{model}-{method}_{TINY}-{dataset}.py' in seg_names
+            assert f'deeplabv3plus-{method}_{EFFNET}-{dataset}.py' \
+                in seg_names
         for stage in ('gml-teacher', 'gml-student'):
             assert f'fcn-{stage}_{TINY}-{dataset}.py' in seg_names
+            assert f'deeplabv3plus-{stage}_{EFFNET}-{dataset}.py' \
+                in seg_names
     for method in BASELINES:
         assert f'deeplabv3plus-{method}_r50-d8_4xb4-80k_ade20k-512x512.py' \
             in seg_names, method
@@ -217,15 +225,16 @@ def test_variant_differs_from_its_base_in_one_setting(path):
 
 
 def test_every_small_dataset_segmentor_has_the_variants():
-    models = (('fcn', TINY), ('deeplabv3plus', TINY))
+    models = (('fcn', TINY), ('deeplabv3plus', TINY),
+              ('deeplabv3plus', EFFNET))
     for dataset in SMALL_DATASETS:
         for model, backbone in models:
             for variant in ONE_SETTING_VARIANTS:
                 assert osp.join(
                     CONFIG_DIR, f'{model}{variant}{backbone}-{dataset}.py'
                 ) in VARIANT_CONFIGS
-    # 3 x 2 on CamVid and on CCP, 3 on ADE20K
-    assert len(VARIANT_CONFIGS) == 15
+    # 3 x 3 on CamVid and on CCP, 3 on ADE20K
+    assert len(VARIANT_CONFIGS) == 21
 
 
 @pytest.mark.parametrize('path', RR_CONFIGS, ids=names(RR_CONFIGS))
@@ -289,7 +298,8 @@ def without_tau(prior):
 LINEAR_ABLATIONS = [(model, f'{backbone}-{dataset}')
                     for dataset in SMALL_DATASETS
                     for model, backbone in (('fcn', TINY),
-                                            ('deeplabv3plus', TINY))]
+                                            ('deeplabv3plus', TINY),
+                                            ('deeplabv3plus', EFFNET))]
 
 
 @pytest.mark.parametrize('model,suffix', LINEAR_ABLATIONS)
@@ -361,7 +371,7 @@ def test_seg_config_step_gives_every_trainable_parameter_a_gradient(path):
 
 STUDENTS = [(model, f'{backbone}-{dataset}')
             for dataset in SMALL_DATASETS
-            for model, backbone in (('fcn', TINY), )]
+            for model, backbone in (('fcn', TINY), ('deeplabv3plus', EFFNET))]
 
 
 @pytest.mark.parametrize('model,suffix', STUDENTS)
@@ -393,13 +403,14 @@ def test_student_teacher_is_the_stage1_model(model, suffix, tmp_path):
 
 
 #: The benchmark's config patterns of the small datasets' models (the
-#: default one, CamVid's tiny segmentors, and CCP's), with their
-#: segmentors.
+#: default one, CamVid's tiny segmentors, and those configs/gml_seg/README.md
+#: gives for CCP and EfficientNet-Lite0), with their segmentors.
 BENCHMARK_PATTERNS = [
     (f'configs/gml_seg/{{segmentor}}-{{method}}_{backbone}-{dataset}.py',
      segmentors)
     for dataset in SMALL_DATASETS
-    for backbone, segmentors in ((TINY, ('fcn', 'deeplabv3plus')), )
+    for backbone, segmentors in ((TINY, ('fcn', 'deeplabv3plus')),
+                                 (EFFNET, ('deeplabv3plus', )))
 ]
 
 
@@ -445,7 +456,10 @@ def fake_ccp_root(tmp_path_factory) -> str:
     return str(root)
 
 
-TRAINED_ON_FAKE_CCP = [f'fcn-gml_{TINY}-1k_ccp-183x277.py']
+TRAINED_ON_FAKE_CCP = [
+    f'fcn-gml_{TINY}-1k_ccp-183x277.py',
+    f'deeplabv3plus-gml_{EFFNET}-1k_ccp-183x277.py',
+]
 
 
 @pytest.mark.parametrize('name', TRAINED_ON_FAKE_CCP)
