@@ -55,16 +55,19 @@ def test_every_base_file_is_inherited():
         'use them or delete them')
 
 
-def test_the_loss_and_evaluator_bases_are_shared_by_both_datasets():
-    """CamVid and ADE20K configs take their losses from the same files."""
+def test_the_loss_and_evaluator_bases_are_shared_by_every_dataset():
+    """CamVid, CCP and ADE20K configs take their losses from the same
+    files."""
     users = {}
     for path in glob.glob(osp.join(CONFIG_ROOT, 'gml_seg', '*.py')):
         for base in local_bases(path):
             users.setdefault(osp.relpath(base, CONFIG_ROOT), set()).add(
                 'camvid' if '_camvid-' in path else
+                'ccp' if '_ccp-' in path else
                 'ade20k' if '_ade20k-' in path else 'other')
     losses = sorted(name for name in users if name.startswith(
         osp.join('_base_', 'losses') + osp.sep))
     assert losses, users
     for name in losses:
-        assert users[name] == {'camvid', 'ade20k'}, (name, users[name])
+        assert users[name] == {'camvid', 'ccp', 'ade20k'}, (name,
+                                                            users[name])

