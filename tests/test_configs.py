@@ -19,6 +19,8 @@
 - both: one training step gives every parameter with ``requires_grad`` a
   gradient (what multi-process training needs; for classification through
   ``UnusedParameterHook``, which names the parameters that have none)."""
+import copy
+import functools
 import glob
 import importlib.util
 import math
@@ -132,8 +134,15 @@ def without_sync_bn(node):
     return node
 
 
+@functools.lru_cache(maxsize=None)
+def _parsed(path: str) -> Config:
+    """Each config file is parsed once per process: most configs are read
+    by several tests (a baseline's CE twin by every baseline's)."""
+    return Config.fromfile(path)
+
+
 def load(path):
-    cfg = Config.fromfile(path)
+    cfg = copy.deepcopy(_parsed(path))  # tests change what they load
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     return cfg
 
