@@ -56,7 +56,8 @@ def test_every_base_file_is_inherited():
 
 
 def test_the_loss_and_evaluator_bases_are_shared_by_both_datasets():
-    """CamVid and ADE20K configs take their losses from the same files."""
+    """CamVid and ADE20K configs take their losses from the same files
+    (others, the demo's, may too)."""
     users = {}
     for path in glob.glob(osp.join(CONFIG_ROOT, 'gml_seg', '*.py')):
         for base in local_bases(path):
@@ -67,4 +68,4 @@ def test_the_loss_and_evaluator_bases_are_shared_by_both_datasets():
         osp.join('_base_', 'losses') + osp.sep))
     assert losses, users
     for name in losses:
-        assert users[name] == {'camvid', 'ade20k'}, (name, users[name])
+        assert {'camvid', 'ade20k'} <= users[name], (name, users[name])
