@@ -11,7 +11,7 @@ import os
 import platform
 from typing import Any, Dict, List, Optional
 
-from .methods import METHODS, config_names, config_relpath
+from .methods import DEFAULT_PATTERN, METHODS, config_names, config_relpath
 from .results import provenance, recorded, write_result
 from .run_config import Settings
 from .stats import cell
@@ -123,7 +123,11 @@ def method_config(args: argparse.Namespace, name: str) -> str:
 
 def dataset_label(args: argparse.Namespace) -> str:
     """The data a result file's runs trained on, as it records it."""
-    return args.data_config or 'CamVid at 240x180 (the configs\' data)'
+    if args.data_config:
+        return args.data_config
+    if args.config_pattern != DEFAULT_PATTERN:
+        return f'the data of {args.config_pattern}'
+    return 'CamVid at 240x180 (the configs\' data)'
 
 
 def result_header(args: argparse.Namespace,
