@@ -57,7 +57,7 @@ def test_every_base_file_is_inherited():
 
 def test_the_loss_and_evaluator_bases_are_shared_by_every_dataset():
     """CamVid, CCP and ADE20K configs take their losses from the same
-    files."""
+    files (others, the demo's, may too)."""
     users = {}
     for path in glob.glob(osp.join(CONFIG_ROOT, 'gml_seg', '*.py')):
         for base in local_bases(path):
@@ -69,5 +69,5 @@ def test_the_loss_and_evaluator_bases_are_shared_by_every_dataset():
         osp.join('_base_', 'losses') + osp.sep))
     assert losses, users
     for name in losses:
-        assert users[name] == {'camvid', 'ccp', 'ade20k'}, (name,
-                                                            users[name])
+        assert {'camvid', 'ccp', 'ade20k'} <= users[name], (name,
+                                                             users[name])

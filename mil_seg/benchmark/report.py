@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import UserError
 from .bootstrap import load_sums
-from .methods import METHODS, config_names, config_relpath
+from .methods import DEFAULT_PATTERN, METHODS, config_names, config_relpath
 from .results import (SCHEMA_VERSION, atomic_write, provenance, recorded,
                       write_result)
 from .run_config import Settings, build_run_config
@@ -297,7 +297,11 @@ def method_config(args: argparse.Namespace, name: str) -> str:
 
 def dataset_label(args: argparse.Namespace) -> str:
     """The data a result file's runs trained on, as it records it."""
-    return args.data_config or 'CamVid at 240x180 (the configs\' data)'
+    if args.data_config:
+        return args.data_config
+    if args.config_pattern != DEFAULT_PATTERN:
+        return f'the data of {args.config_pattern}'
+    return 'CamVid at 240x180 (the configs\' data)'
 
 
 def result_header(args: argparse.Namespace,

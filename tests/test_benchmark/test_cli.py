@@ -463,3 +463,14 @@ def test_two_stage_gml_and_post_hoc_prior_strength_are_methods(
     assert posthoc_row['peak_mb'] == by_label['GML (per-class T_c)'][
         'peak_mb']
     assert not (work_dir / 'gml-posthoc' / 'seed0' / 'iter_2.pth').exists()
+
+
+def test_a_result_file_names_the_data_of_the_configs_it_trained():
+    def label(*argv):
+        return report.dataset_label(cli.parse_args(['--methods', 'ce',
+                                                    *argv]))
+
+    assert label().startswith('CamVid')
+    assert label('--config-pattern', 'configs/demo_{method}.py') == (
+        'the data of configs/demo_{method}.py')
+    assert label('--data-config', 'mine.py') == 'mine.py'
