@@ -1,6 +1,7 @@
 """Plot per-class IoU against training class frequency."""
 import json
 import os.path as osp
+import textwrap
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -134,8 +135,8 @@ def plot_class_iou(results: Sequence[Dict],
     ax.set_ylabel(f'{metric} (%)')
     ax.set_ylim(-2, 102)
     ax.grid(True, which='both', alpha=0.3)
-    if title:
-        ax.set_title(title)
+    if title:  # wrapped, so a long one (a config pattern) stays on the figure
+        ax.set_title('\n'.join(textwrap.wrap(title, 90)), fontsize=10)
     fig.tight_layout()
     folder = osp.dirname(osp.abspath(out_file))
     mkdir_or_exist(folder)
