@@ -14,7 +14,7 @@ from mil_seg.benchmark import cli, report, run_config, tuning
 from mil_seg.benchmark.methods import METHODS
 from mil_seg.errors import UserError
 
-from ..tool_runner import ROOT, run_tool
+from ..tool_runner import run_tool
 
 BENCH = ('-m', 'mil_seg.benchmark')
 
@@ -94,30 +94,10 @@ def test_data_config_replaces_data_prior_and_class_count():
 
 
 @pytest.fixture(scope='module')
-def generated_data(tmp_path_factory):
-    """A synthetic long-tailed set (8 classes, 32x32) and its data config."""
-    root = tmp_path_factory.mktemp('lt_data')
-    data_root = str(root / 'syn')
-    result = run_tool('tools/dataset_converters/make_synthetic_lt.py',
-                      data_root, '--num-train', '10', '--num-val', '4',
-                      '--size', '32', '32')
-    assert result.returncode == 0, result.stderr[-3000:]
-    base = osp.join(ROOT, 'configs', '_base_', 'datasets', 'synthetic_lt.py')
-    config = root / 'my_data.py'
-    config.write_text(f'''_base_ = [{base!r}]
-data_root = {data_root!r}
-crop_size = (32, 32)
-prior = dict(type='ClassPrior', num_classes=8,
-             file=data_root + '/class_prior.json')
-loader = dict(num_workers=0, persistent_workers=False,
-              dataset=dict(data_root=data_root, auto_generate=False))
-train_dataloader = dict(batch_size=2, **loader)
-val_dataloader = dict(batch_size=1, **loader)
-test_dataloader = val_dataloader
-val_evaluator = dict(prior=dict(_delete_=True, **prior))
-test_evaluator = val_evaluator
-''')
-    return str(config)
+def generated_data(bench_data_config):
+    """A synthetic long-tailed set (8 classes, 32x32) and its data config:
+    the session's one (tests/test_benchmark/conftest.py)."""
+    return bench_data_config
 
 
 def run_benchmark(data_config, work_dir, *extra):
