@@ -40,7 +40,9 @@ Another dataset: ``--data-config FILE`` names a config holding
 
 Tuning (``--tune``): each method's main knob (:data:`~.methods.METHODS`) is
 chosen among at most three values on the training set minus a held-out part
-(``--holdout-fraction``), val never read (:mod:`.tuning`). ``--tune-only``
+(``--holdout-fraction``), val never read (:mod:`.tuning`); ``--knob-values``
+replaces a grid that does not fit the data by as many values of its own.
+``--tune-only``
 stops there; a later ``--tune`` run with the same ``--work-dir`` reads the
 trials back. ``--tuned-from FILE`` trains at the values a tuning result
 file records as chosen.
@@ -115,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--tune-metric', default='mIoU',
                         help='the held-out metric the rule maximises')
     parser.add_argument('--holdout-fraction', type=float, default=0.2)
+    parser.add_argument('--knob-values', nargs='+', default=[],
+                        metavar='METHOD=V1,V2,V3',
+                        help='--tune: the values tried for a method\'s knob '
+                        'on this data instead of its grid, as many as the '
+                        'grid holds (e.g. rfs=0.01,0.03,0.1 on a dataset '
+                        'with many classes)')
     parser.add_argument('--work-dir', default='work_dirs/long_tail_seg')
     parser.add_argument('--jobs', type=int, default=1,
                         help='trainings run at a time')
@@ -174,6 +182,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                      '(methods with one: ' + ', '.join(
                          m for m in METHODS if METHODS[m].knob) + '); add '
                      'one, or drop --tune-only to train the methods')
+    args.knob_values = parse_knob_values(parser, args.knob_values)
+    if args.knob_values and not args.tune:
+        parser.error('--knob-values: the grids of --tune; add --tune or '
+                     '--tune-only, or drop it')
     if not 0 < args.holdout_fraction < 1:
         parser.error('--holdout-fraction must be in (0, 1)')
     if args.results_out and not args.results_out.endswith('.json'):
@@ -199,6 +211,33 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                 parser.error(f'{name} needs {parent} in the same run: add '
                              f'{parent} to --methods')
     return args
+
+
+def parse_knob_values(parser: argparse.ArgumentParser,
+                      items: Sequence[str]) -> tuple:
+    """``METHOD=V1,V2,...`` items as ``(method, values)`` pairs, checked:
+    a method with a knob, numbers, as many as its grid (no method gets more
+    chances than another)."""
+    pairs = {}
+    for item in items:
+        name, _, text = item.partition('=')
+        method = METHODS.get(name)
+        if method is None or method.knob is None:
+            parser.error(f'--knob-values {item}: {name!r} is not a method '
+                         'with a knob (those with one: ' + ', '.join(
+                             m for m in METHODS if METHODS[m].knob) + ')')
+        try:
+            values = tuple(float(v) for v in text.split(','))
+        except ValueError:
+            values = ()
+        if len(values) != len(method.knob.values) or len(set(values)) != len(
+                values):
+            parser.error(f'--knob-values {item}: give {name}= and '
+                         f'{len(method.knob.values)} different numbers, '
+                         'comma-separated, as many as its grid '
+                         f'{",".join(f"{v:g}" for v in method.knob.values)}')
+        pairs[name] = values
+    return tuple(pairs.items())
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
@@ -273,7 +312,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.tune:
         choices = tune(settings, executor, args.methods,
                        TuningPlan(args.holdout_fraction, args.tune_iters,
-                                  args.tune_seed, args.tune_metric),
+                                  args.tune_seed, args.tune_metric,
+                                  args.knob_values),
                        args.work_dir)
     elif args.tuned_from:
         choices = read_tuned_values(args.tuned_from, args.methods,

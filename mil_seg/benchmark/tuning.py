@@ -32,12 +32,22 @@ class TuningPlan:
         seed (int): Seed of the trials. Defaults to 0.
         metric (str): The held-out metric the rule maximises. Defaults to
             'mIoU'.
+        knob_values (tuple): ``(method, values)`` pairs that replace a
+            method's grid (:attr:`~.methods.Knob.values`) for a dataset
+            where it does not fit, e.g. repeat-factor thresholds on a
+            dataset with many classes; each holds as many values as the
+            grid it replaces. Defaults to ().
     """
 
     fraction: float = 0.2
     iters: int = 800
     seed: int = 0
     metric: str = 'mIoU'
+    knob_values: Tuple[Tuple[str, Tuple[float, ...]], ...] = ()
+
+    def values(self, name: str) -> Tuple[float, ...]:
+        """The values tried for method ``name``'s knob."""
+        return dict(self.knob_values).get(name, METHODS[name].knob.values)
 
     @property
     def rule(self) -> str:
@@ -161,7 +171,7 @@ def tune(settings: Settings, executor: Executor, methods: Sequence[str],
         trials = []  # (method, value, runs)
         for name in phase:
             method = METHODS[name]
-            for value in method.knob.values:
+            for value in plan.values(name):
                 values = dict(chosen_values(name, choices),
                               **{method.knob.key: value})
                 parent = (trial_directory(work_dir, method.evaluates,

@@ -270,6 +270,26 @@ def test_tune_only_without_a_knob_is_refused_naming_the_fix(capsys):
     cli.parse_args(['--methods', 'ce', 'lovasz', 'gml', '--tune-only'])
 
 
+def test_knob_values_replace_a_grid_with_as_many_values(capsys):
+    args = cli.parse_args(['--methods', 'ce', 'rfs', 'gml', '--tune',
+                           '--knob-values', 'rfs=0.01,0.03,0.1'])
+    plan = tuning.TuningPlan(knob_values=args.knob_values)
+    assert plan.values('rfs') == (0.01, 0.03, 0.1)
+    assert plan.values('gml') == METHODS['gml'].knob.values
+    for item, message in (('rfs=0.01,0.03', '3 different numbers'),
+                          ('rfs=0.1,0.1,0.2', '3 different numbers'),
+                          ('rfs=a,b,c', '3 different numbers'),
+                          ('ce=1,2,3', "'ce' is not a method with a knob")):
+        with pytest.raises(SystemExit):
+            cli.parse_args(['--methods', 'rfs', '--tune', '--knob-values',
+                            item])
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.parse_args(['--methods', 'rfs', '--knob-values',
+                        'rfs=0.01,0.03,0.1'])
+    assert 'add --tune' in capsys.readouterr().err
+
+
 def read_tuned(args):
     """read_tuned_values as the command calls it."""
     return tuning.read_tuned_values(args.tuned_from, args.methods,
