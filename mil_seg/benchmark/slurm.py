@@ -13,7 +13,8 @@ job that left the queue has ended, and its ``result.json`` says whether it
 succeeded. A benchmark started again after a crash waits for a recorded job
 still in the queue, reads back a finished one, and submits only runs
 without a job (a job submitted just before the crash, its id not yet
-recorded, is found by its name).
+recorded, is found by its name while queued, and by its log's name once
+it has finished).
 """
 import getpass
 import hashlib
@@ -55,6 +56,15 @@ def job_name(run: Run) -> str:
     digest = hashlib.sha256(
         osp.abspath(run.directory).encode()).hexdigest()[:10]
     return f'mil_seg-{run.config_name}-s{run.seed}-{digest}'
+
+
+def job_of_log(directory: str) -> Optional[str]:
+    """The id of the last job that wrote a log (``slurm-<id>.out``) in a
+    run's directory; None when none did."""
+    ids = [name[len('slurm-'):-len('.out')] for name in os.listdir(directory)
+           if name.startswith('slurm-') and name.endswith('.out')]
+    ids = [job for job in ids if job.isdigit()]
+    return max(ids, key=int) if ids else None
 
 
 def srun_tasks(tasks: int) -> Callable[[List[str]], List[str]]:
@@ -185,14 +195,22 @@ class SlurmExecutor(Executor):
             print(f'[{run.name}] waiting for Slurm job {recorded[-1]} '
                   '(submitted before)', flush=True)
             return recorded[-1]
-        if recorded and osp.isfile(osp.join(run.directory, 'result.json')):
-            return recorded[-1]  # it finished since the run was prepared
         name = job_name(run)
         for job, state in queued.items():
-            if state.split()[1] == name:
+            if state.split()[1] == name and job not in recorded:
                 write_json(jobs_file, {'jobs': recorded + [job]})
                 print(f'[{run.name}] waiting for Slurm job {job} (submitted '
                       'before, not recorded)', flush=True)
+                return job
+        if osp.isfile(osp.join(run.directory, 'result.json')):
+            # It finished since the run was prepared: its recorded job, or
+            # one submitted just before a crash that left the queue before
+            # this look at it (its id is in its log's name).
+            logged = job_of_log(run.directory)
+            job = recorded[-1] if recorded else logged
+            if job is not None:
+                if not recorded:
+                    write_json(jobs_file, {'jobs': [job]})
                 return job
         write_json(osp.join(run.directory, 'run.json'), asdict(run))
         script = osp.join(run.directory, 'job.sh')

@@ -126,6 +126,25 @@ def test_a_job_submitted_but_not_recorded_is_found_by_its_name(
         subprocess.run(['scancel', submitted], check=False)
 
 
+def test_a_job_not_recorded_that_finished_before_the_restart_is_read_back(
+        tmp_path, monkeypatch):
+    """Killed between sbatch and recording the id, and that job finished
+    before the command started again: its result is read back and its id
+    (from its log's name) recorded; nothing is submitted again."""
+    run = Run('ce', 0, 2, {}, False, str(tmp_path / 'ce' / 'seed0'))
+    os.makedirs(run.directory)
+    (tmp_path / 'ce' / 'seed0' / 'slurm-3.out').write_text('trained\n')
+    (tmp_path / 'ce' / 'seed0' / 'slurm-12.out').write_text('trained\n')
+    (tmp_path / 'ce' / 'seed0' / 'result.json').write_text('{}')
+    monkeypatch.setattr(slurm, '_slurm', lambda *args: pytest.fail(
+        f'called Slurm: {args}'))
+    executor = slurm.SlurmExecutor(PARTITION)
+    assert executor.submit(run, {}) == '12'
+    assert json.loads((tmp_path / 'ce' / 'seed0' / 'jobs.json')
+                      .read_text()) == {'jobs': ['12']}
+    assert executor.submit(run, {}) == '12'  # recorded now
+
+
 def wait_for(condition, process, what: str, timeout: float = 600) -> None:
     """Poll ``condition`` until it holds; fail if ``process`` ends first."""
     deadline = time.monotonic() + timeout
