@@ -17,14 +17,16 @@ import os.path as osp
 import pickle
 import tempfile
 import uuid
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 
 from .slurm_cluster import SlurmCluster, missing_requirements
-from .tool_runner import (CLS_EMA, CLS_STUDENT, CLS_TEACHER, DEMO_GML,
+from .tool_runner import (CLS_EMA, CLS_STUDENT, CLS_TEACHER, DEMO_GML, ROOT,
                           cls_options, cls_run_options, resume_runs,
-                          small_seg_options, train_ok, write_image_folders)
+                          run_command, small_seg_options, train_ok,
+                          write_image_folders)
 
 # xdist groups of expensive shared work, longest first (rough single-core
 # seconds on a 2-core CPU box): scheduled before everything else.
@@ -36,7 +38,7 @@ GROUP_ORDER = (
     'cls_ema_runs',  # 5 tool runs + test.py
     'seg_runs',  # 5 tool runs + test.py
     'two_stage_runs',  # 5 tool runs
-    'bench_wheel',  # a wheel built and installed, 2 tool runs
+    'wheel',  # a wheel built and installed, 3 tool runs
     'posthoc_sweep',  # 5 tool runs
     'cls_dist_train',  # 2-process dist_train.sh
     'seg_dist_train',  # 2-process dist_train.sh
@@ -224,6 +226,45 @@ def synthetic_root(tmp_path_factory) -> str:
 def cls_folders(tmp_path_factory) -> str:
     """CIFAR-10 style image folders (tool_runner.write_image_folders)."""
     return write_image_folders(str(tmp_path_factory.mktemp('cifar10_lt')))
+
+
+class InstalledWheel(NamedTuple):
+    """The package's wheel and the folder ``pip install --target`` put it
+    in."""
+
+    wheel: str
+    site: str
+
+
+@pytest.fixture(scope='session')
+def installed_wheel(tmp_path_factory) -> InstalledWheel:
+    """The package as a wheel built from a copy of the repository's sources
+    (pip builds in the tree it is given; no build isolation: offline),
+    installed with ``pip install --target`` into its own folder, once per
+    session. Users carry ``xdist_group('wheel')``."""
+    import shutil
+    import sys
+    out = tmp_path_factory.mktemp('wheel')
+    source = out / 'source'
+    shutil.copytree(
+        ROOT, source, symlinks=True,
+        ignore=shutil.ignore_patterns('.git', '.venv*', 'build', 'dist',
+                                      'work_dirs', '*.egg-info', '.mim',
+                                      '__pycache__', '.pytest_cache',
+                                      'results', 'data'))
+    built = run_command([
+        sys.executable, '-m', 'pip', 'wheel', '--no-deps',
+        '--no-build-isolation', '-q', '-w', str(out), str(source)
+    ], timeout=600)
+    assert built.returncode == 0, built.stderr[-3000:]
+    (wheel, ) = out.glob('mil_seg-*.whl')
+    site = out / 'site'
+    installed = run_command([
+        sys.executable, '-m', 'pip', 'install', '--no-deps', '-q',
+        '--target', str(site), str(wheel)
+    ], timeout=600)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    return InstalledWheel(str(wheel), str(site))
 
 
 # ------------------------------------------------- trained runs (shared)

@@ -153,23 +153,6 @@ def ce_partner(path):
 
 # ------------------------------------------------------------ segmentation
 @pytest.mark.parametrize('path', SEG_CONFIGS, ids=names(SEG_CONFIGS))
-def test_seg_config_builds_model(path):
-    from mmseg.registry import MODELS
-    cfg = load(path)
-    assert cfg.custom_imports == CUSTOM_IMPORTS, (
-        'configs load the package through custom_imports')
-    # Stage-2 students name a teacher checkpoint that exists only after
-    # stage 1; building without it must still work.
-    model = MODELS.build(no_downloads(cfg.model.to_dict()))
-    assert sum(p.numel() for p in model.parameters()) > 0
-    if '-gml_' in path:
-        head = model.decode_head
-        assert type(head).__name__ == 'GMLHead'
-        assert head.num_classes == head.prior.probs.numel()
-        assert head.contrast.queue is not None
-
-
-@pytest.mark.parametrize('path', SEG_CONFIGS, ids=names(SEG_CONFIGS))
 def test_seg_config_builds_its_evaluator(path):
     """The long-tail metric builds (a prior without the image counts that
     frequency groups need fails here, not at the first validation); the
@@ -354,13 +337,25 @@ def without_gradient(model) -> list:
 
 
 @pytest.mark.parametrize('path', SEG_CONFIGS, ids=names(SEG_CONFIGS))
-def test_seg_config_step_gives_every_trainable_parameter_a_gradient(path):
-    """One training step (generated 64 x 64 images) reaches every
-    parameter with ``requires_grad``: what DDP's default
-    ``find_unused_parameters=False`` needs on several GPUs."""
+def test_seg_config_builds_and_steps_every_trainable_parameter(path):
+    """The model builds without downloads (the package loaded through
+    ``custom_imports``; a GML model's head a GMLHead whose prior matches its
+    classes), and one training step (generated 64 x 64 images) reaches
+    every parameter with ``requires_grad``: what DDP's default
+    ``find_unused_parameters=False`` needs on several GPUs. Stage-2
+    students name a teacher checkpoint that exists only after stage 1:
+    they build without it."""
     from mmseg.registry import MODELS
     cfg = load(path)
+    assert cfg.custom_imports == CUSTOM_IMPORTS, (
+        'configs load the package through custom_imports')
     model = MODELS.build(without_sync_bn(no_downloads(cfg.model.to_dict())))
+    assert sum(p.numel() for p in model.parameters()) > 0
+    if '-gml_' in path:
+        head = model.decode_head
+        assert type(head).__name__ == 'GMLHead'
+        assert head.num_classes == head.prior.probs.numel()
+        assert head.contrast.queue is not None
     if hasattr(model, 'teacher_loaded'):
         # The student's teacher keeps its random weights: only the step is
         # tested here (loading: test_student_teacher_is_the_stage1_model).

@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from .tool_runner import ROOT, run_command, small_seg_options
+from .tool_runner import ROOT, small_seg_options
 
 TOOLBOXES = ('mmengine', 'mmcv', 'mmsegmentation', 'mmpretrain')
 
@@ -33,31 +33,9 @@ def test_no_toolbox_is_an_install_requirement():
     assert 'extra == "upstream"' in extras and 'extra == "onedl"' in extras
 
 
-@pytest.fixture(scope='module')
-def wheel(tmp_path_factory) -> str:
-    """A wheel built from a copy of the repository's sources (pip builds in
-    the tree it is given; no build isolation: offline)."""
-    import shutil
-    out = tmp_path_factory.mktemp('wheel')
-    source = out / 'source'
-    shutil.copytree(
-        ROOT, source, symlinks=True,
-        ignore=shutil.ignore_patterns('.git', '.venv*', 'build', 'dist',
-                                      'work_dirs', '*.egg-info', '.mim',
-                                      '__pycache__', '.pytest_cache'))
-    result = run_command([
-        sys.executable, '-m', 'pip', 'wheel', '--no-deps',
-        '--no-build-isolation', '-q', '-w',
-        str(out), str(source)
-    ], timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    (path, ) = out.glob('mil_seg-*.whl')
-    return str(path)
-
-
 @pytest.mark.xdist_group('wheel')
-def test_wheel_carries_configs_and_tools(wheel):
-    names = zipfile.ZipFile(wheel).namelist()
+def test_wheel_carries_configs_and_tools(installed_wheel):
+    names = zipfile.ZipFile(installed_wheel.wheel).namelist()
     for config in os.listdir(osp.join(ROOT, 'configs', 'gml_seg')):
         assert f'mil_seg/.mim/configs/gml_seg/{config}' in names, config
     assert 'mil_seg/.mim/configs/_base_/models/tiny_fcn_camvid.py' in names
@@ -72,16 +50,11 @@ def test_wheel_carries_configs_and_tools(wheel):
 
 @pytest.mark.xdist_group('wheel')
 def test_installed_wheel_trains_a_user_config_outside_the_repository(
-        wheel, synthetic_root, tmp_path):
+        installed_wheel, synthetic_root, tmp_path):
     """The wheel installed into its own directory (ahead of the repository
     on the path), a user's project elsewhere whose config inherits a
     ``mil_seg::`` config, trained by ``python -m mil_seg.tools.train``."""
-    site = tmp_path / 'site'
-    result = run_command([
-        sys.executable, '-m', 'pip', 'install', '--no-deps', '-q',
-        '--target', str(site), wheel
-    ], timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    site = installed_wheel.site
     project = tmp_path / 'project'
     project.mkdir()
     (project / 'my_config.py').write_text(
@@ -91,13 +64,15 @@ def test_installed_wheel_trains_a_user_config_outside_the_repository(
         key: value for key, value in os.environ.items()
         if key != 'PYTHONPATH'
     }
-    env.update(PYTHONPATH=str(site), PYTHONWARNINGS='ignore',
-               OMP_NUM_THREADS='1')
+    env.update(PYTHONPATH=site, PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1')
+    # the installed package, and its own configs (the benchmark's)
     where = subprocess.run(
-        [sys.executable, '-c', 'import mil_seg; print(mil_seg.__file__)'],
+        [sys.executable, '-c', 'import mil_seg; print(mil_seg.__file__); '
+         'from mil_seg.benchmark import config_root; print(config_root())'],
         cwd=project, env=env, capture_output=True, text=True, timeout=300)
-    assert where.stdout.strip().splitlines()[-1].startswith(str(site)), \
-        where.stderr[-2000:]
+    assert [line.startswith(site) for line in
+            where.stdout.strip().splitlines()[-2:]] == [True, True], \
+        where.stdout[-1000:] + where.stderr[-2000:]
     result = subprocess.run(
         [
             sys.executable, '-m', 'mil_seg.tools.train', 'my_config.py',

@@ -40,10 +40,20 @@ test_evaluator = val_evaluator
 @pytest.fixture(scope='session')
 def reference_benchmark(bench_data_config, tmp_path_factory) -> Benchmark:
     """The benchmark of :func:`benchmark_args`, run locally without
-    interruption."""
+    interruption, in two steps: ``--tune-only`` (the trials), then the whole
+    command (the trials read back, the seeds trained). Its users (the
+    command's own tests, the kill-point and the Slurm runs that must end
+    with its tables) carry ``xdist_group('slurm')``, so one worker runs it.
+    """
     root = tmp_path_factory.mktemp('reference_benchmark')
     args = benchmark_args(bench_data_config, root / 'work',
                           root / 'lt.json')
+    tune_only = [arg for arg in args if arg != '--tune'] + ['--tune-only']
+    tuned = run_tool('-m', 'mil_seg.benchmark', *tune_only, timeout=1200)
+    assert tuned.returncode == 0, (tuned.stdout + tuned.stderr)[-4000:]
+    left = sorted(str(path.relative_to(root)) for path in root.glob('**/*')
+                  if path.parent in (root, root / 'work'))
     result = run_tool('-m', 'mil_seg.benchmark', *args, timeout=1200)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    return Benchmark(bench_data_config, args, str(root / 'lt.json'))
+    return Benchmark(bench_data_config, args, str(root / 'lt.json'),
+                     result.stdout, tuned.stdout, left)

@@ -11,23 +11,34 @@ COST_COLUMNS = ('step_s', 'peak_mb', 'time_ratio', 'memory_ratio')
 
 
 class Benchmark(NamedTuple):
-    """A finished benchmark: its data config, arguments and result file."""
+    """A finished benchmark: its data config, arguments, result file and
+    printed output, and what its ``--tune-only`` first step printed and
+    left (before the full command read its trials back)."""
 
     data_config: str
     args: List[str]
     results_out: str
+    stdout: str
+    tune_only_stdout: str
+    tune_only_left: List[str]
 
     @property
     def tuning_out(self) -> str:
         return self.results_out[:-len('.json')] + '-tuning.json'
 
+    @property
+    def work_dir(self) -> str:
+        return self.args[self.args.index('--work-dir') + 1]
+
 
 def benchmark_args(data_config: str, work_dir, results_out) -> List[str]:
-    """ce and lace, seeds 0 and 1, 4 iterations, lace's knob tuned with
-    2-iteration trials: 3 trials and 4 seed runs."""
-    return ['--methods', 'ce', 'lace', '--iters', '4', '--seeds', '0', '1',
+    """ce and rfs, seeds 0 and 1, 4 iterations, rfs's knob tuned with
+    2-iteration trials on 3 of the 10 training images: 3 trials and 4 seed
+    runs, 2 at a time."""
+    return ['--methods', 'ce', 'rfs', '--iters', '4', '--seeds', '0', '1',
             '--tune', '--tune-iters', '2', '--holdout-fraction', '0.3',
             '--data-config', data_config, '--work-dir', str(work_dir),
+            '--jobs', '2', '--model-label', 'tiny test net',
             '--results-out', str(results_out)]
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import os.path as osp
 import re
+from pathlib import Path
 
 import pytest
 from mmengine.config import Config
@@ -100,14 +101,6 @@ def generated_data(bench_data_config):
     return bench_data_config
 
 
-def run_benchmark(data_config, work_dir, *extra):
-    return run_tool(*BENCH, '--methods', 'ce', 'rfs', '--iters', '4',
-                    '--seeds', '0', '1', '--tune', '--tune-iters', '2',
-                    '--holdout-fraction', '0.3', '--data-config',
-                    data_config, '--work-dir', str(work_dir), '--jobs', '2',
-                    *extra, timeout=900)
-
-
 def table_rows(stdout: str) -> dict:
     """Rows of the printed main table, cells by label."""
     table = stdout.split('iterations, seeds')[-1]
@@ -116,14 +109,21 @@ def table_rows(stdout: str) -> dict:
             and not line.startswith('| method') and '---' not in line}
 
 
-def test_benchmark_tunes_trains_seeds_and_continues(generated_data,
-                                                    tmp_path):
-    work_dir = tmp_path / 'work'
-    results_out = str(tmp_path / 'lt.json')
-    result = run_benchmark(generated_data, work_dir, '--results-out',
-                           results_out, '--model-label', 'tiny test net')
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    rows = table_rows(result.stdout)
+def again(reference, *args: str):
+    """The reference's command again in its work dir, without writing its
+    result files (which other tests compare against)."""
+    argv = list(reference.args)
+    position = argv.index('--results-out')
+    del argv[position:position + 2]
+    return run_tool(*BENCH, *argv, *args, timeout=900)
+
+
+@pytest.mark.xdist_group('slurm')  # shares reference_benchmark
+def test_benchmark_tunes_trains_seeds_and_continues(reference_benchmark):
+    work_dir = Path(reference_benchmark.work_dir)
+    results_out = reference_benchmark.results_out
+    stem = results_out[:-len('.json')]
+    rows = table_rows(reference_benchmark.stdout)
     assert set(rows) == {'CE', 'CE + repeat-factor sampling'}
     ce = rows['CE']
     assert ce[0] == '-'
@@ -134,7 +134,7 @@ def test_benchmark_tunes_trains_seeds_and_continues(generated_data,
 
     # tuning: three trials on the held-out 3 of 10 images, one chosen,
     # val never read
-    tuning = json.load(open(str(tmp_path / 'lt-tuning.json')))
+    tuning = json.load(open(reference_benchmark.tuning_out))
     assert tuning['kind'] == 'tuning' and 'highest held-out' in tuning['rule']
     assert len(tuning['rows']) == 3
     assert sum(bool(row.get('chosen')) for row in tuning['rows']) == 1
@@ -173,12 +173,12 @@ def test_benchmark_tunes_trains_seeds_and_continues(generated_data,
         difference = vs_ce['metrics'][metric]
         assert difference['low'] <= difference['estimate'] <= \
             difference['high']
-    assert 'Differences in points' in result.stdout
-    assert '| CE + repeat-factor sampling | CE' in result.stdout
+    assert 'Differences in points' in reference_benchmark.stdout
+    assert '| CE + repeat-factor sampling | CE' in reference_benchmark.stdout
     assert osp.isfile(work_dir / 'ce' / 'seed0' / 'per_class_sums.npz')
     # the per-class plot and the winner's config beside the result file
-    assert os.path.getsize(str(tmp_path / 'lt-classes.png')) > 10000
-    winner = Config.fromfile(str(tmp_path / 'lt-winner.py'))
+    assert os.path.getsize(f'{stem}-classes.png') > 10000
+    winner = Config.fromfile(f'{stem}-winner.py')
     method = {'CE': 'ce', 'CE + repeat-factor sampling': 'rfs'}[best]
     trained = Config.fromfile(str(work_dir / method / 'seed0' / 'config.py'))
     assert winner.model == trained.model
@@ -191,10 +191,11 @@ def test_benchmark_tunes_trains_seeds_and_continues(generated_data,
     MODELS.build(winner.model)
 
     # run again: everything is read back, nothing trained
-    again = run_benchmark(generated_data, work_dir)
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert 'training' not in again.stdout and 'read back' in again.stdout
-    assert table_rows(again.stdout) == rows
+    read_back = again(reference_benchmark)
+    assert read_back.returncode == 0, read_back.stderr[-3000:]
+    assert 'training' not in read_back.stdout
+    assert 'read back' in read_back.stdout
+    assert table_rows(read_back.stdout) == rows
 
     # an interrupted run: its result gone, its last checkpoint at iter 3
     run_dir = work_dir / 'ce' / 'seed0'
@@ -203,36 +204,34 @@ def test_benchmark_tunes_trains_seeds_and_continues(generated_data,
     (run_dir / 'last_checkpoint').write_text(str(run_dir / 'iter_3.pth'))
     assert (run_dir / 'iter_3.pth').is_file() or pytest.fail(
         'no intermediate checkpoint kept')
-    resumed = run_benchmark(generated_data, work_dir)
+    resumed = again(reference_benchmark)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert '[ce seed 0] resuming 4 iterations' in resumed.stdout
     assert resumed.stdout.count('resuming') == 1
     assert 'Resuming' in (run_dir / 'train.out').read_text() or \
         'resumed' in (run_dir / 'train.out').read_text()
+    assert table_rows(resumed.stdout)['CE'][1:-2] == rows['CE'][1:-2]
 
     # other settings in the same work dir are refused, nothing overwritten
     other = run_tool(*BENCH, '--methods', 'ce', '--iters', '6', '--seeds', '0',
-                     '--data-config', generated_data, '--work-dir',
-                     str(work_dir))
+                     '--data-config', reference_benchmark.data_config,
+                     '--work-dir', str(work_dir))
     assert other.returncode != 0
     assert 'holds a run of other settings' in other.stderr
     assert (run_dir / 'result.json').is_file()
 
 
+@pytest.mark.xdist_group('slurm')  # shares reference_benchmark
 def test_tune_only_writes_the_tuning_table_and_trains_no_seed(
-        generated_data, tmp_path):
-    work_dir = tmp_path / 'work'
-    results_out = str(tmp_path / 'lt.json')
-    tune_only = ['--methods', 'rfs', '--tune-only', '--tune-iters', '2',
-                 '--holdout-fraction', '0.3', '--data-config',
-                 generated_data, '--work-dir', str(work_dir),
-                 '--results-out', results_out]
-    result = run_tool(*BENCH, *tune_only, timeout=600)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    assert result.stdout.count('training') == 3  # the three trials only
-    assert not (work_dir / 'rfs').exists()
-    assert not osp.exists(results_out)
-    tuning = json.load(open(str(tmp_path / 'lt-tuning.json')))
+        reference_benchmark):
+    """The reference's first step, ``--tune-only``: the three trials, the
+    tuning table and no seed run; then the whole command reads the trials
+    back and trains only the seeds, at the chosen value."""
+    tuned = reference_benchmark.tune_only_stdout
+    assert tuned.count('training') == 3  # the three trials only
+    assert reference_benchmark.tune_only_left == [
+        'lt-tuning.json', 'work', 'work/tuning']  # no seed run, no table
+    tuning = json.load(open(reference_benchmark.tuning_out))
     assert tuning['kind'] == 'tuning' and tuning['schedule'] == '2 iterations'
     assert len(tuning['rows']) == 3
     assert 'mIoU' in tuning['metrics']
@@ -240,14 +239,11 @@ def test_tune_only_writes_the_tuning_table_and_trains_no_seed(
     assert len(chosen) == 1
 
     # the seeds later: the trials are read back, the chosen value trains
-    seeds = run_tool(*BENCH, '--methods', 'rfs', '--tune', '--tune-iters',
-                     '2', '--iters', '2', '--seeds', '0', '--holdout-fraction',
-                     '0.3', '--data-config', generated_data, '--work-dir',
-                     str(work_dir), timeout=600)
-    assert seeds.returncode == 0, (seeds.stdout + seeds.stderr)[-4000:]
-    assert seeds.stdout.count('read back') == 3
-    assert seeds.stdout.count('training') == 1
-    final = Config.fromfile(str(work_dir / 'rfs' / 'seed0' / 'config.py'))
+    seeds = reference_benchmark.stdout
+    assert seeds.count('read back') == 3
+    assert seeds.count('] training') == 4  # 2 methods x 2 seeds
+    final = Config.fromfile(osp.join(reference_benchmark.work_dir, 'rfs',
+                                     'seed0', 'config.py'))
     assert chosen[0]['settings'] == (
         'train_dataloader.dataset.threshold='
         f'{final.train_dataloader.dataset.threshold:g}')

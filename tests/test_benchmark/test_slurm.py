@@ -167,7 +167,7 @@ def test_a_benchmark_on_slurm_killed_and_started_again(
     work_dir = tmp_path / 'work'
     results_out = tmp_path / 'slurm.json'
     command = benchmark_command(
-        '--methods', 'ce', 'lace', '--iters', '4', '--seeds', '0', '1',
+        '--methods', 'ce', 'rfs', '--iters', '4', '--seeds', '0', '1',
         '--tuned-from', reference_benchmark.tuning_out, '--data-config',
         reference_benchmark.data_config, '--work-dir', str(work_dir),
         '--results-out', str(results_out), '--executor', 'slurm',
@@ -190,7 +190,7 @@ def test_a_benchmark_on_slurm_killed_and_started_again(
                                    + again.stdout + again.stderr)[-5000:]
     runs = sorted(work_dir.glob('*/seed*'))
     assert [f'{r.parent.name}/{r.name}' for r in runs] == [
-        'ce/seed0', 'ce/seed1', 'lace/seed0', 'lace/seed1']
+        'ce/seed0', 'ce/seed1', 'rfs/seed0', 'rfs/seed1']
     jobs = [json.loads((r / 'jobs.json').read_text())['jobs'] for r in runs]
     assert all(len(ids) == 1 for ids in jobs), jobs
     accepted = submissions(slurm_cluster)[len(before):]
