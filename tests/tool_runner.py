@@ -87,7 +87,7 @@ sys.exit(server['main']())
 #: nothing reads at import: a forked tool gets their current values.
 VOLATILE_ENV = frozenset({'PYTEST_CURRENT_TEST'})
 #: Scripts the server runs: the repository's tools.
-SERVED_SCRIPTS = osp.join(ROOT, 'tools')
+SERVED_SCRIPTS = osp.realpath(osp.join(ROOT, 'tools'))
 #: Modules the server runs (with their submodules).
 SERVED_PACKAGE = 'mil_seg'
 #: Seconds the server may take to import the package.
