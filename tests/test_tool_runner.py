@@ -220,23 +220,17 @@ def assert_gone(pid: int, wait: float = 10) -> None:
 
 # --------------------------------------------------------- what is served
 def test_which_commands_the_server_runs():
-    env = tool_env()
     python = sys.executable
-    assert servable([python, 'tools/train.py', 'config.py'], env)
-    assert servable([python, os.path.join(ROOT, 'tools', 'test.py')], env)
-    assert servable([python, '-m', 'mil_seg.benchmark', '--help'], env)
-    assert servable([python, '-m', 'mil_seg'], env)
+    assert servable([python, 'tools/train.py', 'config.py'])
+    assert servable([python, os.path.join(ROOT, 'tools', 'test.py')])
+    assert servable([python, '-m', 'mil_seg.benchmark', '--help'])
+    assert servable([python, '-m', 'mil_seg'])
     for args in ([python, '-c', 'print(1)'], [python, '-m', 'pip', 'list'],
                  [python, '-m', 'mil_segx'], [python, '-u', 'tools/train.py'],
                  [python, 'tests/test_reliability/dist_queue_worker.py'],
                  [python, 'tools/no_such_tool.py'], [python, 'tools'],
-                 ['bash', 'tools/dist_train.sh'], [python]):
-        assert not servable(args, env), args
-    # an environment the server's imports did not see
-    assert not servable([python, 'tools/train.py'], tool_env(EXTRA='1'))
-    # but PYTEST_CURRENT_TEST, which pytest changes for every test
-    assert servable([python, 'tools/train.py'],
-                    dict(env, PYTEST_CURRENT_TEST='elsewhere'))
+                 ['bash', 'tools/dist_train.sh'], [python], [python, '-m']):
+        assert not servable(args), args
 
 
 @pytest.fixture
@@ -269,18 +263,33 @@ def test_run_command_goes_fresh_unless_served(server, recorded, monkeypatch):
     run_command(['bash', '-c', 'true'])
     monkeypatch.setenv(FRESH_PROCESSES, '1')
     run_tool('tools/train.py', '--help')
-    monkeypatch.delenv(FRESH_PROCESSES)
-    monkeypatch.setenv('MIL_SEG_PROBE', 'set after the server started')
-    run_tool('tools/train.py', '--help')
-    assert recorded == ['fresh'] * 7
+    assert recorded == ['fresh'] * 6
+
+
+def test_a_changed_environment_gets_a_new_server(monkeypatch):
+    """The test process's environment changed (code under test set a
+    variable): a fresh tool would import with it, so a new server does."""
+    monkeypatch.setattr(tool_runner, 'SERVER_PRELOAD', ['json'])
+    monkeypatch.setattr(tool_runner, '_server', None)  # this process's kept
+    try:
+        first = tool_runner.tool_server()
+        assert tool_runner.tool_server() is first
+        # not for pytest's own per-test variable
+        monkeypatch.setenv('PYTEST_CURRENT_TEST', 'another test')
+        assert tool_runner.tool_server() is first
+        monkeypatch.setenv('MIL_SEG_PROBE', 'set after the server started')
+        second = tool_runner.tool_server()
+        assert second is not first and not first.alive()
+        assert second.env['MIL_SEG_PROBE'] == 'set after the server started'
+    finally:
+        tool_runner.stop_tool_server()
 
 
 class BrokenServer:
     """A server that fails every command, after starting it or not."""
 
-    env = tool_env()
-
     def __init__(self, started: bool) -> None:
+        self.env = tool_env()
         self.started = started
         self.closed = False
 

@@ -22,15 +22,16 @@ once the child's process group is killed.
 
 The server runs a command only where it stands in for a fresh process:
 ``python SCRIPT ...`` of a script under ``tools/`` or ``python -m
-mil_seg...``, with no environment variables added by the caller and the
-test process's environment still the one the server imported with (but
-``PYTEST_CURRENT_TEST``, which pytest changes per test and nothing reads
-at import). Everything else (``-c``, ``-m pip``, other scripts and
-modules, interpreter options, ``bash``, added variables) runs in a fresh
-process, as does any command given ``fresh=True``: a test that checks
-what happens at import, or what an import prints (the ``mil_seg.compat:
-...`` lines are printed once, by the server's import, so never by a forked
-tool), must pass it.
+mil_seg...``, with no environment variables added by the caller. The
+server imports with the tools' environment (:func:`tool_env`); where the
+test process's environment has changed since (but for
+``PYTEST_CURRENT_TEST``, which pytest changes per test and nothing reads at
+import), a new server replaces it. Everything else (``-c``, ``-m pip``,
+other scripts and modules, interpreter options, ``bash``, added variables)
+runs in a fresh process, as does any command given ``fresh=True``: a test
+that checks what happens at import, or what an import prints (the
+``mil_seg.compat: ...`` lines are printed once, by the server's import, so
+never by a forked tool), must pass it.
 
 ``MIL_SEG_TEST_FRESH_PROCESSES=1`` in the environment of pytest turns the
 server off: every command then runs in a fresh process (e.g. to compare
@@ -92,7 +93,8 @@ SERVED_SCRIPTS = osp.realpath(osp.join(ROOT, 'tools'))
 SERVED_PACKAGE = 'mil_seg'
 #: Seconds the server may take to import the package.
 STARTUP_TIMEOUT = 600
-#: Seconds the server may take to answer after a child was killed.
+#: Seconds the server may take to answer that it started a tool, or that
+#: the tool it killed has ended.
 KILL_TIMEOUT = 60
 
 
@@ -153,6 +155,9 @@ class ToolServer:
     Starting it blocks until the server has imported the package.
 
     Args:
+        env (dict, optional): The environment the server imports with,
+            which the tools it runs must have. Defaults to
+            :func:`tool_env`.
         preload (Sequence[str], optional): Modules the server imports
             before it forks. Defaults to the server's own (the package):
             the tests of the server's mechanics give the standard library's
@@ -164,10 +169,11 @@ class ToolServer:
     """
 
     def __init__(self,
+                 env: Optional[Dict[str, str]] = None,
                  preload: Optional[Sequence[str]] = None,
                  startup_timeout: float = STARTUP_TIMEOUT) -> None:
         #: The environment the server imported with (a tool's must match).
-        self.env = tool_env()
+        self.env = tool_env() if env is None else dict(env)
         #: Commands run so far.
         self.runs = 0
         self._buffer = b''
@@ -220,8 +226,8 @@ class ToolServer:
         Args:
             args (list[str]): ``[sys.executable, SCRIPT, ...]`` or
                 ``[sys.executable, '-m', MODULE, ...]``.
-            env (dict): The tool's whole environment (as the server's
-                imports found theirs: see :func:`servable`).
+            env (dict): The tool's whole environment: :attr:`env` but for
+                ``VOLATILE_ENV`` (what the server's imports saw).
             timeout (float, optional): Seconds before the tool's process
                 group is killed.
             cwd (str): The tool's working directory.
@@ -250,10 +256,13 @@ class ToolServer:
                      orig_argv=list(args), cwd=cwd, env=env, stdout=out,
                      stderr=err))
             try:
-                reply = self._receive(deadline)
+                # The child is set up in milliseconds: a server that takes
+                # longer to answer is broken, however short the timeout.
+                reply = self._receive(time.monotonic() + KILL_TIMEOUT)
             except _Late:
-                raise ToolServerError('the tool server did not start the '
-                                      f'tool within {timeout} s') from None
+                raise ToolServerError(
+                    'the tool server did not start the tool within '
+                    f'{KILL_TIMEOUT} s') from None
             if 'pid' not in reply:
                 raise ToolServerError(reply.get('error', repr(reply)))
             pid = reply['pid']
@@ -352,6 +361,11 @@ class ToolServer:
 
 
 _server: Optional[ToolServer] = None
+#: Servers started in this process (one, unless its environment changed).
+server_starts = 0
+#: ``preload`` of the servers :func:`tool_server` starts (None: the
+#: package); the tests of the restarts give a lighter one.
+SERVER_PRELOAD: Optional[Sequence[str]] = None
 #: Why the server is off in this process (it failed), or None.
 _server_off: Optional[str] = None
 #: One command at a time through the server; others run fresh.
@@ -362,22 +376,46 @@ def _warn(message: str) -> None:
     warnings.warn(message, ToolServerWarning, stacklevel=4)
 
 
-def tool_server() -> Optional[ToolServer]:
-    """This process's tool server, started at the first call; None where
-    it is off (``MIL_SEG_TEST_FRESH_PROCESSES=1``, or it failed)."""
-    global _server, _server_off
+def _stable(env: Dict[str, str]) -> Dict[str, str]:
+    return {key: value for key, value in env.items()
+            if key not in VOLATILE_ENV}
+
+
+def tool_server(env: Optional[Dict[str, str]] = None
+                ) -> Optional[ToolServer]:
+    """This process's tool server for environment ``env``; None where the
+    server is off (``MIL_SEG_TEST_FRESH_PROCESSES=1``, or it failed).
+
+    Started at the first call, and started again (the old one ended) when
+    ``env`` is not the one it imported with: the test process's
+    environment changed (code under test sets ``LOCAL_RANK`` in it, as
+    mmengine's launchers do), and a fresh tool would import with the new
+    one.
+
+    Args:
+        env (dict, optional): The tools' environment. Defaults to
+            :func:`tool_env`.
+
+    Returns:
+        ToolServer, optional: The server.
+    """
+    global _server, _server_off, server_starts
     if os.environ.get(FRESH_PROCESSES) == '1' or _server_off is not None:
         return None
+    env = tool_env() if env is None else env
     if _server is not None and not _server.alive():
         _server_failed(f'the tool server (pid {_server.pid}) died:\n'
                        f'{_server.log()}')
         return None
+    if _server is not None and _stable(_server.env) != _stable(env):
+        stop_tool_server()
     if _server is None:
         try:
-            _server = ToolServer()
+            _server = ToolServer(env, preload=SERVER_PRELOAD)
         except (ToolServerError, OSError, subprocess.SubprocessError) as error:
             _server_failed(f'the tool server did not start: {error}')
             return None
+        server_starts += 1
     return _server
 
 
@@ -401,15 +439,13 @@ def stop_tool_server() -> None:
 atexit.register(stop_tool_server)
 
 
-def servable(args: List[str], env: Dict[str, str]) -> bool:
-    """Whether the tool server runs ``args`` with environment ``env`` (the
-    whole of it) as a fresh process would: ``python SCRIPT ...`` of a
-    script under ``tools/``, or ``python -m mil_seg...``, in the
-    environment the server imported with.
+def servable(args: List[str]) -> bool:
+    """Whether the tool server runs command ``args`` (with the environment
+    it imported with) as a fresh process would: ``python SCRIPT ...`` of a
+    script under ``tools/``, or ``python -m mil_seg...``.
 
     Args:
         args (list[str]): The command.
-        env (dict): Its environment.
 
     Returns:
         bool: Whether to use the server.
@@ -417,23 +453,12 @@ def servable(args: List[str], env: Dict[str, str]) -> bool:
     if len(args) < 2 or args[0] != sys.executable:
         return False
     if args[1] == '-m':
-        if len(args) < 3 or not (args[2] == SERVED_PACKAGE or
-                                 args[2].startswith(SERVED_PACKAGE + '.')):
-            return False
-    elif args[1].startswith('-') or not args[1].endswith('.py'):
+        return len(args) > 2 and (args[2] == SERVED_PACKAGE or
+                                  args[2].startswith(SERVED_PACKAGE + '.'))
+    if args[1].startswith('-') or not args[1].endswith('.py'):
         return False  # -c, interpreter options, stdin, directories
-    else:
-        script = osp.realpath(osp.join(ROOT, args[1]))
-        if not (osp.isfile(script)
-                and script.startswith(SERVED_SCRIPTS + os.sep)):
-            return False
-    server_env = tool_env() if _server is None else _server.env
-
-    def stable(environment):
-        return {key: value for key, value in environment.items()
-                if key not in VOLATILE_ENV}
-
-    return stable(env) == stable(server_env)
+    script = osp.realpath(osp.join(ROOT, args[1]))
+    return osp.isfile(script) and script.startswith(SERVED_SCRIPTS + os.sep)
 
 
 def _run_fresh(args: List[str], timeout: Optional[float],
@@ -468,24 +493,21 @@ def run_command(args: List[str], timeout: int = 600, fresh: bool = False,
     """
     environment = tool_env(**env)
     if (fresh or env or os.environ.get(FRESH_PROCESSES) == '1'
-            or not servable(args, environment)):
+            or not servable(args)):
         return _run_fresh(args, timeout, environment)
     if not _server_lock.acquire(blocking=False):
         return _run_fresh(args, timeout, environment)  # another thread's
     try:
-        server = tool_server()
+        server = tool_server(environment)
         if server is None:
-            return _run_fresh(args, timeout, environment)
-        if not servable(args, environment):  # against the server's env
             return _run_fresh(args, timeout, environment)
         try:
             return server.run(args, environment, timeout)
         except ToolServerError as error:
-            started = getattr(error, 'started', False)
             _server_failed(
                 f'the tool server failed on {args[1:3]}: {error}' +
                 ('\n(the command ran in part; it runs again in a fresh '
-                 'process)' if started else ''))
+                 'process)' if error.started else ''))
             return _run_fresh(args, timeout, environment)
     finally:
         _server_lock.release()

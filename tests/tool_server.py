@@ -69,7 +69,11 @@ def _fork_unsafe() -> Optional[str]:
     lock it held (torch's intra-op pool, a logging handler's thread); CUDA
     cannot be used in a child forked after its initialisation.
     """
-    threads = len(os.listdir('/proc/self/task'))
+    try:
+        threads = len(os.listdir('/proc/self/task'))  # threads of C code too
+    except FileNotFoundError:  # no procfs: Python's threads only
+        import threading
+        threads = threading.active_count()
     if threads != 1:
         return f'the tool server runs {threads} threads: forking it is unsafe'
     torch = sys.modules.get('torch')
