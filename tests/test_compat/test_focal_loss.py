@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 import torch
+from mmengine.registry import DefaultScope
 from mmseg.models.losses import focal_loss as mmseg_focal_loss
 from mmseg.registry import MODELS
 
@@ -52,8 +53,11 @@ def inputs(seed=0, num_classes=4):
 
 
 def build(**kwargs):
-    return MODELS.build(dict(type='FocalLoss', gamma=2.0, alpha=0.25,
-                             **kwargs))
+    """MMSegmentation's FocalLoss, whatever default scope an earlier test
+    of this process left (under 'mmpretrain' the name is MMPretrain's)."""
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return MODELS.build(dict(type='FocalLoss', gamma=2.0, alpha=0.25,
+                                 **kwargs))
 
 
 @pytest.mark.parametrize('class_weight', [None, [0.5, 2.0, 1.0, 3.0]])

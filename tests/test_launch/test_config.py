@@ -36,8 +36,12 @@ def parse(*argv: str, checkpoint: bool = False) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def no_local_rank(monkeypatch):
+    """No ``LOCAL_RANK`` during each test, and the test process's own
+    value (or none) after it: ``load_config`` sets it, as torchrun would,
+    and a value left behind would reach every later process the worker
+    starts."""
     monkeypatch.setenv('LOCAL_RANK', 'placeholder')  # restored afterwards
     monkeypatch.delenv('LOCAL_RANK')
 
