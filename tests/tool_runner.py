@@ -285,15 +285,12 @@ class ToolServer:
                                                _text(self._read(err)))
         except subprocess.TimeoutExpired:
             raise
-        except ToolServerError as error:
-            error.started = pid is not None
-            if pid is not None:
-                _kill_group(pid)
-            self.close()
-            raise
-        except BaseException:
-            # KeyboardInterrupt, a broken pipe: the tool does not outlive
-            # the request, and a server in an unknown state is closed.
+        except BaseException as error:
+            # The server failed, or KeyboardInterrupt, a broken pipe: the
+            # tool does not outlive the request, and a server in an unknown
+            # state is closed.
+            if isinstance(error, ToolServerError):
+                error.started = pid is not None
             if pid is not None:
                 _kill_group(pid)
             self.close()

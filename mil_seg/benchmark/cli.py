@@ -42,8 +42,7 @@ Tuning (``--tune``): each method's main knob (:data:`~.methods.METHODS`) is
 chosen among at most three values on the training set minus a held-out part
 (``--holdout-fraction``), val never read (:mod:`.tuning`); ``--knob-values``
 replaces a grid that does not fit the data by as many values of its own.
-``--tune-only``
-stops there; a later ``--tune`` run with the same ``--work-dir`` reads the
+``--tune-only`` stops there; a later ``--tune`` run with the same ``--work-dir`` reads the
 trials back. ``--tuned-from FILE`` trains at the values a tuning result
 file records as chosen.
 
@@ -179,8 +178,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                      'or --tune/--tune-only, not both')
     if args.tune_only and not any(METHODS[m].knob for m in args.methods):
         parser.error('--tune-only: none of --methods has a knob to tune '
-                     '(methods with one: ' + ', '.join(
-                         m for m in METHODS if METHODS[m].knob) + '); add '
+                     f'(methods with one: {knob_methods()}); add '
                      'one, or drop --tune-only to train the methods')
     args.knob_values = parse_knob_values(parser, args.knob_values)
     if args.knob_values and not args.tune:
@@ -213,6 +211,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
+def knob_methods() -> str:
+    """The methods that have a knob to tune, for an error message."""
+    return ', '.join(name for name in METHODS if METHODS[name].knob)
+
+
 def parse_knob_values(parser: argparse.ArgumentParser,
                       items: Sequence[str]) -> tuple:
     """``METHOD=V1,V2,...`` items as ``(method, values)`` pairs, checked:
@@ -224,8 +227,7 @@ def parse_knob_values(parser: argparse.ArgumentParser,
         method = METHODS.get(name)
         if method is None or method.knob is None:
             parser.error(f'--knob-values {item}: {name!r} is not a method '
-                         'with a knob (those with one: ' + ', '.join(
-                             m for m in METHODS if METHODS[m].knob) + ')')
+                         f'with a knob (those with one: {knob_methods()})')
         try:
             values = tuple(float(v) for v in text.split(','))
         except ValueError:

@@ -206,8 +206,7 @@ class SlurmExecutor(Executor):
             # It finished since the run was prepared: its recorded job, or
             # one submitted just before a crash that left the queue before
             # this look at it (its id is in its log's name).
-            logged = job_of_log(run.directory)
-            job = recorded[-1] if recorded else logged
+            job = recorded[-1] if recorded else job_of_log(run.directory)
             if job is not None:
                 if not recorded:
                     write_json(jobs_file, {'jobs': [job]})
