@@ -4,9 +4,9 @@
 The tool server
 ---------------
 Every ``python tools/....py`` or ``python -m mil_seg....`` a test starts
-would spend some 3.5 CPU-seconds importing torch, MMEngine, MMSegmentation,
-MMPretrain and the package before doing anything, and the suite starts
-about a hundred. Each test process (each xdist worker) therefore starts,
+would import torch, MMEngine, MMSegmentation, MMPretrain and the package
+before doing anything, most of what such a short run costs, and the suite
+starts many of them. Each test process (each xdist worker) therefore starts,
 at its first such run, one tool server (``tests/tool_server.py``, a
 "zygote") that imports the package once and then forks a child per run;
 the child makes itself a fresh interpreter's process (a session of its
