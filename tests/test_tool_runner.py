@@ -61,11 +61,16 @@ def write(path, source: str) -> str:
 
 
 def both(server, args, env=None, cwd=ROOT, timeout=120):
-    """(fresh, served) results of ``args``."""
+    """(fresh, served) results of ``args``; in the served output, the
+    served tools' ``sys.executable`` (the server's executable, see
+    ``Nested`` in tests/tool_server.py) reads as the real one."""
     env = tool_env() if env is None else env
     fresh = subprocess.run(args, cwd=cwd, env=env, capture_output=True,
                            text=True, timeout=timeout)
     served = server.run(args, env, timeout=timeout, cwd=cwd)
+    served.stdout, served.stderr = (
+        text.replace(server.python, sys.executable)
+        for text in (served.stdout, served.stderr))
     return fresh, served
 
 
@@ -359,6 +364,160 @@ def test_closing_the_server_ends_it():
     server.close()
     assert process.returncode == 0
     assert_gone(server.pid)
+
+
+# ------------------------------------------- what the served tools start
+INNER = '''
+import json, os, sys
+json.dump(dict(argv=sys.argv, cwd=os.getcwd(), ppid=os.getppid(),
+               path=sys.path[:4], stdin=sys.stdin.read(),
+               probe=os.environ.get('MIL_SEG_PROBE')), sys.stdout)
+print('to stderr', file=sys.stderr)
+if sys.argv[1] == 'signal':
+    import signal
+    os.kill(os.getpid(), signal.SIGTERM)
+sys.exit(int(sys.argv[1]) if sys.argv[1].isdigit() else 0)
+'''
+#: The outer tool: runs ``python ARGS...`` (given as JSON, with variables
+#: added to its environment) with stdin 'in', twice: through its
+#: ``sys.executable`` (the server's executable) and through the real
+#: interpreter (the third argument); prints both results and its pid.
+OUTER = '''
+import json, os, subprocess, sys
+args, env = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+results = {}
+for name, python in (('executable', sys.executable),
+                     ('real', sys.argv[3])):
+    done = subprocess.run([python, *args], input='in', capture_output=True,
+                          text=True, env=dict(os.environ, **env))
+    results[name] = dict(returncode=done.returncode, stdout=done.stdout,
+                         stderr=done.stderr)
+results['pid'] = os.getpid()
+json.dump(results, sys.stdout)
+'''
+
+
+@pytest.fixture(scope='module')
+def nesting(tmp_path_factory):
+    """A server of the standard library whose served tools may run the
+    scripts of ``root/tools``: (server, root)."""
+    root = tmp_path_factory.mktemp('nesting')
+    (root / 'tools').mkdir()
+    write(root / 'tools' / 'inner.py', INNER)
+    write(root / 'tools' / 'outer.py', OUTER)
+    write(root / 'elsewhere.py', INNER)
+    server = ToolServer(preload=['json'], scripts=str(root / 'tools'))
+    yield server, root
+    server.close()
+
+
+def run_nested(nesting, args, **env):
+    """``outer.py`` served, starting ``python args`` both ways:
+    (through the executable, through the interpreter, the tool's pid)."""
+    server, root = nesting
+    done = server.run(
+        [sys.executable, 'tools/outer.py', json.dumps(args), json.dumps(env),
+         sys.executable], tool_env(), cwd=str(root), timeout=120)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    return results['executable'], results['real'], results['pid']
+
+
+@pytest.mark.parametrize('status', ['0', '3', 'signal'])
+def test_a_served_tool_starts_the_tools_in_the_server(nesting, status):
+    """``sys.executable tools/inner.py`` from a served tool runs in a child
+    of the server (not of the tool), and the tool sees what the real
+    interpreter gives: the exit status (a signal's too), the output, the
+    arguments, the working directory, ``sys.path`` and stdin."""
+    server, root = nesting
+    for args in (['tools/inner.py', status, 'x'],
+                 ['-u', 'tools/inner.py', status, 'x']):
+        through, real, tool = run_nested(nesting, args)
+        expected = -signal.SIGTERM if status == 'signal' else int(status)
+        assert through['returncode'] == real['returncode'] == expected
+        assert through['stderr'] == real['stderr'] == 'to stderr\n'
+        seen, seen_real = (json.loads(run['stdout'])
+                           for run in (through, real))
+        assert seen_real['ppid'] == tool  # the interpreter: the tool's child
+        assert seen['ppid'] == server.pid  # through: the server's
+        for key in ('argv', 'cwd', 'path', 'stdin', 'probe'):
+            assert seen[key] == seen_real[key], key
+        assert seen['argv'] == ['tools/inner.py', status, 'x']
+        assert seen['stdin'] == 'in' and seen['cwd'] == str(root)
+
+
+@pytest.mark.parametrize('args,env', [
+    (['-c', 'import sys; print(sys.argv)'], {}),
+    (['elsewhere.py', '0'], {}),  # not a script of tools/
+    (['-B', 'tools/inner.py', '0'], {}),
+    (['tools/inner.py', '0'], {'MIL_SEG_PROBE': 'read at import?'}),
+    (['tools/inner.py', '0'], {'PYTHONPATH': '/elsewhere'}),
+])
+def test_what_the_server_may_not_run_runs_in_the_interpreter(
+        nesting, args, env):
+    """A command the server would not run as a fresh interpreter does (not
+    a tool, interpreter options, a variable the imports may read, a
+    ``PYTHONPATH`` without the server's entries) runs in the real
+    interpreter, started by the tool, with the same result."""
+    through, real, tool = run_nested(nesting, args, **env)
+    assert through == real
+    if args[0] != '-c':
+        assert json.loads(through['stdout'])['ppid'] == tool
+
+
+def test_added_python_path_entries_come_after_the_servers(nesting, tmp_path):
+    """A ``PYTHONPATH`` with an entry beyond the server's is served, with
+    that entry where a fresh interpreter puts it; one holding a module the
+    server imported is not."""
+    server, _ = nesting
+    extra = tmp_path / 'extra'
+    extra.mkdir()
+    path = os.pathsep.join([tool_env()['PYTHONPATH'], str(extra)])
+    through, real, _ = run_nested(nesting, ['tools/inner.py', '0'],
+                                  PYTHONPATH=path)
+    seen = json.loads(through['stdout'])
+    assert seen['ppid'] == server.pid
+    assert seen['path'] == json.loads(real['stdout'])['path']
+    assert str(extra) in seen['path']
+    (extra / 'tempfile.py').write_text('')  # the server imported tempfile
+    through, real, tool = run_nested(nesting, ['tools/inner.py', '0'],
+                                     PYTHONPATH=path)
+    assert json.loads(through['stdout'])['ppid'] == tool
+
+
+KILLER = '''
+import os, signal, subprocess, sys, time
+pids = sys.argv[1]
+inner = subprocess.Popen([sys.executable, 'tools/sleeper.py', pids])
+while not os.path.exists(pids):
+    time.sleep(0.01)
+os.kill(inner.pid, signal.SIG{name})
+print(inner.wait())
+'''
+SLEEPER = '''
+import os, sys, time
+with open(sys.argv[1] + '.tmp', 'w') as f:
+    f.write(str(os.getpid()))
+os.rename(sys.argv[1] + '.tmp', sys.argv[1])
+time.sleep(300)
+'''
+
+
+@pytest.mark.parametrize('name', ['TERM', 'KILL'])
+def test_the_served_command_dies_with_the_executable(nesting, tmp_path, name):
+    """SIGTERM to the executable reaches the served command (which dies of
+    it, and the executable with the same signal); SIGKILL kills the
+    executable, and the server then kills the command: nothing outlives
+    the process that stands for it."""
+    server, root = nesting
+    write(root / 'tools' / 'sleeper.py', SLEEPER)
+    script = write(tmp_path / 'killer.py', KILLER.replace('{name}', name))
+    pids = tmp_path / 'pids'
+    done = server.run([sys.executable, script, str(pids)], tool_env(),
+                      cwd=str(root), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) == -getattr(signal, f'SIG{name}')
+    assert_gone(int(pids.read_text()))
 
 
 # ------------------------------------------------- a real tool, end to end

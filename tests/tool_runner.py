@@ -41,13 +41,24 @@ pytest's warnings summary), and the command runs in a fresh process:
 tests never fail because of the server. ``tests/test_tool_runner.py``
 checks that the server starts and runs tools as fresh processes do.
 
+What a served tool starts itself (the benchmark its trainings,
+``tools/dist_train.sh``'s torchrun its ranks) runs in the server too: the
+tool's ``sys.executable`` is the server's executable
+(``tests/served_python.py``), which hands a command of the tools (or
+torchrun) to the server and is the real interpreter for anything else.
+:func:`tool_python` gives that executable to a command the test starts
+itself (``tools/dist_train.sh``, a benchmark to be killed).
+
 Known differences from a fresh process: the package's import-time output
 (see above); the hash seed of ``str`` is the server's in all its children;
 a warning issued once during the server's imports is not issued again;
 objects that only the modules' teardown at exit would finalise (a file
-left open in a module's global, not the tool's ``__main__``) are not; and
+left open in a module's global, not the tool's ``__main__``) are not;
 the run returns once the tool exits, not when the last process it started
-closes the tool's stdout and stderr.
+closes the tool's stdout and stderr; ``sys.executable`` is the server's
+executable; a served command's ``/proc/PID/cmdline`` is the server's;
+and the resource use its parent reads (``wait4``: peak RSS) is that of
+the executable standing for it.
 """
 import atexit
 import json
@@ -163,6 +174,10 @@ class ToolServer:
             the tests of the server's mechanics give the standard library's
             ``json``, which starts in a fraction of a second.
         startup_timeout (float): Seconds the import may take.
+        scripts (str): The folder whose scripts the commands that the
+            served tools start may run in the server (see
+            :class:`Nested` in ``tests/tool_server.py``). Defaults to
+            ``tools/``.
 
     Raises:
         ToolServerError: The server did not start.
@@ -171,7 +186,8 @@ class ToolServer:
     def __init__(self,
                  env: Optional[Dict[str, str]] = None,
                  preload: Optional[Sequence[str]] = None,
-                 startup_timeout: float = STARTUP_TIMEOUT) -> None:
+                 startup_timeout: float = STARTUP_TIMEOUT,
+                 scripts: str = SERVED_SCRIPTS) -> None:
         #: The environment the server imported with (a tool's must match).
         self.env = tool_env() if env is None else dict(env)
         #: Commands run so far.
@@ -180,7 +196,7 @@ class ToolServer:
         self._tmp = tempfile.mkdtemp(prefix='mil_seg-tool-server-')
         self._log = open(osp.join(self._tmp, 'server.log'), 'w+b')
         self._process = subprocess.Popen(
-            [sys.executable, '-c', SERVER_SOURCE, *(preload or ())],
+            [sys.executable, '-c', SERVER_SOURCE, scripts, *(preload or ())],
             cwd=ROOT,
             env=self.env,
             stdin=subprocess.PIPE,
@@ -196,6 +212,10 @@ class ToolServer:
             if not hello.get('ready'):
                 raise ToolServerError(
                     f'the tool server did not start:\n{hello.get("error")}')
+            #: The served tools' ``sys.executable``: ``python`` that runs
+            #: what it may in this server (a command of the repository's
+            #: tools, ``torchrun``), and is the real interpreter otherwise.
+            self.python: str = hello['python']
         except BaseException:
             self.close()
             raise
@@ -526,17 +546,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def tool_python() -> str:
+    """The ``python`` for a command that starts the repository's tools
+    itself (``tools/dist_train.sh``'s torchrun, a benchmark): the tool
+    server's executable, which runs them in the server (see
+    ``tests/tool_server.py``), or ``sys.executable`` where the server is
+    off."""
+    if os.environ.get(FRESH_PROCESSES) == '1':
+        return sys.executable
+    with _server_lock:
+        server = tool_server()
+    return sys.executable if server is None else server.python
+
+
 def run_dist_train(config, work_dir, options: list, processes: int = 2,
                    timeout: int = 600, **env):
     """``tools/dist_train.sh config processes`` (gloo on the CPU), its
-    output captured."""
+    output captured; torchrun and its ranks run in the tool server where
+    it is on (:func:`tool_python`)."""
     return run_command(
         [
             'bash', osp.join(ROOT, 'tools', 'dist_train.sh'), str(config),
             str(processes), '--work-dir', str(work_dir), *options
         ],
         timeout=timeout,
-        PYTHON=sys.executable,
+        PYTHON=tool_python(),
         PORT=str(free_port()),
         **env)
 

@@ -15,8 +15,8 @@ Protocol: one JSON object per line on the server's stdin (requests) and
 stdout (replies); the server's own fds 0 and 1 are moved off those pipes
 at start, so that nothing the imports print can reach the replies:
 
-* server: ``{"ready": true, "pid": N}`` once imported, or ``{"error": S}``
-  (then it exits with status 1);
+* server: ``{"ready": true, "pid": N, "python": PATH}`` once imported
+  (``PATH``: see below), or ``{"error": S}`` (then it exits with status 1);
 * test process: ``{"kind": "script" | "module", "target": PATH | NAME,
   "args": [...], "orig_argv": [...], "cwd": DIR, "env": {...},
   "stdout": PATH, "stderr": PATH}``, the tool's arguments after the
@@ -27,7 +27,15 @@ at start, so that nothing the imports print can reach the replies:
 * server: ``{"returncode": N}`` when the child has ended: its exit status,
   or minus the signal that killed it (as ``subprocess`` reports it).
 
-Closing the server's stdin ends it (after the running child, if any).
+Nested commands: every child gets, as ``sys.executable``, the executable
+``PATH`` (``tests/served_python.py``), through which the ``python`` commands
+that a tool starts (the benchmark's trainings, torchrun and its ranks)
+reach the server over a Unix socket, with their standard fds; the server
+runs those that a fork runs as a fresh interpreter would (:class:`Nested`)
+and refuses the others, which then run in the real interpreter. The loop
+(:class:`Server`) serves both at once, in one thread.
+
+Closing the server's stdin ends it, killing what still runs.
 """
 import builtins
 import gc
@@ -36,7 +44,7 @@ import os
 import sys
 import traceback
 import types
-from typing import BinaryIO, Dict, NoReturn, Optional
+from typing import Dict, NoReturn, Optional
 
 #: What every tool imports anyway, imported once here: the package (torch,
 #: MMEngine, MMSegmentation and MMPretrain with it, every module
@@ -98,10 +106,16 @@ class Tool:
             that ``python -c`` inserted (not with ``PYTHONSAFEPATH``): a
             real run inserts the script's directory, or the working
             directory for ``-m``, there instead.
+        fds (list[int], optional): A nested command's stdin, stdout and
+            stderr. Defaults to None (the test process's request: stdin
+            ``/dev/null``, the output into the files it names).
+        python (str, optional): The tool's ``sys.executable`` (see
+            :class:`Nested`). Defaults to None (the server's).
     """
 
     def __init__(self, request: dict, import_env: Dict[str, Optional[str]],
-                 path0: bool) -> None:
+                 path0: bool, fds: Optional[list] = None,
+                 python: Optional[str] = None) -> None:
         self.kind = request['kind']
         self.target = request['target']
         self.args = list(request['args'])
@@ -109,8 +123,13 @@ class Tool:
         self.cwd = request['cwd']
         self.env: Dict[str, str] = request['env']
         self.import_env = import_env
-        self.stdout = request['stdout']
-        self.stderr = request['stderr']
+        self.stdout = request.get('stdout')
+        self.stderr = request.get('stderr')
+        self.fds = fds
+        self.unbuffered = bool(request.get('unbuffered')
+                               or self.env.get('PYTHONUNBUFFERED'))
+        self.python = python
+        self.extra_path = request.get('extra_path', [])
         self.path0 = path0
         #: Whether the tool ended with an uncaught KeyboardInterrupt.
         self.interrupted = False
@@ -153,8 +172,18 @@ class Tool:
             path0 = os.getcwd()
         if self.path0:
             sys.path[0] = path0
+        if self.extra_path:
+            # a nested command's PYTHONPATH entries beyond the server's,
+            # where a fresh interpreter puts them: after the server's
+            base = _python_path(self.env.get('PYTHONPATH'))
+            after = max([index for index, entry in enumerate(sys.path)
+                         if entry and index > 0 and os.path.realpath(entry)
+                         in base and entry not in self.extra_path] or [0])
+            sys.path[after + 1:after + 1] = self.extra_path
         if hasattr(sys, 'orig_argv'):
             sys.orig_argv = self.orig_argv
+        if self.python is not None:
+            sys.executable = self.python
         sys.modules['__main__'] = main
 
     def _redirect_fds(self) -> None:
@@ -162,14 +191,34 @@ class Tool:
         # and sys.stderr (the server's objects, on fds 1 and 2, flushed
         # before the fork), logging handlers created at import holding
         # those objects, C code, and its own subprocesses.
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.close(null)
-        for fd, path in ((1, self.stdout), (2, self.stderr)):
-            capture = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                              0o600)
-            os.dup2(capture, fd)
-            os.close(capture)
+        if self.fds is not None:
+            for fd, given in enumerate(self.fds):
+                os.dup2(given, fd)
+            for given in self.fds:
+                if given > 2:
+                    os.close(given)
+            self.fds = None
+        else:
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.close(null)
+            for fd, path in ((1, self.stdout), (2, self.stderr)):
+                capture = os.open(path,
+                                  os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                                  0o600)
+                os.dup2(capture, fd)
+                os.close(capture)
+        if self.unbuffered:
+            # `python -u`: text streams written through to unbuffered files
+            import io
+            for name, fd in (('stdout', 1), ('stderr', 2)):
+                old = getattr(sys, name)
+                stream = io.TextIOWrapper(
+                    io.FileIO(fd, 'w', closefd=False),
+                    encoding=old.encoding, errors=old.errors,
+                    write_through=True)
+                setattr(sys, name, stream)
+                setattr(sys, f'__{name}__', stream)
 
     def _fresh_state(self) -> None:
         """What a fresh interpreter has that the server's copy lacks."""
@@ -287,74 +336,383 @@ def _tool_traceback(trace: Optional[types.TracebackType]):
     return trace
 
 
-def _serve_one(request: dict, requests: BinaryIO, replies: int,
-               import_env: Dict[str, Optional[str]],
-               path0: bool) -> Optional[Tool]:
-    """Fork a child for ``request``; in the child, return its prepared
-    :class:`Tool`, in the server reply and return None once it ended."""
-    problem = _fork_unsafe()
-    if problem is not None:
-        _send(replies, {'error': problem})
+#: Environment variables that a nested command (see :class:`Nested`) may
+#: have that the server's imports did not see, because nothing reads them
+#: at import: torchrun's (and its agent's) per-rank variables, the thread
+#: counts (applied to torch by :meth:`Tool._fresh_state`), ``-u`` as a
+#: variable, what ``tools/dist_train.sh`` reads, and a shell's bookkeeping.
+RUNTIME_ENV = frozenset({
+    '_', 'SHLVL', 'PWD', 'OLDPWD',
+    'RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'LOCAL_WORLD_SIZE', 'GROUP_RANK',
+    'GROUP_WORLD_SIZE', 'ROLE_RANK', 'ROLE_NAME', 'ROLE_WORLD_SIZE',
+    'MASTER_ADDR', 'MASTER_PORT', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS',
+    'PYTHONUNBUFFERED', 'PYTEST_CURRENT_TEST', 'PYTHON', 'PORT', 'NNODES',
+    'NODE_RANK'
+})
+RUNTIME_ENV_PREFIXES = ('TORCHELASTIC_', 'TORCH_NCCL_', 'NCCL_')
+#: Modules a nested command may run (with their submodules).
+NESTED_MODULES = ('mil_seg', 'torch.distributed.run')
+
+
+def _python_path(value: Optional[str]) -> list:
+    """``PYTHONPATH`` as the entries it puts on ``sys.path``, in order."""
+    entries = []
+    for entry in (value or '').split(os.pathsep):
+        entry = os.path.realpath(entry) if entry else ''
+        if entry and entry not in entries:
+            entries.append(entry)
+    return entries
+
+
+class Nested:
+    """Serving the commands that the served tools start themselves.
+
+    Each child of the server gets, as ``sys.executable``, an executable
+    (``tests/served_python.py`` behind a ``#!`` line of the real
+    interpreter) that sends ``python ...`` commands to this server's
+    socket; the server runs those it may in a child of its own on the
+    caller's standard fds, and refuses the others (the executable then
+    becomes the real interpreter).
+
+    Args:
+        folder (str): Where the socket and the executable are made.
+        scripts (str): The folder whose ``.py`` scripts a nested command
+            may run (the repository's ``tools/``).
+        before (dict): The environment the server imported with.
+    """
+
+    def __init__(self, folder: str, scripts: str, before: Dict[str, str]):
+        import socket
+        self.scripts = os.path.realpath(scripts)
+        self.before = before
+        self.imported = dict(os.environ)  # after the server's imports
+        self.socket_path = os.path.join(folder, 'socket')
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.socket_path)
+        self.listener.listen(64)
+        source_path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                   'served_python.py')
+        with open(source_path, encoding='utf-8') as f:
+            source = f.read()
+        #: The executable (the served tools' ``sys.executable``).
+        self.python = os.path.join(folder, 'python')
+        with open(self.python, 'w', encoding='utf-8') as f:
+            f.write(f'#!{sys.executable} -IS\n'
+                    f'REAL = {sys.executable!r}\n'
+                    f'SOCKET = {self.socket_path!r}\n' + source)
+        os.chmod(self.python, 0o755)
+
+    def refusal(self, request: dict) -> Optional[str]:
+        """Why a fork would not run ``request`` as a fresh interpreter
+        would (a target other than the served ones, an environment that
+        differs in a variable read at import), or None."""
+        target = request['target']
+        if request['kind'] == 'module':
+            if not any(target == name or target.startswith(name + '.')
+                       for name in NESTED_MODULES):
+                return f'module {target} is not served'
+        else:
+            script = os.path.realpath(os.path.join(request['cwd'], target))
+            if not (os.path.isfile(script)
+                    and script.startswith(self.scripts + os.sep)):
+                return f'script {target} is not served'
+        env = request['env']
+        for key in set(env) | set(self.before):
+            # a tool started by a tool inherits what the imports set
+            if env.get(key) in (self.before.get(key), self.imported.get(key))\
+                    or key in RUNTIME_ENV \
+                    or key.startswith(RUNTIME_ENV_PREFIXES):
+                continue
+            if key == 'PYTHONPATH':
+                why = self._extra_path(request)
+                if why is None:
+                    continue
+                return why
+            return f'{key} differs from the environment the server imported'
         return None
-    # Nothing buffered may be written twice (or into the tool's output).
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # What the child's garbage collections need not look at, and so not
-    # copy (the server's own few objects since the last request).
-    gc.freeze()
-    # The child reports a failure to set up (a server problem: nothing of
-    # the tool ran) on one pipe, or closes it when set up; it then waits
-    # on the other for the server's go, given once the test process knows
-    # its pid (so that it can always kill the tool), and ends without one
-    # (the server died).
-    setup_read, setup_write = os.pipe()
-    go_read, go_write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(setup_read)
-        os.close(go_write)
+
+    def _extra_path(self, request: dict) -> Optional[str]:
+        """Why the request's ``PYTHONPATH`` cannot be had by adding its
+        new entries to ``sys.path`` (it drops or reorders the server's, or
+        a new entry holds a module the server imported, which a fresh
+        interpreter would import from there), or None; the new entries go
+        to ``request['extra_path']``."""
+        given = _python_path(request['env'].get('PYTHONPATH'))
+        base = _python_path(self.before.get('PYTHONPATH'))
+        if [entry for entry in given if entry in base] != base:
+            return 'PYTHONPATH drops or reorders the server\'s entries'
+        extra = [entry for entry in given if entry not in base]
+        for entry in extra:
+            try:
+                names = os.listdir(entry)
+            except OSError:
+                continue
+            for name in names:
+                if name.split('.')[0] in sys.modules:
+                    return (f'PYTHONPATH entry {entry} holds {name}, a module '
+                            'the server imported')
+        request['extra_path'] = extra
+        return None
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _receive_request(conn) -> tuple:
+    """A nested command's request and the three fds sent with it."""
+    import socket
+    conn.settimeout(10)  # the executable sends at once
+    data, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+    buffer = data
+    while data and b'\n' not in buffer:
+        data = conn.recv(1 << 20)
+        buffer += data
+    if len(fds) != 3 or b'\n' not in buffer:
+        _close_all(fds)
+        raise OSError('an incomplete request')
+    conn.settimeout(None)
+    return json.loads(buffer.split(b'\n', 1)[0]), fds
+
+
+class Child:
+    """A running child of the server and where its replies go: the test
+    process's pipe (``conn`` None) or a nested command's socket."""
+
+    def __init__(self, pid: int, conn=None) -> None:
+        self.pid = pid
+        self.conn = conn
+        self.pidfd = os.pidfd_open(pid)
+
+
+class Server:
+    """The server's loop: requests of the test process on a pipe, nested
+    commands on a socket, the children's ends on their pidfds, all in one
+    thread (a thread would make forking unsafe).
+
+    Args:
+        requests (int): The fd of the test process's requests.
+        replies (int): The fd of the replies to it.
+        import_env (dict): See :class:`Tool`.
+        path0 (bool): See :class:`Tool`.
+        nested (Nested): The nested commands' socket and executable.
+    """
+
+    def __init__(self, requests: int, replies: int,
+                 import_env: Dict[str, Optional[str]], path0: bool,
+                 nested: Nested) -> None:
+        self.requests = requests
+        self.replies = replies
+        self.import_env = import_env
+        self.path0 = path0
+        self.nested = nested
+        self.buffer = b''
+        self.children: Dict[int, Child] = {}  # by pidfd
+        self.watched: Dict[int, Child] = {}  # by the fd of their socket
+
+    def _close_in_child(self, conn) -> None:
+        """Close the server's fds in a forked child: a child holding a
+        socket's end would hide the server's death from the executable
+        waiting on it."""
+        os.close(self.requests)
+        os.close(self.replies)
+        self.nested.listener.close()
+        for child in self.children.values():
+            os.close(child.pidfd)
+            if child.conn is not None:
+                child.conn.close()
+        if conn is not None:
+            conn.close()
+
+    def loop(self) -> Optional['Tool']:
+        """Serve until the requests' pipe closes (then kill what still runs
+        and return None); in a forked child, return its :class:`Tool`."""
+        import select
+        import socket
+        while True:
+            readable = select.select(
+                [self.requests, self.nested.listener.fileno(),
+                 *self.children, *self.watched], [], [])[0]
+            for fd in readable:
+                if fd == self.requests:
+                    data = os.read(fd, 65536)
+                    if not data:
+                        self._kill_all()
+                        return None
+                    self.buffer += data
+                    while b'\n' in self.buffer:
+                        line, self.buffer = self.buffer.split(b'\n', 1)
+                        tool = self._start(json.loads(line), None, None)
+                        if tool is not None:
+                            return tool
+                elif fd == self.nested.listener.fileno():
+                    tool = self._accept()
+                    if tool is not None:
+                        return tool
+                # An fd closed earlier in this round may be a new one's by
+                # now: neither check below blocks on an fd not yet ready.
+                elif fd in self.children:
+                    child = self.children[fd]
+                    pid, status = os.waitpid(child.pid, os.WNOHANG)
+                    if pid:
+                        del self.children[fd]
+                        self._ended(child, status)
+                elif fd in self.watched:
+                    child = self.watched[fd]
+                    try:
+                        data = child.conn.recv(1, socket.MSG_DONTWAIT)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        data = b''
+                    if not data:  # the executable died: so does its child
+                        del self.watched[fd]
+                        _kill_group(child.pid, wait=False)
+
+    def _accept(self) -> Optional['Tool']:
+        conn = self.nested.listener.accept()[0]
         try:
-            requests.close()
-            os.close(replies)
-            tool = Tool(request, import_env, path0)
-            tool.prepare()
-        except BaseException:  # noqa: B902
-            _write_all(setup_write, traceback.format_exc().encode())
-            os._exit(1)
-        os.close(setup_write)
-        if os.read(go_read, 1) != b'1':
-            os._exit(1)
-        os.close(go_read)
-        return tool
-    os.close(setup_write)
-    os.close(go_read)
-    try:
-        problem = _read_all(setup_read).decode(errors='replace')
-        os.close(setup_read)
-        if problem:
-            os.waitpid(pid, 0)
-            _send(replies,
-                  {'error': f'setting up the tool failed:\n{problem}'})
+            request, fds = _receive_request(conn)
+        except (OSError, ValueError) as error:
+            print(f'tool server: a nested request failed: {error}',
+                  file=sys.stderr, flush=True)
+            conn.close()
             return None
-        _send(replies, {'pid': pid})
-        os.write(go_write, b'1')
-        _, status = os.waitpid(pid, 0)
-        _send(replies, {'returncode': os.waitstatus_to_exitcode(status)})
-    except BaseException:
-        # The test process is gone (a broken pipe) or stops the server:
-        # the tool does not outlive it.
-        _kill_group(pid)
-        raise
-    finally:
-        os.close(go_write)
-    return None
+        why = self.nested.refusal(request)
+        if why is not None:
+            print(f'tool server: refused {request["target"]}: {why}',
+                  file=sys.stderr, flush=True)
+            _close_all(fds)
+            _send_to(conn, {'refused': why})
+            conn.close()
+            return None
+        try:
+            tool = self._start(request, fds, conn)
+        except BaseException:
+            _close_all(fds)
+            raise
+        if tool is None:  # the server: the child has its own copies
+            _close_all(fds)
+        return tool
+
+    def _reply(self, conn, message: dict) -> None:
+        if conn is None:
+            _send(self.replies, message)
+        else:
+            _send_to(conn, message)
+
+    def _start(self, request: dict, fds: Optional[list],
+               conn) -> Optional['Tool']:
+        """Fork a child for ``request``; in the child return its prepared
+        :class:`Tool`, in the server register it and return None."""
+        problem = _fork_unsafe()
+        if problem is not None:
+            self._reply(conn, {'error': problem})
+            if conn is not None:
+                conn.close()
+            return None
+        # Nothing buffered may be written twice (or into the tool's output).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # What the child's garbage collections need not look at, and so not
+        # copy (the server's own few objects since the last request).
+        gc.freeze()
+        # The child reports a failure to set up (a server problem: nothing
+        # of the tool ran) on one pipe, or closes it when set up; it then
+        # waits on the other for the server's go, given once the caller
+        # knows its pid (so that it can always kill the tool), and ends
+        # without one (the server died).
+        setup_read, setup_write = os.pipe()
+        go_read, go_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(setup_read)
+            os.close(go_write)
+            try:
+                self._close_in_child(conn)
+                tool = Tool(request, self.import_env, self.path0, fds,
+                            self.nested.python)
+                tool.prepare()
+            except BaseException:  # noqa: B902
+                _write_all(setup_write, traceback.format_exc().encode())
+                os._exit(1)
+            os.close(setup_write)
+            if os.read(go_read, 1) != b'1':
+                os._exit(1)
+            os.close(go_read)
+            return tool
+        os.close(setup_write)
+        os.close(go_read)
+        try:
+            problem = _read_all(setup_read).decode(errors='replace')
+            os.close(setup_read)
+            if problem:
+                os.waitpid(pid, 0)
+                self._reply(
+                    conn, {'error': f'setting up the tool failed:\n{problem}'})
+                if conn is not None:
+                    conn.close()
+                return None
+            child = Child(pid, conn)
+            self.children[child.pidfd] = child
+            if conn is not None:
+                self.watched[conn.fileno()] = child
+            self._reply(conn, {'pid': pid})
+            os.write(go_write, b'1')
+        except OSError:
+            # The caller is gone (a broken pipe or socket): the tool does
+            # not outlive the request. A nested caller's death is its own
+            # affair; the test process's ends the server.
+            _kill_group(pid)
+            for fd, child in list(self.children.items()):
+                if child.pid == pid:
+                    os.close(fd)
+                    del self.children[fd]
+            if conn is None:
+                raise
+            self.watched.pop(conn.fileno(), None)
+            conn.close()
+        finally:
+            os.close(go_write)
+        return None
+
+    def _ended(self, child: Child, status: int) -> None:
+        os.close(child.pidfd)
+        message = {'returncode': os.waitstatus_to_exitcode(status)}
+        if child.conn is None:
+            _send(self.replies, message)
+            return
+        self.watched.pop(child.conn.fileno(), None)
+        try:
+            _send_to(child.conn, message)
+        except OSError:
+            pass  # the executable is gone
+        child.conn.close()
+
+    def _kill_all(self) -> None:
+        for child in self.children.values():
+            _kill_group(child.pid)
+            os.close(child.pidfd)
+            if child.conn is not None:
+                child.conn.close()
+        self.children.clear()
+        self.watched.clear()
 
 
-def _kill_group(pid: int) -> None:
+def _close_all(fds: list) -> None:
+    for fd in fds:
+        os.close(fd)
+
+
+def _send_to(conn, message: dict) -> None:
+    conn.sendall((json.dumps(message) + '\n').encode())
+
+
+def _kill_group(pid: int, wait: bool = True) -> None:
     import signal
     try:
         os.killpg(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        if wait:
+            os.waitpid(pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
 
@@ -362,12 +720,16 @@ def _kill_group(pid: int) -> None:
 def main() -> int:
     """Serve requests until stdin closes; return the server's exit status.
 
+    ``sys.argv[1]`` is the folder whose scripts nested commands may run;
+    the modules after it, if any, are imported instead of ``PRELOAD``.
     In a forked child this does not return: the child ends in
     :meth:`Tool.exit`.
     """
+    import shutil
+    import tempfile
     # The protocol keeps the pipes; fd 0 becomes /dev/null and fd 1 the
     # server's stderr (the test process's log of the server).
-    requests = os.fdopen(os.dup(0), 'rb')
+    requests = os.dup(0)
     replies = os.dup(1)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
@@ -376,9 +738,12 @@ def main() -> int:
     path0 = sys.path[0] == ''  # the entry of `python -c`
     before = dict(os.environ)
     try:
-        # `python -c SERVER_SOURCE MODULE...`: those instead (the tests of
-        # the server itself start servers of the standard library only).
-        for name in sys.argv[1:] or PRELOAD:
+        if not hasattr(os, 'pidfd_open'):
+            raise RuntimeError('the tool server needs os.pidfd_open (Linux)')
+        # `python -c SERVER_SOURCE SCRIPTS MODULE...`: those modules
+        # instead (the tests of the server itself start servers of the
+        # standard library only).
+        for name in sys.argv[2:] or PRELOAD:
             __import__(name)
     except BaseException:  # noqa: B902 (reported, then the server ends)
         _send(replies, {'error': traceback.format_exc()})
@@ -388,11 +753,23 @@ def main() -> int:
         for key in set(before) | set(os.environ)
         if os.environ.get(key) != before.get(key)
     }
-    _send(replies, {'ready': True, 'pid': os.getpid()})
+    folder = tempfile.mkdtemp(prefix='mil_seg-tool-server-')
+    nested = Nested(folder, sys.argv[1], before)
+    _send(replies, {'ready': True, 'pid': os.getpid(),
+                    'python': nested.python})
     gc.freeze()
-    for line in requests:
-        tool = _serve_one(json.loads(line), requests, replies, import_env,
-                          path0)
-        if tool is not None:  # the forked child
-            tool.exit(tool.run())
+    server = Server(requests, replies, import_env, path0, nested)
+    server_pid = os.getpid()
+    try:
+        tool = server.loop()
+    except BaseException:
+        if os.getpid() == server_pid:
+            server._kill_all()
+        raise
+    finally:
+        if os.getpid() == server_pid:
+            nested.close()
+            shutil.rmtree(folder, ignore_errors=True)
+    if tool is not None:  # the forked child
+        tool.exit(tool.run())
     return 0

@@ -14,20 +14,47 @@ import time
 
 import pytest
 
-from ..tool_runner import ROOT, tool_env
+from ..tool_runner import ROOT, tool_env, tool_python, tool_server
 from .reference import benchmark_args, benchmark_command, measured
 
 
 def processes_naming(text: str) -> list:
-    """Ids of the processes whose command line contains ``text``."""
+    """Ids of the processes whose command line, or a file they hold open,
+    contains ``text`` (a training run by the tool server has the server's
+    command line, and its output open in its work dir)."""
     found = []
     for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
         try:
             with open(f'/proc/{pid}/cmdline', 'rb') as f:
-                if text.encode() in f.read():
-                    found.append(int(pid))
+                named = text.encode() in f.read()
+            fds = f'/proc/{pid}/fd'
+            for fd in ([] if named else os.listdir(fds)):
+                try:
+                    named = named or text in os.readlink(f'{fds}/{fd}')
+                except OSError:
+                    continue
         except (FileNotFoundError, PermissionError, ProcessLookupError,
                 NotADirectoryError):
+            continue
+        if named:
+            found.append(int(pid))
+    return found
+
+
+def children_of(pid: int) -> list:
+    """Ids of the processes whose parent is ``pid``."""
+    found = []
+    for child in os.listdir('/proc'):
+        if not child.isdigit():
+            continue
+        try:
+            with open(f'/proc/{child}/stat') as f:
+                if int(f.read().rsplit(')', 1)[1].split()[1]) == pid:
+                    found.append(int(child))
+        except (FileNotFoundError, NotADirectoryError, ValueError,
+                IndexError, ProcessLookupError):
             continue
     return found
 
@@ -37,8 +64,13 @@ def test_a_benchmark_killed_at_any_point_ends_with_the_same_tables(
         reference_benchmark, tmp_path):
     work_dir = tmp_path / 'work'
     results_out = tmp_path / 'lt.json'
+    # Through the tool server where it is on: the benchmark and the
+    # trainings it starts are then its children, and the kill of the
+    # process that stands for the benchmark must end them all.
+    server = tool_server()
     command = benchmark_command(*benchmark_args(
         reference_benchmark.data_config, work_dir, results_out))
+    command[0] = tool_python()
     kill_points = [
         ('inside a tuning trial (its first checkpoint written)',
          lambda: any(work_dir.glob('tuning/*/*/last_checkpoint'))),
@@ -64,11 +96,16 @@ def test_a_benchmark_killed_at_any_point_ends_with_the_same_tables(
             bench.wait()
         outputs.append(log.read_text())
         # the training it started died with it: nothing else writes there
+        # (nor runs in the server)
+        def survivors():
+            return processes_naming(str(work_dir)) + (
+                [] if server is None else children_of(server.pid))
+
         for _ in range(50):
-            if not processes_naming(str(work_dir)):
+            if not survivors():
                 break
             time.sleep(0.1)
-        assert processes_naming(str(work_dir)) == [], where
+        assert survivors() == [], where
     final = subprocess.run(command, cwd=ROOT, env=tool_env(),
                            capture_output=True, text=True, timeout=1200)
     assert final.returncode == 0, (final.stdout + final.stderr)[-4000:]

@@ -5,7 +5,6 @@ import json
 import os
 import os.path as osp
 import shutil
-import subprocess
 import sys
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from mil_seg.benchmark import results as result_files
 from mil_seg.benchmark import zoo
 
-from ..tool_runner import tool_env
+from ..tool_runner import run_command
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RENDER = [sys.executable, '-m', 'mil_seg.benchmark', 'render']
@@ -119,16 +118,13 @@ def test_a_changed_number_fails_the_check(tmp_path):
                for p in problems)
     assert any('README.md: table summary differs' in p for p in problems)
 
-    result = subprocess.run(
-        [*RENDER, '--check', '--repo', root], capture_output=True,
-        text=True, timeout=120, env=tool_env())
+    result = run_command([*RENDER, '--check', '--repo', root], timeout=120)
     assert result.returncode == 1
     assert ('+| Class-weighted CE | exponent=0.5 | 0-2 | 50.95 ± '
             in result.stdout)
     assert 'Class-weighted CE (exponent=0.5): 50.95 / ' in result.stdout
 
-    result = subprocess.run([*RENDER, '--repo', root], capture_output=True,
-                            text=True, timeout=120, env=tool_env())
+    result = run_command([*RENDER, '--repo', root], timeout=120)
     assert result.returncode == 0, result.stderr
     assert zoo.check(root) == []
 
@@ -200,9 +196,7 @@ def test_the_cli_prints_one_error_line_for_a_malformed_file(tmp_path):
     root = copy_repo(tmp_path)
     with open(osp.join(root, 'results', 'broken.json'), 'w') as f:
         f.write('{"schema": 1,')
-    result = subprocess.run(
-        [*RENDER, '--check', '--repo', root], capture_output=True,
-        text=True, timeout=120, env=tool_env())
+    result = run_command([*RENDER, '--check', '--repo', root], timeout=120)
     assert result.returncode == 2
     assert result.stderr.startswith(
         'error: results/broken.json: not valid JSON')
@@ -247,8 +241,7 @@ def test_a_new_result_file_must_be_listed_then_is_appended(tmp_path):
                        match=r'results/index\.json: result file\(s\) '
                        r'new-table not listed in "files"'):
         zoo.check(root)
-    result = subprocess.run([*RENDER, '--repo', root], capture_output=True,
-                            text=True, timeout=120, env=tool_env())
+    result = run_command([*RENDER, '--repo', root], timeout=120)
     assert result.returncode == 2
     assert 'new-table not listed' in result.stderr
 
@@ -366,9 +359,7 @@ def test_a_file_of_an_older_schema_ends_in_one_error_line(tmp_path):
                        match=r'old\.json: schema: expected 1 or 2, got 0: .*'
                        'convert it to schema 2'):
         zoo.check(root)
-    result = subprocess.run([*RENDER, '--check', '--repo', root],
-                            capture_output=True, text=True, timeout=120,
-                            env=tool_env())
+    result = run_command([*RENDER, '--check', '--repo', root], timeout=120)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith(
