@@ -42,10 +42,7 @@ fi
 PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
 # setuptools<81 keeps pkg_resources, which mmengine and mmcv still import.
 "${PIP[@]}" --upgrade pip 'setuptools<81' wheel
-# --no-compile: byte-compiling every one of torch's thousands of modules is
-# much of its install time; the import of mil_seg at the end compiles those
-# it loads, and Python the others when first imported.
-"${PIP[@]}" --no-compile "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+"${PIP[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
 if [ "$STACK" = onedl ]; then
     # onedl-mmcv is a source package whose build requirements hold no torch:
     # without a CUDA toolchain it builds without compiled ops, in seconds.
