@@ -552,8 +552,6 @@ def tool_python() -> str:
     server's executable, which runs them in the server (see
     ``tests/tool_server.py``), or ``sys.executable`` where the server is
     off."""
-    if os.environ.get(FRESH_PROCESSES) == '1':
-        return sys.executable
     with _server_lock:
         server = tool_server()
     return sys.executable if server is None else server.python

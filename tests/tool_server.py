@@ -41,7 +41,11 @@ import builtins
 import gc
 import json
 import os
+import select
+import shutil
+import socket
 import sys
+import tempfile
 import traceback
 import types
 from typing import Dict, NoReturn, Optional
@@ -382,7 +386,6 @@ class Nested:
     """
 
     def __init__(self, folder: str, scripts: str, before: Dict[str, str]):
-        import socket
         self.scripts = os.path.realpath(scripts)
         self.before = before
         self.imported = dict(os.environ)  # after the server's imports
@@ -460,7 +463,6 @@ class Nested:
 
 def _receive_request(conn) -> tuple:
     """A nested command's request and the three fds sent with it."""
-    import socket
     conn.settimeout(10)  # the executable sends at once
     data, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
     buffer = data
@@ -526,8 +528,6 @@ class Server:
     def loop(self) -> Optional['Tool']:
         """Serve until the requests' pipe closes (then kill what still runs
         and return None); in a forked child, return its :class:`Tool`."""
-        import select
-        import socket
         while True:
             readable = select.select(
                 [self.requests, self.nested.listener.fileno(),
@@ -725,8 +725,6 @@ def main() -> int:
     In a forked child this does not return: the child ends in
     :meth:`Tool.exit`.
     """
-    import shutil
-    import tempfile
     # The protocol keeps the pipes; fd 0 becomes /dev/null and fd 1 the
     # server's stderr (the test process's log of the server).
     requests = os.dup(0)
