@@ -23,6 +23,10 @@ and announces each once:
 * ``config_packages`` (:mod:`.config_packages`): the toolboxes are installed
   under other distribution names (the ``onedl-*`` fork); ``mmseg::`` and
   ``mmpretrain::`` base configs resolve to those.
+* ``config_index`` (:mod:`.config_index`): mmengine reads a toolbox's
+  model index (``model-index.yml`` and every metafile) for each
+  ``mmseg::`` or ``mmpretrain::`` base of every config it parses; it is
+  read once per process. Needed with every mmengine release so far.
 * ``mil_seg_configs`` (:mod:`.mil_seg_configs`): mmengine looks for
   ``mil_seg::`` base configs in another folder than the imported package's
   (an editable install on upstream mmengine: the distribution's metadata
@@ -40,8 +44,7 @@ and announces each once:
 
 With full mmcv, torch < 2.6, ``pkg_resources`` present, a GPU, an
 MMSegmentation whose ``FocalLoss`` works on the CPU and a wheel install of
-mil_seg, nothing is applied;
-:func:`active_shims` returns an empty list.
+mil_seg, only ``config_index`` is applied.
 
 The modules of this package import each other relatively only, so that the
 package can be loaded on its own (its tests do, to apply it in a fresh
@@ -49,8 +52,8 @@ interpreter without ``import mil_seg``).
 """
 from typing import Callable, List, Optional, Sequence
 
-from . import (config_packages, cpu_distributed, focal_loss, mil_seg_configs,
-               mmcv_ops, package_lookup, torch_load)
+from . import (config_index, config_packages, cpu_distributed, focal_loss,
+               mil_seg_configs, mmcv_ops, package_lookup, torch_load)
 from .config_packages import register_mil_seg_configs
 from .cpu_distributed import (cpu_sync_batch_norm_class, cuda_unavailable,
                               register_cpu_ddp_wrapper)
@@ -69,6 +72,7 @@ SHIMS = (
     torch_load.SHIM,
     package_lookup.SHIM,
     config_packages.SHIM,
+    config_index.SHIM,
     mil_seg_configs.SHIM,
     cpu_distributed.SHIM,
     focal_loss.SHIM,

@@ -5,20 +5,20 @@ import dataclasses
 import pytest
 
 from mil_seg import compat
-from mil_seg.compat import (Shim, config_packages, cpu_distributed,
-                            focal_loss, mil_seg_configs, mmcv_ops,
-                            package_lookup, torch_load)
+from mil_seg.compat import (Shim, config_index, config_packages,
+                            cpu_distributed, focal_loss, mil_seg_configs,
+                            mmcv_ops, package_lookup, torch_load)
 from .conftest import LOAD_COMPAT_STANDALONE, run_python
 
 
 def test_one_list_with_every_shim_module_s_entry():
     modules = (mmcv_ops, torch_load, package_lookup, config_packages,
-               mil_seg_configs, cpu_distributed, focal_loss)
+               config_index, mil_seg_configs, cpu_distributed, focal_loss)
     assert compat.SHIMS == tuple(module.SHIM for module in modules)
     names = [shim.name for shim in compat.SHIMS]
     assert names == ['mmcv_ops', 'torch_load_allowlist', 'package_lookup',
-                     'config_packages', 'mil_seg_configs', 'cpu_distributed',
-                     'focal_loss_cpu']
+                     'config_packages', 'config_index', 'mil_seg_configs',
+                     'cpu_distributed', 'focal_loss_cpu']
     for shim in compat.SHIMS:
         assert isinstance(shim, Shim) and shim.description
         assert callable(shim.needed) and callable(shim.install)
