@@ -232,6 +232,7 @@ class Tool:
         # sys.path entries; source lines of tracebacks) are read anew.
         importlib.invalidate_caches()
         linecache.clearcache()
+        tempfile.tempdir = None  # chosen from TMPDIR & co. on first use
         # Every fresh process seeds its random streams differently (the
         # random module reseeds itself in a forked child).
         numpy = sys.modules.get('numpy')
@@ -342,18 +343,22 @@ def _tool_traceback(trace: Optional[types.TracebackType]):
 
 #: Environment variables that a nested command (see :class:`Nested`) may
 #: have that the server's imports did not see, because nothing reads them
-#: at import: torchrun's (and its agent's) per-rank variables, the thread
-#: counts (applied to torch by :meth:`Tool._fresh_state`), ``-u`` as a
-#: variable, what ``tools/dist_train.sh`` reads, and a shell's bookkeeping.
+#: at import: torchrun's (and its agent's) per-rank variables, Slurm's
+#: (a job's and an srun task's, and the cluster's ``SLURM_CONF``), the
+#: thread counts (applied to torch by :meth:`Tool._fresh_state`), the
+#: temporary folder (read on first use, reset there too), ``-u`` as a
+#: variable, what ``tools/dist_train.sh`` and ``tools/slurm_train.sh``
+#: read, and a shell's bookkeeping.
 RUNTIME_ENV = frozenset({
-    '_', 'SHLVL', 'PWD', 'OLDPWD',
+    '_', 'SHLVL', 'PWD', 'OLDPWD', 'HOSTNAME', 'ENVIRONMENT', 'TMPDIR',
     'RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'LOCAL_WORLD_SIZE', 'GROUP_RANK',
     'GROUP_WORLD_SIZE', 'ROLE_RANK', 'ROLE_NAME', 'ROLE_WORLD_SIZE',
     'MASTER_ADDR', 'MASTER_PORT', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS',
     'PYTHONUNBUFFERED', 'PYTEST_CURRENT_TEST', 'PYTHON', 'PORT', 'NNODES',
-    'NODE_RANK'
+    'NODE_RANK', 'GPUS', 'TASKS', 'CPUS_PER_TASK'
 })
-RUNTIME_ENV_PREFIXES = ('TORCHELASTIC_', 'TORCH_NCCL_', 'NCCL_')
+RUNTIME_ENV_PREFIXES = ('TORCHELASTIC_', 'TORCH_NCCL_', 'NCCL_', 'SLURM_',
+                        'SLURMD_')
 #: Modules a nested command may run (with their submodules).
 NESTED_MODULES = ('mil_seg', 'torch.distributed.run')
 

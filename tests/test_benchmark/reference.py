@@ -2,8 +2,9 @@
 (the fixtures are in this folder's conftest.py; tests cannot import
 conftest)."""
 import json
-import sys
 from typing import Dict, List, NamedTuple
+
+from ..tool_runner import tool_python
 
 #: Result-file columns that measure the machine, not the method: they
 #: differ between any two runs, interrupted or not.
@@ -43,7 +44,11 @@ def benchmark_args(data_config: str, work_dir, results_out) -> List[str]:
 
 
 def benchmark_command(*args: str) -> List[str]:
-    return [sys.executable, '-m', 'mil_seg.benchmark', *args]
+    """``python -m mil_seg.benchmark ARGS`` for a subprocess the test
+    watches and kills itself: through the tool server where it is on (the
+    benchmark and what it starts, Slurm jobs included, are then the
+    server's children; see ``tool_python``)."""
+    return [tool_python(), '-m', 'mil_seg.benchmark', *args]
 
 
 def measured(path: str) -> Dict[str, dict]:

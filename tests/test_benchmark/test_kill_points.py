@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from ..tool_runner import ROOT, tool_env, tool_python, tool_server
+from ..tool_runner import ROOT, tool_env, tool_server
 from .reference import benchmark_args, benchmark_command, measured
 
 
@@ -70,7 +70,6 @@ def test_a_benchmark_killed_at_any_point_ends_with_the_same_tables(
     server = tool_server()
     command = benchmark_command(*benchmark_args(
         reference_benchmark.data_config, work_dir, results_out))
-    command[0] = tool_python()
     kill_points = [
         ('inside a tuning trial (its first checkpoint written)',
          lambda: any(work_dir.glob('tuning/*/*/last_checkpoint'))),

@@ -24,7 +24,7 @@ from mil_seg.seg.models.pixel_contrast import (IMAGES_PER_RANK_STEP,
                                                PIXELS_PER_IMAGE)
 from ..tool_runner import (CLS_EMA, DEMO_GML, ROOT, cls_options, free_port,
                            run_command, run_dist_train, small_seg_options,
-                           tool_env, write_image_folders)
+                           tool_env, tool_python, write_image_folders)
 
 HERE = osp.dirname(osp.abspath(__file__))
 WORKER = osp.join(HERE, 'dist_queue_worker.py')
@@ -218,7 +218,7 @@ def test_slurm_launcher_maps_the_srun_environment_to_ranks(
     processes = [
         subprocess.Popen(
             [
-                sys.executable, 'tools/train.py',
+                tool_python(), 'tools/train.py',
                 str(config), '--launcher', 'slurm', '--work-dir',
                 str(work_dir), *small_seg_options(synthetic_root, 2)
             ],

@@ -2,12 +2,12 @@
 ``slurm_cluster`` fixture): a 2-task training on a partition without GPUs.
 """
 import os.path as osp
-import sys
 
 import pytest
 
 from ..slurm_cluster import PARTITION
-from ..tool_runner import DEMO_GML, ROOT, free_port, run_command, small_seg_options
+from ..tool_runner import (DEMO_GML, ROOT, free_port, run_command,
+                           small_seg_options, tool_python)
 
 SLURM_TRAIN = osp.join(ROOT, 'tools', 'slurm_train.sh')
 
@@ -27,7 +27,7 @@ def test_two_task_training_on_a_cpu_partition(slurm_cluster, synthetic_root,
         GPUS='0',
         TASKS='2',
         CPUS_PER_TASK='1',
-        PYTHON=sys.executable,
+        PYTHON=tool_python(),
         PORT=str(free_port()),
         **slurm_cluster.env)
     assert result.returncode == 0, (result.stdout[-2000:] +
@@ -77,7 +77,7 @@ def test_missing_prior_file_stops_both_tasks_with_one_error_line(
         GPUS='0',
         TASKS='2',
         CPUS_PER_TASK='1',
-        PYTHON=sys.executable,
+        PYTHON=tool_python(),
         PORT=str(free_port()),
         **slurm_cluster.env)
     assert result.returncode != 0
