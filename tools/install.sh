@@ -39,9 +39,7 @@ if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
         exit 1
     fi
 fi
-# pip byte-compiles what it installs one file at a time (torch: ~6,600
-# files, ~20 s of CPU); compileall below does the same in parallel.
-PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-compile)
+PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
 # setuptools<81 keeps pkg_resources, which mmengine and mmcv still import.
 "${PIP[@]}" --upgrade pip 'setuptools<81' wheel
 "${PIP[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
@@ -69,12 +67,6 @@ else
     fi
     "${PIP[@]}" -e "$ROOT[tests,upstream]"
 fi
-# Every installed module compiled once, as pip would: interpreters that
-# may not write __pycache__ (PYTHONDONTWRITEBYTECODE) would otherwise compile
-# torch's modules on every start. A file this Python cannot compile (torch
-# ships Python 3.12-only test helpers) is skipped, as pip skips it.
-"$VENV/bin/python" -m compileall -qq -j 0 \
-    "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" || true
 # yapf (mmengine prints configs with it) writes its grammar cache on first
 # import; ranks or test workers importing it at once the first time can
 # read a half-written file (EOFError). Write it now, once.
