@@ -56,17 +56,22 @@ def test_missing_evaluator_prior_stops_before_training(synthetic_root,
 @pytest.mark.xdist_group('missing_files_two_processes')
 def test_missing_evaluator_prior_two_processes_one_line(synthetic_root,
                                                         tmp_path):
-    """torchrun, 2 CPU ranks: every rank finds the file missing and exits
-    with status 2; rank 0 alone prints the line, no rank a traceback
-    (torchrun's own report of the failed ranks aside)."""
+    """torchrun, 2 CPU ranks: the ranks find the file missing together
+    and exit with status 2; rank 0 alone prints the line, no rank a
+    traceback (torchrun's own report of the failed ranks aside)."""
     work_dir, prior = tmp_path / 'work', str(tmp_path / 'missing.json')
     result = run_dist_train(DEMO_GML, work_dir,
                             missing_prior_options(synthetic_root, prior))
     assert result.returncode != 0
     assert_stopped_before_training(result, work_dir, prior)
     output = result.stdout + result.stderr
-    # torchrun's report: each rank's exit status
-    assert len(re.findall(r'exitcode +: 2 ', output)) == 2, output[-3000:]
+    # torchrun's report: each rank's exit status. torchrun ends the ranks
+    # still running once it sees the first one fail (SIGTERM, -15): a rank
+    # whose exit lags the other's by more than torchrun's polling interval
+    # is reported so.
+    statuses = re.findall(r'exitcode +: (-?\d+) ', output)
+    assert len(statuses) == 2 and '2' in statuses, output[-3000:]
+    assert set(statuses) <= {'2', '-15'}, output[-3000:]
     # a rank's traceback: torch prefixes it with [rankN], and it runs
     # through tools/train.py
     assert '[rank' not in output and 'train.py", line' not in output, \
