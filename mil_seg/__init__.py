@@ -5,9 +5,10 @@ OpenMMLab stack (:mod:`.stack`), applies the compatibility layer (only the
 parts this environment needs, once) and registers every module into the
 MMSegmentation and MMPretrain registries.
 
-``import mil_seg.gml`` (the method) and ``import mil_seg.losses`` (the
-baselines) need none of that: they import torch, numpy and mmengine only and
-patch nothing. Python runs this file before either, so it does only the
+``import mil_seg.gml`` (the method), ``import mil_seg.losses`` (the
+baselines) and ``import mil_seg.launch`` (what the launchers share: one-line
+user errors, process groups, config and file checks) need none of that:
+they import torch, numpy and mmengine only and patch nothing. Python runs this file before either, so it does only the
 light part for them and completes the package the first time anything
 else is imported or used (``import mil_seg``, ``mil_seg.seg``,
 ``mil_seg.STACK``; see :mod:`._import_mode`).
@@ -18,8 +19,8 @@ from . import _import_mode
 from .version import __version__
 
 #: Modules (with their submodules) whose import leaves the package light.
-LIGHT = ('mil_seg.gml', 'mil_seg.losses', 'mil_seg.errors', 'mil_seg.version',
-         'mil_seg._import_mode')
+LIGHT = ('mil_seg.gml', 'mil_seg.losses', 'mil_seg.launch', 'mil_seg.errors',
+         'mil_seg.installed_weights', 'mil_seg.version', 'mil_seg._import_mode')
 
 
 def _import_everything() -> None:

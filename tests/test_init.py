@@ -15,6 +15,10 @@ import pytest
 import mil_seg  # noqa: F401
 
 GML_DIR = osp.join(osp.dirname(mil_seg.__file__), 'gml')
+#: A config outside the package's folders that inherits a ``mil_seg::``
+#: base (itself inheriting ``mmseg::`` ones).
+USER_CONFIG = osp.join(osp.dirname(osp.abspath(__file__)), 'data',
+                       'user_config_with_mil_seg_base.py')
 
 # Prints what the interpreter holds of mil_seg and the toolboxes, the
 # compatibility layer's applied shims (None: not loaded) and whether both
@@ -65,10 +69,12 @@ def test_the_core_loads_no_toolbox_and_patches_nothing():
         import mil_seg.gml.teacher
         from mil_seg.errors import UserError
         import mil_seg.losses
+        from mil_seg.launch import check_files, run_guarded
     ''')
     modules = eval(report['MODULES'])
-    light = ('mil_seg.gml', 'mil_seg.losses', 'mil_seg.errors',
-             'mil_seg.version', 'mil_seg._import_mode')
+    light = ('mil_seg.gml', 'mil_seg.losses', 'mil_seg.launch',
+             'mil_seg.errors', 'mil_seg.installed_weights', 'mil_seg.version',
+             'mil_seg._import_mode')
     assert [m for m in modules if m.split('.')[0] != 'mil_seg'] == []
     assert [
         m for m in modules
@@ -91,6 +97,12 @@ def test_the_core_loads_no_toolbox_and_patches_nothing():
             reason='importlib.import_module reads no spec before 3.11')),
     'import mil_seg.gml\nfrom mil_seg.seg.models import GMLHead',
     'import mil_seg.gml\nmil_seg.STACK',
+    # a launcher's config: its mil_seg:: and mmseg:: bases need the layer
+    pytest.param(
+        'import argparse\nfrom mil_seg.launch import load_config\n'
+        f'load_config(argparse.Namespace(config={USER_CONFIG!r}, '
+        "local_rank=0, cfg_options=None, launcher='none', work_dir=None))",
+        id='launch.load_config'),
 ])
 def test_the_whole_package_registers_and_patches_once(code):
     report = run_python(code)

@@ -58,6 +58,10 @@ def load_config(args: argparse.Namespace) -> Config:
             its ``default_scope`` is not supported, or ``--launcher slurm``
             runs outside a Slurm job's environment.
     """
+    # The whole package, before the config is parsed: its compatibility
+    # layer resolves mil_seg:: bases (an editable install) and the fork's
+    # mmseg:: / mmpretrain:: bases (mil_seg.launch alone leaves it light).
+    from .. import compat  # noqa: F401
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     if not osp.isfile(args.config):
