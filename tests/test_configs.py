@@ -565,6 +565,9 @@ def _shrink(node):
     elif kind == 'GMLClsHead' and 'queue' in node:
         node['queue']['size'] = node['num_classes'] * node['queue'].get(
             'base_size', 2) + 32
+        # The whole queue is projected every step: with iNaturalist's 8,142
+        # classes, 16k keys through a 2048-wide hidden layer would dominate
+        node['projector_hidden_channels'] = 64
 
 
 def tiny_config(path, data, work_dir):
