@@ -8,9 +8,9 @@ MMSegmentation and MMPretrain registries.
 ``import mil_seg.gml`` (the method), ``import mil_seg.losses`` (the
 baselines) and ``import mil_seg.launch`` (what the launchers share: one-line
 user errors, process groups, config and file checks) need none of that:
-they import torch, numpy and mmengine only and patch nothing. Python runs this file before either, so it does only the
-light part for them and completes the package the first time anything
-else is imported or used (``import mil_seg``, ``mil_seg.seg``,
+they import torch, numpy and mmengine only and patch nothing. Python runs
+this file before any of them, so it does only the light part for them and
+completes the package the first time anything else is imported or used (``import mil_seg``, ``mil_seg.seg``,
 ``mil_seg.STACK``; see :mod:`._import_mode`).
 """
 import sys

@@ -6,8 +6,7 @@ metafile it imports (MMSegmentation's: about 160 YAML files) to learn
 whether the name is one of the package's model configs; for a
 ``_base_/...`` name it is not, and mmengine then takes the file path as
 given. Every config that inherits such a base pays that again on every
-parse (tens of milliseconds per file, most of the time a config takes to
-load). The index is read once per package folder and kept, keyed by the
+parse, most of the time a config takes to load. The index is read once per package folder and kept, keyed by the
 modification time of ``model-index.yml`` so that a reinstalled toolbox is
 read afresh; answers, the error for a name that is not in the index
 included, are mmengine's.
@@ -57,7 +56,9 @@ def cfg_metainfo(package_path: str, cfg_path: str) -> dict:
 
     Args:
         package_path (str): The installed package's folder.
-        cfg_path (str): A config name, without ``.py``.
+        cfg_path (str): A config's path under the package's ``configs``
+            folder, as mmengine's callers pass it (the index's names keep
+            ``.py``).
 
     Returns:
         dict: A copy of the metafile entry of that config's model.
