@@ -38,6 +38,15 @@ class GMLLoss(nn.Module):
     logit-adjusted cross-entropy ``F.cross_entropy(prior.adjust(cls_logits),
     labels)`` times ``sup_weight``.
 
+    ``class_weight_exponent`` weights ``L_sup``'s samples by
+    :meth:`~mil_seg.gml.ClassPrior.class_weights` of their class (``pi_c **
+    -exponent``), the re-weighting of class-weighted cross-entropy, so that
+    the contrastive term can be put on a class-weighted supervised term.
+    The weighted term is the weighted mean over the non-ignored samples
+    (PyTorch's, as :class:`~mil_seg.losses.ClassWeightedCELoss` under a
+    decode head), so its scale does not change with the exponent; with the
+    prior strength 0 and the other terms off it is that loss.
+
     The temperature is stored as ``log_temperature``: (C,) with
     ``temperature='per_class'`` (one T_c per class, as the paper writes the
     objective), (1,) with ``'shared'`` (one contrastive temperature for all
@@ -68,6 +77,9 @@ class GMLLoss(nn.Module):
         kd_temperature (float): Distillation temperature. Defaults to 4.0.
         temperature (str): ``'per_class'`` or ``'shared'`` (see above).
             Defaults to 'per_class'.
+        class_weight_exponent (float, optional): Weight ``L_sup``'s samples
+            by their class's ``pi_c ** -exponent`` (0.5: square-root
+            inverse frequency). Defaults to None (unweighted).
     """
 
     TEMPERATURES = ('per_class', 'shared')
@@ -80,7 +92,8 @@ class GMLLoss(nn.Module):
                  init_temperature: float = 0.1,
                  learn_temperature: bool = True,
                  kd_temperature: float = 4.0,
-                 temperature: str = 'per_class') -> None:
+                 temperature: str = 'per_class',
+                 class_weight_exponent: Optional[float] = None) -> None:
         super().__init__()
         if temperature not in self.TEMPERATURES:
             raise UserError(f'temperature must be one of {self.TEMPERATURES},'
@@ -95,7 +108,12 @@ class GMLLoss(nn.Module):
                             ('kd_weight', kd_weight)):
             if value < 0:
                 raise UserError(f'{name} must be >= 0, got {value}')
+        if class_weight_exponent is not None and class_weight_exponent < 0:
+            raise UserError('class_weight_exponent must be >= 0 (0.5: '
+                            'square-root inverse frequency), got '
+                            f'{class_weight_exponent}')
         self.num_classes = num_classes
+        self.class_weight_exponent = class_weight_exponent
         self.sup_weight = sup_weight
         self.con_weight = con_weight
         self.kd_weight = kd_weight
@@ -183,12 +201,9 @@ class GMLLoss(nn.Module):
             ``kd_weight > 0``.
         """
         losses = dict()
-        losses['loss_sup'] = self.sup_weight * cross_entropy(
-            prior.adjust(cls_logits),
-            labels,
-            ignore_index=ignore_index,
-            reduction='mean',
-            avg_non_ignore=avg_non_ignore)
+        losses['loss_sup'] = self.sup_weight * self._supervised(
+            prior.adjust(cls_logits), labels, prior, ignore_index,
+            avg_non_ignore)
 
         if self.con_weight > 0 and query is not None and keys is not None:
             if key_labels is None:
@@ -231,10 +246,33 @@ class GMLLoss(nn.Module):
                 kd, labels != ignore_index)
         return losses
 
+    def _supervised(self, adjusted: Tensor, labels: Tensor,
+                    prior: ClassPrior, ignore_index: int,
+                    avg_non_ignore: bool) -> Tensor:
+        """``L_sup`` on the adjusted logits: the mean cross-entropy, or its
+        class-weighted mean over the non-ignored samples."""
+        if self.class_weight_exponent is None:
+            return cross_entropy(adjusted, labels, ignore_index=ignore_index,
+                                 reduction='mean',
+                                 avg_non_ignore=avg_non_ignore)
+        weights = prior.class_weights(self.class_weight_exponent).to(
+            adjusted.device)
+        total = cross_entropy(adjusted, labels, ignore_index=ignore_index,
+                              reduction='sum', weight=weights)
+        valid = labels != ignore_index
+        # an ignored label never indexes the weights
+        sample_weights = torch.where(
+            valid, weights[torch.where(valid, labels,
+                                       torch.zeros_like(labels))],
+            torch.zeros((), device=adjusted.device))
+        return total / sample_weights.sum().clamp_min(
+            torch.finfo(total.dtype).tiny)
+
     def extra_repr(self) -> str:
         return (f'num_classes={self.num_classes}, '
                 f'sup_weight={self.sup_weight}, '
                 f'con_weight={self.con_weight}, kd_weight={self.kd_weight}, '
                 f'learn_temperature={self.learn_temperature}, '
                 f'temperature={self.temperature_mode!r}, '
-                f'kd_temperature={self.kd_temperature}')
+                f'kd_temperature={self.kd_temperature}, '
+                f'class_weight_exponent={self.class_weight_exponent}')

@@ -59,6 +59,64 @@ def test_segmentation_shaped_sup_term_respects_ignore_index():
     assert torch.equal(losses['loss_sup'], 0.5 * expected)
 
 
+def test_class_weighted_sup_term_is_the_weighted_mean():
+    """A numpy-free reference: sum_i w_{y_i} l_i / sum_i w_{y_i} over the
+    non-ignored pixels, with l_i the logit-adjusted cross-entropy and
+    w_c = pi_c ** -0.5 (its scale cancels)."""
+    generator = torch.Generator().manual_seed(2)
+    logits = torch.randn(2, 4, 5, 5, generator=generator)
+    labels = torch.randint(0, 4, (2, 5, 5), generator=generator)
+    labels[1, 3:] = 255
+    prior = ClassPrior(4, counts=[0.4, 0.3, 0.2, 0.1], smoothing=0.0,
+                       tau=0.5)
+    losses = GMLLoss(4, con_weight=0.0, class_weight_exponent=0.5)(
+        logits, labels, prior, ignore_index=255)
+    adjusted = logits + 0.5 * torch.tensor([0.4, 0.3, 0.2, 0.1]).log().view(
+        1, 4, 1, 1)
+    valid = labels != 255
+    per_pixel = F.cross_entropy(adjusted, labels.clamp_max(3),
+                                reduction='none')[valid]
+    weights = torch.tensor([0.4, 0.3, 0.2, 0.1]).pow(-0.5)[labels[valid]]
+    expected = (weights * per_pixel).sum() / weights.sum()
+    torch.testing.assert_close(losses['loss_sup'], expected)
+    unweighted = GMLLoss(4, con_weight=0.0)(logits, labels, prior,
+                                            ignore_index=255)['loss_sup']
+    assert not torch.allclose(losses['loss_sup'], unweighted, atol=1e-3)
+
+
+def test_class_weighted_sup_term_without_prior_strength_is_cwce():
+    """At prior strength 0 the weighted supervised term is the
+    class-weighted CE baseline as a decode head calls it."""
+    from mil_seg.losses import ClassWeightedCELoss
+    generator = torch.Generator().manual_seed(3)
+    logits = torch.randn(2, 4, 6, 6, generator=generator)
+    labels = torch.randint(0, 4, (2, 6, 6), generator=generator)
+    labels[0, 0] = 255
+    prior = ClassPrior(4, counts=[70, 20, 8, 2], tau=0.0)
+    gml = GMLLoss(4, con_weight=0.0, class_weight_exponent=0.25)(
+        logits, labels, prior, ignore_index=255)['loss_sup']
+    cwce = ClassWeightedCELoss(prior=prior, exponent=0.25)(
+        logits, labels, ignore_index=255)
+    torch.testing.assert_close(gml, cwce)
+
+
+def test_class_weighted_sup_term_all_ignored_is_zero_with_gradient():
+    logits = torch.randn(1, 4, 3, 3, requires_grad=True)
+    labels = torch.full((1, 3, 3), 255)
+    prior = ClassPrior(4, counts=[4, 3, 2, 1])
+    loss = GMLLoss(4, con_weight=0.0, class_weight_exponent=1.0)(
+        logits, labels, prior, ignore_index=255)['loss_sup']
+    assert loss.item() == 0.0
+    grad, = torch.autograd.grad(loss, logits)
+    assert torch.equal(grad, torch.zeros_like(grad))
+
+
+def test_class_weight_exponent_must_not_be_negative():
+    from mil_seg.errors import UserError
+    with pytest.raises(UserError, match='class_weight_exponent'):
+        GMLLoss(4, class_weight_exponent=-0.5)
+
+
 def test_weighted_terms_match_functional():
     logits, labels, prior, query, keys, key_labels = make_batch(seed=2)
     teacher = torch.randn(8, 4)
