@@ -16,6 +16,8 @@ One job per module:
   job's entry point (``python -m mil_seg.benchmark.slurm RUN_DIR``), so
   not imported here.
 * :mod:`.tuning`: the held-out split and the rule.
+* :mod:`.design`: a method's design choices against it as shipped, on the
+  held-out split (``mil_seg-bench design``).
 * :mod:`.stats`: summaries over seeds.
 * :mod:`.bootstrap`: paired bootstrap intervals of mIoU differences.
 * :mod:`.results`: result files (schema, atomic read/write, provenance).
@@ -42,6 +44,7 @@ from .results import (ResultFileError, atomic_write, load_result,
 from .run_config import Settings, apply_data_config, scale_schedule
 from .runs import (Executor, LocalExecutor, Run, child_env, run_all,
                    run_process)
+from .design import GML_DESIGN, Choice
 from .tuning import TuningPlan, holdout_split
 
 __all__ = [
@@ -51,5 +54,5 @@ __all__ = [
     'atomic_write', 'load_result', 'load_results', 'provenance',
     'write_result', 'Settings', 'apply_data_config', 'scale_schedule',
     'Executor', 'LocalExecutor', 'Run', 'child_env', 'run_all',
-    'run_process', 'TuningPlan', 'holdout_split'
+    'run_process', 'TuningPlan', 'holdout_split', 'GML_DESIGN', 'Choice'
 ]

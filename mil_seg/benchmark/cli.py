@@ -30,6 +30,9 @@ it, ready for ``mil_seg-train``. ``gml-2stage`` trains a GML teacher and then a 
 (its time is both stages'); ``gml-posthoc`` evaluates GML's checkpoints at
 an inference prior strength (``posthoc_tau``) tuned like any knob.
 
+``mil_seg-bench design``: the design study of GML, each design choice
+against the shipped config on the held-out split (:mod:`.design`).
+
 Another dataset: ``--data-config FILE`` names a config holding
 ``train_dataloader``, ``val_dataloader`` (``test_dataloader``, optional),
 ``val_evaluator``, ``prior`` (its ``ClassPrior`` dict, e.g.
@@ -84,23 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     """The benchmark's arguments."""
     parser = argparse.ArgumentParser(
         prog='mil_seg-bench', description=__doc__.split('\n')[0],
-        epilog='mil_seg-bench render [--check]: the model-zoo tables')
+        epilog='mil_seg-bench render [--check]: the model-zoo tables; '
+        'mil_seg-bench design --help: the design study of one method')
     parser.add_argument('--methods', nargs='+', default=['ce', 'lace', 'gml'],
                         choices=sorted(METHODS))
-    parser.add_argument('--segmentor', default='fcn',
-                        help='{segmentor} of --config-pattern')
-    parser.add_argument('--config-pattern', default=DEFAULT_PATTERN,
-                        help='config path of a method, with {segmentor} and '
-                        '{method} (a relative one is looked up in the '
-                        'package\'s configs, then here)')
-    parser.add_argument('--data-config', default=None,
-                        help='a config whose data, evaluator and prior '
-                        'replace the methods\' (see above)')
-    parser.add_argument('--data-root', default=None,
-                        help='data_root of every dataset (default: the '
-                        'configs\')')
-    parser.add_argument('--iters', type=int, default=800)
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    add_run_arguments(parser)
     parser.add_argument('--tune', action='store_true',
                         help='choose each knob on the held-out split first')
     parser.add_argument('--tune-only', action='store_true',
@@ -115,14 +106,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--tune-seed', type=int, default=0)
     parser.add_argument('--tune-metric', default='mIoU',
                         help='the held-out metric the rule maximises')
-    parser.add_argument('--holdout-fraction', type=float, default=0.2)
     parser.add_argument('--knob-values', nargs='+', default=[],
                         metavar='METHOD=V1,V2,V3',
                         help='--tune: the values tried for a method\'s knob '
                         'on this data instead of its grid, as many as the '
                         'grid holds (e.g. rfs=0.01,0.03,0.1 on a dataset '
                         'with many classes)')
-    parser.add_argument('--work-dir', default='work_dirs/long_tail_seg')
+    return parser
+
+
+def add_run_arguments(parser: argparse.ArgumentParser,
+                      work_dir: str = 'work_dirs/long_tail_seg') -> None:
+    """The arguments of every command that trains runs: the configs and
+    data, the budget and seeds, where runs execute and what is written
+    (checked by :func:`check_run_arguments`)."""
+    parser.add_argument('--segmentor', default='fcn',
+                        help='{segmentor} of --config-pattern')
+    parser.add_argument('--config-pattern', default=DEFAULT_PATTERN,
+                        help='config path of a method, with {segmentor} and '
+                        '{method} (a relative one is looked up in the '
+                        'package\'s configs, then here)')
+    parser.add_argument('--data-config', default=None,
+                        help='a config whose data, evaluator and prior '
+                        'replace the methods\' (see above)')
+    parser.add_argument('--data-root', default=None,
+                        help='data_root of every dataset (default: the '
+                        'configs\')')
+    parser.add_argument('--iters', type=int, default=800)
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    parser.add_argument('--holdout-fraction', type=float, default=0.2,
+                        help='the share of each sequence of train held out '
+                        'for tuning')
+    parser.add_argument('--work-dir', default=work_dir)
     parser.add_argument('--jobs', type=int, default=1,
                         help='trainings run at a time')
     parser.add_argument('--threads', type=int, default=1,
@@ -160,7 +175,26 @@ def build_parser() -> argparse.ArgumentParser:
                         'winner chosen by: mIoU (default), a group '
                         '(mIoU_tail, ...), IoU_<class> of a rarest class, '
                         'or a cost column (time_ratio, ...: lowest first)')
-    return parser
+
+
+def check_run_arguments(parser: argparse.ArgumentParser,
+                        args: argparse.Namespace) -> None:
+    """Refuse run arguments that contradict each other (see
+    :func:`add_run_arguments`), through ``parser.error``."""
+    if not 0 < args.holdout_fraction < 1:
+        parser.error('--holdout-fraction must be in (0, 1)')
+    if args.results_out and not args.results_out.endswith('.json'):
+        parser.error('--results-out names a .json file')
+    if not rankable(args.rank_by):
+        parser.error(f'--rank-by {args.rank_by}: give one of '
+                     f'{", ".join(GROUP_METRICS + COST_COLUMNS)} or '
+                     'IoU_<class>')
+    slurm_only = [f'--{name.replace("_", "-")}' for name in (
+        'partition', 'gpus_per_run', 'cpus_per_run', 'time_limit',
+        'poll_seconds') if getattr(args, name) is not None]
+    if slurm_only and args.executor != 'slurm':
+        parser.error(f'{", ".join(slurm_only)}: only with --executor slurm '
+                     '(add it, or drop them)')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -184,20 +218,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.knob_values and not args.tune:
         parser.error('--knob-values: the grids of --tune; add --tune or '
                      '--tune-only, or drop it')
-    if not 0 < args.holdout_fraction < 1:
-        parser.error('--holdout-fraction must be in (0, 1)')
-    if args.results_out and not args.results_out.endswith('.json'):
-        parser.error('--results-out names a .json file')
-    if not rankable(args.rank_by):
-        parser.error(f'--rank-by {args.rank_by}: give one of '
-                     f'{", ".join(GROUP_METRICS + COST_COLUMNS)} or '
-                     'IoU_<class>')
-    slurm_only = [f'--{name.replace("_", "-")}' for name in (
-        'partition', 'gpus_per_run', 'cpus_per_run', 'time_limit',
-        'poll_seconds') if getattr(args, name) is not None]
-    if slurm_only and args.executor != 'slurm':
-        parser.error(f'{", ".join(slurm_only)}: only with --executor slurm '
-                     '(add it, or drop them)')
+    check_run_arguments(parser, args)
     if 'ce' not in args.methods and not args.tune_only:
         print('warning: ce is not in --methods: the time and memory ratios, '
               'which divide by CE runs of the same invocation and seeds, '
@@ -358,4 +379,8 @@ def cli(argv: Optional[Sequence[str]] = None) -> None:
     if argv[:1] == ['render']:
         from .zoo import render_main
         sys.exit(run_guarded(lambda: render_main(argv[1:])))
+    if argv[:1] == ['design']:
+        from .design import main as design_main
+        run_guarded(lambda: design_main(argv[1:]))
+        return
     run_guarded(lambda: main(argv))

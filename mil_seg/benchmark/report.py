@@ -77,36 +77,59 @@ def summarize(args: argparse.Namespace, results: List[dict],
     Raises:
         UserError: For a ``--rank-by`` metric no run reported.
     """
+    ce = {r['seed']: r for r in results if r['method'] == 'ce'}
+    rows = []
+    for name in args.methods:
+        mine = [r for r in results if r['method'] == name]
+        rows.append(dict(method=name, label=METHODS[name].label,
+                         values=chosen_values(name, choices),
+                         results={r['seed']: r for r in mine}))
+    summary = summary_of(rows, ce, getattr(args, 'rank_by', 'mIoU'))
+    compare_rows(summary)
+    return summary
+
+
+def summary_of(rows: List[Dict[str, Any]], base: Dict[int, dict],
+               rank_by: str) -> Dict[str, Any]:
+    """The table's columns of every row, ranked.
+
+    Args:
+        rows (list[dict]): Per row ``method``, ``label``, ``values`` and
+            ``results`` ({seed: :func:`~.runs.method_result`}); each gains
+            ``seeds`` ({seed: {column: value}}) and ``sums``.
+        base (dict): {seed: result} the cost ratios divide by.
+        rank_by (str): The ranking column.
+
+    Returns:
+        dict: The summary (see :func:`summarize`), before the differences.
+    """
+    results = [r for row in rows for r in row['results'].values()]
     first = results[0]
     rarest = sorted(range(len(first['classes'])),
                     key=lambda c: first['prior_counts'][c])[:NUM_RAREST]
     groups = reported_groups([r['metrics'] for r in results])
-    ce = {r['seed']: r for r in results if r['method'] == 'ce'}
-    rows = []
-    for name in args.methods:
-        seeds = {}
-        for r in (r for r in results if r['method'] == name):
+    for row in rows:
+        seeds, row['sums'] = {}, {}
+        for seed, r in row.pop('results').items():
             values = {m: r['metrics'].get(m) for m in groups}
             values.update({f"IoU_{first['classes'][c]}": r['iou'][c]
                            for c in rarest})
-            base = ce.get(r['seed'])
+            reference = base.get(seed)
             values['step_s'] = r['step_s']
             values['peak_mb'] = r['peak_mb']
-            values['time_ratio'] = (r['step_s'] / base['step_s'] if base and
-                                    r['step_s'] and base['step_s'] else None)
-            values['memory_ratio'] = (r['peak_mb'] / base['peak_mb']
-                                      if base else None)
-            seeds[r['seed']] = values
-        rows.append(dict(method=name, label=METHODS[name].label,
-                         values=chosen_values(name, choices), seeds=seeds,
-                         sums={r['seed']: r.get('per_image_sums')
-                               for r in results if r['method'] == name}))
+            values['time_ratio'] = (
+                r['step_s'] / reference['step_s'] if reference and
+                r['step_s'] and reference['step_s'] else None)
+            values['memory_ratio'] = (r['peak_mb'] / reference['peak_mb']
+                                      if reference else None)
+            seeds[seed] = values
+            row['sums'][seed] = r.get('per_image_sums')
+        row['seeds'] = seeds
     summary = dict(groups=groups,
                    rarest=[f"IoU_{first['classes'][c]}" for c in rarest],
                    rows=rows, memory_kind=first['memory_kind'],
-                   rank_by=getattr(args, 'rank_by', 'mIoU'), notes=[])
+                   rank_by=rank_by, notes=[])
     rank_rows(summary)
-    compare_rows(summary)
     return summary
 
 
@@ -137,10 +160,11 @@ def rank_rows(summary: Dict[str, Any]) -> None:
         summary['rows'][index]['rank'] = rank
 
 
-def compare_rows(summary: Dict[str, Any]) -> None:
-    """Each row's differences to CE and to the best row (rank 1), in mIoU
-    and each group, with paired bootstrap intervals
-    (:func:`~.stats.compare`).
+def compare_rows(summary: Dict[str, Any],
+                 against: Optional[Sequence[int]] = None) -> None:
+    """Each row's differences to CE and to the best row (rank 1), or to
+    the rows ``against``, in mIoU and each group, with paired bootstrap
+    intervals (:func:`~.stats.compare`).
 
     Runs pair by seed (seeds one of the two lacks are left out, and a note
     says so) and by evaluation image; each group's classes are those the
@@ -188,8 +212,11 @@ def compare_rows(summary: Dict[str, Any]) -> None:
         summary['images'] = None
     by_seed = [{seed: loaded[path][0] for seed, path in row['sums'].items()
                 if path in loaded} for row in rows]
-    others = [i for i, row in enumerate(rows) if row['method'] == 'ce']
-    others.append(summary['order'][0])
+    if against is None:
+        others = [i for i, row in enumerate(rows) if row['method'] == 'ce']
+        others.append(summary['order'][0])
+    else:
+        others = list(against)
     for index, row in enumerate(rows):
         row['differences'] = {}
         for other in dict.fromkeys(others):
