@@ -74,10 +74,10 @@ def test_configs_are_found():
         assert any(n.startswith(f'{algorithm}-ce_') for n in seg_names)
     # Tiny FCN: ce, lace, cwce, blv, seesaw, focal, ohem, lovasz, rr, rfs,
     # gml, gml-shared, gml-rfs, gml-cw, gml-linear, gml-teacher /
-    # gml-student; tiny DeepLabV3+: the same but the two stages;
-    # EfficientNet-Lite0 DeepLabV3+: all 17; on each small dataset
+    # gml-student; tiny DeepLabV3+ and EfficientNet-Lite0 DeepLabV3+: the
+    # same 17; on each small dataset
     for dataset in SMALL_DATASETS:
-        assert len([n for n in seg_names if f'_{TINY}-{dataset}' in n]) == 32
+        assert len([n for n in seg_names if f'_{TINY}-{dataset}' in n]) == 34
         assert len([n for n in seg_names
                     if f'_{EFFNET}-{dataset}' in n]) == 17
         for method in BASELINES + ('ce', 'rr', 'rfs', 'gml', 'gml-shared',
@@ -87,7 +87,8 @@ def test_configs_are_found():
             assert f'deeplabv3plus-{method}_{EFFNET}-{dataset}.py' \
                 in seg_names
         for stage in ('gml-teacher', 'gml-student'):
-            assert f'fcn-{stage}_{TINY}-{dataset}.py' in seg_names
+            for model in ('fcn', 'deeplabv3plus'):
+                assert f'{model}-{stage}_{TINY}-{dataset}.py' in seg_names
             assert f'deeplabv3plus-{stage}_{EFFNET}-{dataset}.py' \
                 in seg_names
     for method in BASELINES:
@@ -380,7 +381,8 @@ def test_seg_config_builds_and_steps_every_trainable_parameter(path):
 
 STUDENTS = [(model, f'{backbone}-{dataset}')
             for dataset in SMALL_DATASETS
-            for model, backbone in (('fcn', TINY), ('deeplabv3plus', EFFNET))]
+            for model, backbone in (('fcn', TINY), ('deeplabv3plus', TINY),
+                                    ('deeplabv3plus', EFFNET))]
 
 
 @pytest.mark.parametrize('model,suffix', STUDENTS)
@@ -427,15 +429,11 @@ BENCHMARK_PATTERNS = [
 def test_benchmark_finds_every_method_under_each_pattern(pattern,
                                                          segmentors):
     """``mil_seg-bench --config-pattern PATTERN --segmentor S`` accepts
-    every method (the tiny DeepLabV3+ has no two-stage GML)."""
+    every method."""
     from mil_seg.benchmark.cli import check_inputs, parse_args, settings_of
     from mil_seg.benchmark.methods import METHODS
     for segmentor in segmentors:
-        methods = [
-            name for name in METHODS
-            if not (segmentor == 'deeplabv3plus' and TINY in pattern
-                    and name == 'gml-2stage')
-        ]
+        methods = list(METHODS)
         args = parse_args(['--config-pattern', pattern, '--segmentor',
                            segmentor, '--methods'] + methods)
         check_inputs(args, settings_of(args))

@@ -26,8 +26,8 @@ that this project designed (the paper publishes no segmentation recipe):
 the prior strength below the tuning grid, the supervised term, the
 contrastive term's weight, anchors, queue and temperature, the paper's
 two-stage recipe and post-hoc prior strength. ``--choices`` runs some of
-them; a choice without a config under ``--config-pattern`` (the tiny
-DeepLabV3+ has no two-stage configs) is left out with a note. Runs are
+them; a choice without a config under ``--config-pattern`` (a user's
+pattern may hold only the method itself) is left out with a note. Runs are
 kept under ``--work-dir`` and resumed or read back as the benchmark's
 are.
 """

@@ -380,11 +380,11 @@ def test_bad_input_ends_in_one_error_line_before_training(tmp_path, capsys):
     assert err[0].startswith(f'error: --data-config {no_prior} lacks prior')
     assert "prior = dict(type='ClassPrior', file=" in err[0]
 
-    code, err = run_cli(['--segmentor', 'deeplabv3plus', '--methods', 'ce',
+    code, err = run_cli(['--segmentor', 'upernet', '--methods', 'ce',
                          'gml-2stage', '--work-dir', str(work_dir)], capsys)
     assert code == 2 and len(err) == 1
-    assert err[0].startswith("error: no config for method 'gml-2stage' of "
-                             '--segmentor deeplabv3plus')
+    assert err[0].startswith("error: no config for method 'ce' of "
+                             '--segmentor upernet')
     assert 'drop it from --methods' in err[0]
 
     old = tmp_path / 'old-tuning.json'

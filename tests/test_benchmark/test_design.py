@@ -36,14 +36,21 @@ def test_list_prints_every_choice(capsys):
     assert lines[0].split()[0] == 'shipped'
 
 
-def test_a_choice_without_config_is_left_out_with_a_note():
-    """The tiny DeepLabV3+ has no two-stage configs; a pattern without the
+def test_a_choice_without_config_is_left_out_with_a_note(tmp_path):
+    """A user's pattern holding only GML's config keeps the choices that
+    change its values or evaluate its checkpoints; one without the
     reference's config is an error."""
-    args = design.parse_args(['--segmentor', 'deeplabv3plus'])
+    settings = settings_of(design.parse_args([]))
+    (tmp_path / 'fcn-gml.py').write_text(
+        f"_base_ = [{settings.config('gml')!r}]\n")
+    args = design.parse_args(['--config-pattern',
+                              str(tmp_path / '{segmentor}-{method}.py')])
     kept, notes = design.available(design.selected(None), settings_of(args))
-    assert 'two-stage' not in [c.name for c in kept]
-    assert len(kept) == len(design.GML_DESIGN) - 1
-    assert len(notes) == 1 and 'two stages' in notes[0]
+    left_out = {'linear', 'linear-cw', 'two-stage'}
+    assert [c.name for c in kept] == [
+        c.name for c in design.GML_DESIGN if c.name not in left_out]
+    assert len(notes) == 3
+    assert 'two stages' in notes[2] and 'fcn-gml-teacher.py' in notes[2]
     args = design.parse_args(['--segmentor', 'upernet'])
     with pytest.raises(UserError, match='no config for the reference'):
         design.available(design.selected(None), settings_of(args))
