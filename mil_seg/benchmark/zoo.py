@@ -217,6 +217,7 @@ def render_table(name: str, data: dict, readme_dir: str) -> str:
     lines = [f'### {data["title"]}', '']
     lines += _table([key for key, _ in table], body)
     lines.append('')
+    lines += render_differences(data, headers)
     bullets = [f'Data: {data["dataset"]}' +
                (f'; {data["split"]} split.' if 'split' in data else '.')]
     if data.get('machine'):
@@ -239,6 +240,47 @@ def render_table(name: str, data: dict, readme_dir: str) -> str:
     for bullet in bullets:
         lines += _wrap(bullet)
     return '\n'.join(lines)
+
+
+def difference_text(difference: dict) -> str:
+    """A recorded difference as the benchmark prints it: ``+1.23 [0.41,
+    2.05]*`` (``*``: the interval excludes 0); ``n/a`` when undefined."""
+    if difference['estimate'] is None:
+        return 'n/a'
+    text = format(Decimal(difference['estimate']), '+f')
+    if difference['low'] is None or difference['high'] is None:
+        return text
+    return (f"{text} [{format(Decimal(difference['low']), 'f')}, "
+            f"{format(Decimal(difference['high']), 'f')}]" +
+            ('*' if difference['significant'] else ''))
+
+
+def render_differences(data: dict, headers: Dict[str, str]) -> List[str]:
+    """The rows' recorded differences (``differences``) as a second table:
+    a row per method and the row it is compared with, a column per metric
+    compared, the file's metric order; nothing for a file without them."""
+    pairs = [(row['label'], other, comparison)
+             for row in data['rows']
+             for other, comparison in row.get('differences', {}).items()]
+    if not pairs:
+        return []
+    metrics = [m for m in data['metrics']
+               if any(m in comparison['metrics'] for *_, comparison in pairs)]
+    bootstrap = data.get('bootstrap', {})
+    about = ('Differences in points: the method minus the other row, mean '
+             'over the seeds both have')
+    if 'confidence' in bootstrap:
+        about += (f', [{100 * float(bootstrap["confidence"]):g} % interval '
+                  'of a paired bootstrap over the evaluation images]')
+    about += ', * the interval excludes 0.'
+    body = [[label, other] + [difference_text(comparison['metrics'][m])
+                              if m in comparison['metrics'] else '-'
+                              for m in metrics]
+            for label, other, comparison in pairs]
+    lines = _wrap(about, bullet='') + ['']
+    lines += _table(['method', 'minus'] + [header(m, headers)
+                                           for m in metrics], body)
+    return lines + ['']
 
 
 # ----------------------------------------------------------------- index

@@ -87,6 +87,7 @@ def test_design_study_on_generated_data(bench_data_config, tmp_path):
     document = json.loads(out.read_text())
     assert document['kind'] == 'accuracy'
     assert document['split'].startswith('held-out 0.3 of train')
+    assert document['headers'] == {'time_ratio': 'time vs shipped'}
     rows = {row['label']: row for row in document['rows']}
     reference = 'reference: GML as shipped'
     assert list(rows) == [reference, 'prior strength: tau 0 (no logit '

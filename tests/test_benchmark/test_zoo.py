@@ -425,3 +425,31 @@ def test_schema_2_adds_ranks_and_bootstrap_differences(tmp_path):
                                   rows[1]])
         with pytest.raises(result_files.ResultFileError, match=message):
             result_files.write_result(broken, path)
+
+
+def test_recorded_differences_render_as_a_second_table(tmp_path):
+    """Each row's differences with their intervals, as the benchmark
+    printed them; a file without differences renders no such table."""
+    first = minimal_result()['rows'][0]
+    rows = [dict(first, label='CE', rank=2),
+            dict(first, rank=1, differences={'CE': dict(
+                seeds=[0, 1], metrics=dict(
+                    mIoU=dict(estimate=1.25, low=-0.5, high=2.0,
+                              significant=False),
+                    mIoU_tail=dict(estimate=3.1, low=0.75, high=5.5,
+                                   significant=True)))})]
+    data = minimal_result(schema=2, rank_by='mIoU', rows=rows, bootstrap=dict(
+        method='paired bootstrap', samples=2000, confidence=0.95, seed=0))
+    path = str(tmp_path / 'ranked.json')
+    result_files.write_result(data, path)
+    block = zoo.render_table('ranked', result_files.load_result(path),
+                             'configs/gml_seg')
+    lines = block.splitlines()
+    start = lines.index('| method | minus | mIoU | tail |')
+    assert lines[start + 2] == ('| GML | CE | +1.25 [-0.5, 2.0] | '
+                                '+3.1 [0.75, 5.5]* |')
+    assert len(lines) > start + 3 and not lines[start + 3].startswith('|')
+    assert '95 % interval of a paired bootstrap' in block
+    plain = zoo.render_table('tiny', result_files.parse(
+        json.dumps(minimal_result())), 'configs/gml_seg')
+    assert '| minus |' not in plain
