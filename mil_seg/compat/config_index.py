@@ -13,16 +13,12 @@ included, are mmengine's.
 """
 import copy
 import functools
-import importlib
 import os.path as osp
-import sys
 import warnings
 from typing import Dict
 
-from .shim import Shim
+from .shim import Shim, rebind
 
-#: Where mmengine imported ``_get_cfg_metainfo`` by name.
-_MODULES = ('mmengine.config.utils', 'mmengine.hub.hub')
 
 
 @functools.lru_cache(maxsize=None)
@@ -84,11 +80,9 @@ def mmengine_rereads_index() -> bool:
 
 
 def _read_index_once() -> None:
-    for name in _MODULES:
-        if name == 'mmengine.config.utils' or name in sys.modules:
-            module = importlib.import_module(name)
-            if hasattr(module, '_get_cfg_metainfo'):
-                module._get_cfg_metainfo = cfg_metainfo
+    # mmengine.hub.hub imported _get_cfg_metainfo by name
+    rebind('_get_cfg_metainfo', lambda _: cfg_metainfo,
+           ('mmengine.config.utils', ), if_imported=('mmengine.hub.hub', ))
 
 
 SHIM = Shim(

@@ -18,13 +18,14 @@ by an editable install; see ``setup.py``).
 import functools
 import os.path as osp
 
-from .shim import Shim
+from .shim import Shim, rebind
 
 #: The folder of the imported ``mil_seg`` package (this module's parent's).
 PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
-#: Where mmengine imported ``get_installed_path`` by name.
+#: Where mmengine imported ``get_installed_path`` by name (``hub`` only
+#: when imported).
 _MODULES = ('mmengine.utils.package_utils', 'mmengine.utils',
-            'mmengine.config.config', 'mmengine.hub.hub')
+            'mmengine.config.config')
 
 
 def mmengine_package_dir() -> str:
@@ -64,15 +65,10 @@ def _answer_mil_seg(original):
 
 
 def _find_configs_through_the_package() -> None:
-    import importlib
-    import sys
-    for name in _MODULES:
-        if name != 'mmengine.hub.hub' or name in sys.modules:
-            module = importlib.import_module(name)
-            current = getattr(module, 'get_installed_path', None)
-            if current is not None and not getattr(current, '_mil_seg',
-                                                   False):
-                module.get_installed_path = _answer_mil_seg(current)
+    rebind('get_installed_path',
+           lambda current: current if getattr(current, '_mil_seg', False)
+           else _answer_mil_seg(current), _MODULES,
+           if_imported=('mmengine.hub.hub', ))
 
 
 SHIM = Shim(

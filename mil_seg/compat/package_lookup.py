@@ -12,7 +12,7 @@ import importlib.util
 import os.path as osp
 import warnings
 
-from .shim import Shim
+from .shim import Shim, rebind
 
 
 def pkg_resources_available() -> bool:
@@ -62,14 +62,10 @@ def get_installed_path(package: str) -> str:
 
 
 def _replace_package_lookup() -> None:
-    import mmengine.config.config as config_module
-    import mmengine.utils as utils_module
-    import mmengine.utils.package_utils as package_utils
-    for module in (package_utils, utils_module, config_module):
-        if hasattr(module, 'is_installed'):
-            module.is_installed = is_installed
-        if hasattr(module, 'get_installed_path'):
-            module.get_installed_path = get_installed_path
+    modules = ('mmengine.utils.package_utils', 'mmengine.utils',
+               'mmengine.config.config')
+    rebind('is_installed', lambda _: is_installed, modules)
+    rebind('get_installed_path', lambda _: get_installed_path, modules)
 
 
 SHIM = Shim(
