@@ -143,9 +143,11 @@ def tune(settings: Settings, executor: Executor, methods: Sequence[str],
          plan: TuningPlan, work_dir: str) -> Dict[str, dict]:
     """Choose every method's knob on the held-out split.
 
-    Methods that train are tuned first; a method that evaluates another's
-    checkpoints (post-hoc) then evaluates that method's chosen trial at
-    each of its values, on the same held-out part.
+    Methods that train are tuned first; a method that takes another's
+    chosen value as well as tuning its own knob (a combination) is tuned
+    after that method, at its chosen value; a method that evaluates
+    another's checkpoints (post-hoc) then evaluates that method's chosen
+    trial at each of its values, on the same held-out part.
 
     Args:
         settings (Settings): The invocation's settings.
@@ -165,9 +167,7 @@ def tune(settings: Settings, executor: Executor, methods: Sequence[str],
     first = load_method_config(settings, config_names(tuned[0])[-1])
     split = holdout_split(train_image_paths(first), plan.fraction)
     choices: Dict[str, dict] = {}
-    trained = [m for m in tuned if not METHODS[m].evaluates]
-    evaluating = [m for m in tuned if METHODS[m].evaluates]
-    for phase in (trained, evaluating):
+    for phase in tuning_phases(tuned):
         trials = []  # (method, value, runs)
         for name in phase:
             method = METHODS[name]
@@ -200,6 +200,29 @@ def tune(settings: Settings, executor: Executor, methods: Sequence[str],
                 value=choose(by_method[name], plan.metric, own),
                 default=own, trials=by_method[name])
     return choices
+
+
+def tuning_phases(tuned: Sequence[str]) -> List[List[str]]:
+    """The tuned methods in the order their trials can run: a method
+    after every tuned method it inherits a value from; the methods that
+    evaluate another's checkpoints last. Each phase keeps ``tuned``'s
+    order."""
+    depth: Dict[str, int] = {}
+
+    def depth_of(name: str) -> int:
+        if name not in depth:
+            parents = [p for p in METHODS[name].inherits if p in tuned]
+            depth[name] = 1 + max(map(depth_of, parents), default=-1)
+        return depth[name]
+
+    trained = [m for m in tuned if not METHODS[m].evaluates]
+    phases: List[List[str]] = []
+    for name in trained:
+        level = depth_of(name)
+        phases += [[] for _ in range(level + 1 - len(phases))]
+        phases[level].append(name)
+    evaluating = [m for m in tuned if METHODS[m].evaluates]
+    return [phase for phase in phases + [evaluating] if phase]
 
 
 def trial_directory(work_dir: str, name: str,
