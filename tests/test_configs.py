@@ -74,14 +74,15 @@ def test_configs_are_found():
         assert any(n.startswith(f'{algorithm}-ce_') for n in seg_names)
     # Tiny FCN: ce, lace, cwce, blv, seesaw, focal, ohem, lovasz, rr, rfs,
     # gml, gml-shared, gml-rfs, gml-cw, gml-linear, gml-teacher /
-    # gml-student; tiny DeepLabV3+ and EfficientNet-Lite0 DeepLabV3+: the
-    # same 17; on each small dataset
+    # gml-student, cwce-prior; tiny DeepLabV3+ and EfficientNet-Lite0
+    # DeepLabV3+: the same 18; on each small dataset
     for dataset in SMALL_DATASETS:
-        assert len([n for n in seg_names if f'_{TINY}-{dataset}' in n]) == 34
+        assert len([n for n in seg_names if f'_{TINY}-{dataset}' in n]) == 36
         assert len([n for n in seg_names
-                    if f'_{EFFNET}-{dataset}' in n]) == 17
+                    if f'_{EFFNET}-{dataset}' in n]) == 18
         for method in BASELINES + ('ce', 'rr', 'rfs', 'gml', 'gml-shared',
-                                   'gml-rfs', 'gml-cw', 'gml-linear'):
+                                   'gml-rfs', 'gml-cw', 'gml-linear',
+                                   'cwce-prior'):
             for model in ('fcn', 'deeplabv3plus'):
                 assert f'{model}-{method}_{TINY}-{dataset}.py' in seg_names
             assert f'deeplabv3plus-{method}_{EFFNET}-{dataset}.py' \
@@ -188,7 +189,8 @@ def test_gml_config_differs_from_its_baseline_only_in_the_head(path):
 
 
 ONE_SETTING_VARIANTS = {'-gml-shared_': '-gml_', '-gml-rfs_': '-gml_',
-                        '-gml-cw_': '-gml_', '-rfs_': '-ce_'}
+                        '-gml-cw_': '-gml_', '-rfs_': '-ce_',
+                        '-cwce-prior_': '-cwce_'}
 VARIANT_CONFIGS = sorted(
     path for path in SEG_CONFIGS
     if any(v in osp.basename(path) for v in ONE_SETTING_VARIANTS))
@@ -212,6 +214,12 @@ def test_variant_differs_from_its_base_in_one_setting(path):
         assert loss.pop('class_weight_exponent') == 0.5
         assert 'class_weight_exponent' not in base_dict['model'][
             'decode_head']['loss_gml']
+    elif variant == '-cwce-prior_':
+        loss = variant_dict['model']['decode_head']['loss_decode']
+        assert (loss.pop('normalize'), loss.pop('average')) == ('prior',
+                                                                'samples')
+        base_loss = base_dict['model']['decode_head']['loss_decode']
+        assert 'normalize' not in base_loss and 'average' not in base_loss
     else:
         wrapper = variant_dict['train_dataloader']['dataset']
         assert wrapper['type'] == 'RepeatFactorDataset'
@@ -231,8 +239,8 @@ def test_every_small_dataset_segmentor_has_the_variants():
                 assert osp.join(
                     CONFIG_DIR, f'{model}{variant}{backbone}-{dataset}.py'
                 ) in VARIANT_CONFIGS
-    # 4 x 3 on CamVid and on CCP, 3 on ADE20K
-    assert len(VARIANT_CONFIGS) == 27
+    # 5 x 3 on CamVid and on CCP, 3 on ADE20K
+    assert len(VARIANT_CONFIGS) == 33
 
 
 @pytest.mark.parametrize('path', RR_CONFIGS, ids=names(RR_CONFIGS))

@@ -99,6 +99,11 @@ METHODS: Dict[str, Method] = {
     'cwce': Method('Class-weighted CE', Knob(
         'weight exponent', 'model.decode_head.loss_decode.exponent',
         (0.25, 0.5, 1.0))),
+    # the same weights at CE's loss scale: mean 1 under the prior, the
+    # weighted sum over the pixels (MMSegmentation's averaging)
+    'cwce-prior': Method("Class-weighted CE (CE's loss scale)", Knob(
+        'weight exponent', 'model.decode_head.loss_decode.exponent',
+        (0.25, 0.5, 1.0))),
     'focal': Method('Focal', Knob('gamma',
                                   'model.decode_head.loss_decode.gamma',
                                   (1.0, 2.0, 3.0))),

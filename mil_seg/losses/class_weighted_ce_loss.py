@@ -4,9 +4,13 @@ from typing import Optional
 
 from torch import Tensor
 
+from ..errors import UserError
 from ..gml.functional import float32_no_autocast
 from ..gml.prior import ClassPrior, PriorConfig
-from .prior_ce_loss import PriorCELoss, prior_ce_loss
+from .prior_ce_loss import PriorCELoss, is_soft, prior_ce_loss
+
+#: How the weighted sum is averaged when the caller gives no divisor.
+AVERAGES = ('weights', 'samples')
 
 
 def class_weighted_ce_loss(cls_score: Tensor,
@@ -19,7 +23,8 @@ def class_weighted_ce_loss(cls_score: Tensor,
                            reduction: str = 'mean',
                            avg_factor: Optional[float] = None,
                            ignore_index: int = -100,
-                           avg_non_ignore: bool = True) -> Tensor:
+                           avg_non_ignore: bool = True,
+                           average: str = 'weights') -> Tensor:
     """Cross-entropy weighted by :meth:`ClassPrior.class_weights`
     (``pi_c ** -exponent``, or the inverse effective number of samples with
     ``beta``); the logits are not adjusted. Averaging as
@@ -28,7 +33,12 @@ def class_weighted_ce_loss(cls_score: Tensor,
     uniform weights give exactly cross-entropy and the weights' scale
     (``normalize``) cancels; it counts where the caller divides by its own
     ``avg_factor`` (MMPretrain's ``ClsHead`` passes the batch size) or
-    sums.
+    sums. ``average='samples'`` divides by the number of (non-ignored)
+    samples instead, as MMSegmentation's ``CrossEntropyLoss`` with
+    ``class_weight`` does: then the scale counts, and with
+    ``normalize='prior'`` the expected weight of a training pixel is 1, so
+    the loss has cross-entropy's scale (a batch rich in rare pixels weighs
+    more, where the weighted mean renormalises every batch).
 
     Args:
         cls_score (Tensor): Logits, N x C or B x C x H x W.
@@ -49,10 +59,20 @@ def class_weighted_ce_loss(cls_score: Tensor,
         ignore_index (int): Ignored label. Defaults to -100.
         avg_non_ignore (bool): Average over non-ignored elements only.
             Defaults to True.
+        average (str): Without ``avg_factor``, divide the weighted sum by
+            the summed ``'weights'`` or by the number of ``'samples'``.
+            Defaults to 'weights'.
 
     Returns:
         Tensor: The loss.
     """
+    if average not in AVERAGES:
+        raise UserError(f'average must be one of {AVERAGES}, got '
+                        f'{average!r}')
+    if (average == 'samples' and avg_factor is None and reduction == 'mean'
+            and not is_soft(cls_score, label)):
+        avg_factor = ((label != ignore_index).sum() if avg_non_ignore else
+                      label.new_tensor(label.numel())).float()
     with float32_no_autocast(cls_score):
         logits = cls_score.float()
         return prior_ce_loss(logits,
@@ -89,13 +109,19 @@ class ClassWeightedCELoss(PriorCELoss):
         normalize (str): ``'classes'``: the weights have mean 1 over the
             classes; ``'prior'``: mean 1 under the prior (the expected
             weight of a training pixel is 1). Only the scale differs, which
-            matters where the caller passes ``avg_factor`` (see
-            :func:`class_weighted_ce_loss`). Defaults to 'classes'.
+            matters where the caller passes ``avg_factor`` or with
+            ``average='samples'`` (see :func:`class_weighted_ce_loss`).
+            Defaults to 'classes'.
         reduction (str): 'none', 'mean' or 'sum'. Defaults to 'mean'.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
         loss_name (str): Name of the loss item. Defaults to 'loss_cw_ce'.
         avg_non_ignore (bool): Average over non-ignored elements only.
             Defaults to True.
+        average (str): Where the caller gives no divisor (a decode head),
+            the weighted mean (``'weights'``) or the mean over the
+            ``'samples'`` (MMSegmentation's ``class_weight`` averaging; with
+            ``normalize='prior'``, cross-entropy's loss scale). Defaults to
+            'weights'.
     """
 
     def __init__(self,
@@ -107,7 +133,8 @@ class ClassWeightedCELoss(PriorCELoss):
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_cw_ce',
-                 avg_non_ignore: bool = True) -> None:
+                 avg_non_ignore: bool = True,
+                 average: str = 'weights') -> None:
         super().__init__(prior=prior,
                          num_classes=num_classes,
                          reduction=reduction,
@@ -120,6 +147,10 @@ class ClassWeightedCELoss(PriorCELoss):
         self.normalize = normalize
         # checks beta and normalize
         self.prior.class_weights(self.exponent, self.beta, self.normalize)
+        if average not in AVERAGES:
+            raise UserError(f'average must be one of {AVERAGES}, got '
+                            f'{average!r}')
+        self.average = average
 
     def forward(self,
                 cls_score: Tensor,
@@ -143,8 +174,10 @@ class ClassWeightedCELoss(PriorCELoss):
             reduction=self._reduction(reduction_override),
             avg_factor=avg_factor,
             ignore_index=ignore_index,
-            avg_non_ignore=self.avg_non_ignore)
+            avg_non_ignore=self.avg_non_ignore,
+            average=self.average)
 
     def extra_repr(self) -> str:
         return (super().extra_repr() + f', exponent={self.exponent}, '
-                f'beta={self.beta}, normalize={self.normalize!r}')
+                f'beta={self.beta}, normalize={self.normalize!r}, '
+                f'average={self.average!r}')

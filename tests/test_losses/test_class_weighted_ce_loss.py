@@ -133,6 +133,37 @@ def test_weighted_mean_is_the_same_loss_with_either_normalisation():
     torch.testing.assert_close(losses[0], losses[1])
 
 
+def test_sample_average_divides_by_the_pixels_as_mmseg_does():
+    """average='samples': the weighted sum over the non-ignored pixels'
+    count (MMSegmentation's CrossEntropyLoss with class_weight); with
+    prior-normalised weights a batch whose labels follow the prior, every
+    pixel's loss the same, gets CE's loss, and with the classes' mean 1 it
+    does not."""
+    logits, labels = pixel_batch(4)
+    loss_fn = ClassWeightedCELoss(prior=dict(counts=COUNTS, smoothing=0.0),
+                                  exponent=0.5, average='samples')
+    weights = loss_fn.prior.class_weights(0.5)
+    valid = labels != IGNORE
+    per_pixel = F.cross_entropy(logits, labels, ignore_index=IGNORE,
+                                reduction='none')[valid]
+    expected = (weights[labels[valid]] * per_pixel).sum() / valid.sum()
+    torch.testing.assert_close(loss_fn(logits, labels, ignore_index=IGNORE),
+                               expected)
+
+    labels = torch.repeat_interleave(torch.arange(4), torch.tensor(
+        [80, 15, 4, 1])).view(1, 10, 10)
+    logits = torch.zeros(1, 4, 10, 10)
+    ce = F.cross_entropy(logits, labels)
+    losses = {normalize: ClassWeightedCELoss(
+        prior=dict(counts=COUNTS, smoothing=0.0), normalize=normalize,
+        average='samples')(logits, labels) for normalize in ('prior',
+                                                             'classes')}
+    torch.testing.assert_close(losses['prior'], ce)
+    assert losses['classes'].item() < 0.5 * ce.item()
+    with pytest.raises(UserError, match='average must be one of'):
+        ClassWeightedCELoss(prior=dict(counts=COUNTS), average='pixels')
+
+
 def test_loss_is_pytorch_weighted_mean_with_ignored_pixels():
     logits, labels = pixel_batch()
     loss_fn = ClassWeightedCELoss(prior=dict(counts=COUNTS, smoothing=0.0))

@@ -1,0 +1,10 @@
+# CamVid: class-weighted cross-entropy at cross-entropy's loss scale. The
+# weights of fcn-cwce_* normalised to mean 1 under the training prior (sum_c
+# pi_c w_c = 1), and the weighted sum divided by the number of pixels, as
+# MMSegmentation's CrossEntropyLoss with class_weight averages, instead of by
+# the summed weights (the weighted mean, which renormalises every batch).
+# Everything else is fcn-cwce_*'s.
+_base_ = ['./fcn-cwce_r18-tiny-d8_1xb8-1k_camvid-240x180.py']
+
+model = dict(
+    decode_head=dict(loss_decode=dict(normalize='prior', average='samples')))
