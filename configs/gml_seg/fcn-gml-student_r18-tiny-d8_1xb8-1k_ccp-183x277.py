@@ -1,10 +1,10 @@
-# CCP, GML stage 2 (student): the single-stage GML config, but the pixel
-# queue holds the frozen stage-1 teacher's features (same tiny FCN, trained
-# by fcn-gml-teacher_*) embedded by a trainable key projector, and the
-# teacher's prior-free logits are distilled (alpha 1, T 4, the
-# classification recipe's values). Train the teacher first:
-#   python tools/train.py \
-#     configs/gml_seg/fcn-gml-teacher_r18-tiny-d8_1xb8-1k_ccp-183x277.py
+# CCP, GML stage 2 (student): the single-stage GML config, but the pixel queue
+# holds the frozen stage-1 teacher's decoder features (this model as
+# fcn-gml-teacher_* trains it: GMLEncoderDecoder takes every part the teacher
+# config leaves out from the student, the contrastive and distillation terms
+# off) embedded by a trainable key projector, and the teacher's prior-free
+# logits are distilled (alpha 1, T 4, the classification recipe's values).
+# Train that teacher config first: its last checkpoint is the path below.
 _base_ = ['./fcn-gml_r18-tiny-d8_1xb8-1k_ccp-183x277.py']
 
 model = dict(
@@ -12,15 +12,5 @@ model = dict(
     decode_head=dict(
         key_in_channels=64,  # the teacher decoder's channels
         loss_gml=dict(kd_weight=1.0, kd_temperature=4.0)),
-    teacher=dict(
-        type='EncoderDecoder',
-        backbone={{_base_.model.backbone}},
-        decode_head=dict(
-            type='GMLHead',
-            decoder={{_base_.model.decode_head.decoder}},
-            prior={{_base_.model.decode_head.prior}},
-            classifier_scale={{_base_.model.decode_head.classifier_scale}},
-            loss_gml=dict(con_weight=0.0)),
-        test_cfg=dict(mode='whole'),
-        checkpoint=('work_dirs/fcn-gml-teacher_r18-tiny-d8_1xb8-1k_'
-                    'ccp-183x277/iter_1000.pth')))
+    teacher=dict(checkpoint=('work_dirs/fcn-gml-teacher_r18-tiny-d8_'
+                             '1xb8-1k_ccp-183x277/iter_1000.pth')))

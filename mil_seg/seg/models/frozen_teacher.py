@@ -46,12 +46,72 @@ def last_gml_head(model: nn.Module, role: str) -> GMLHead:
     return head
 
 
+#: The model parts a teacher config may leave out: then they are the
+#: student's (:func:`stage_one_model`).
+STUDENT_PARTS = ('backbone', 'neck', 'decode_head', 'auxiliary_head',
+                 'num_stages', 'test_cfg')
+
+
+def _without_pretrained(backbone: dict) -> dict:
+    """A backbone config that loads no pretrained weights: the teacher's
+    weights all come from its stage-1 checkpoint."""
+    backbone = dict(backbone)
+    if 'pretrained' in backbone:
+        backbone['pretrained'] = None
+    init_cfg = backbone.get('init_cfg')
+    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+        backbone.pop('init_cfg')
+    return backbone
+
+
+def _stage_one_head(head: dict) -> dict:
+    """A student GML head's config as stage 1 trained it: no contrastive
+    term, no distillation, no keys from a teacher."""
+    head = copy.deepcopy(dict(head))
+    head.pop('key_in_channels', None)
+    head['loss_gml'] = dict(head.get('loss_gml') or {}, con_weight=0.0,
+                            kd_weight=0.0)
+    return head
+
+
+def stage_one_model(teacher: dict, student: dict) -> dict:
+    """The teacher's model config: ``teacher``'s own parts, and for each
+    part of :data:`STUDENT_PARTS` it leaves out, the student's, as the
+    single-model two-stage recipe trains it: the same segmentor, its GML
+    head (a cascade's last) without the contrastive and distillation
+    terms, no pretrained weights (the checkpoint holds them all).
+
+    Args:
+        teacher (dict): ``model.teacher`` without ``checkpoint``.
+        student (dict): The student's segmentor arguments.
+
+    Returns:
+        dict: The teacher's model config.
+    """
+    teacher = dict(teacher)
+    if 'backbone' not in teacher and student.get('backbone') is not None:
+        teacher['backbone'] = _without_pretrained(student['backbone'])
+    for part in STUDENT_PARTS[1:]:
+        if part in teacher or student.get(part) is None:
+            continue
+        value = copy.deepcopy(student[part])
+        if part == 'decode_head':
+            value = ([*value[:-1], _stage_one_head(value[-1])]
+                     if isinstance(value, (list, tuple)) else
+                     _stage_one_head(value))
+        teacher[part] = value
+    return teacher
+
+
 class FrozenTeacherMixin:
     """A frozen stage-1 segmentor whose decoder features fill GML's queue.
 
     Mixed into an mmseg segmentor (before it in the bases). The teacher is
     the stage-1 model, rebuilt from ``teacher`` (its last decode head a
-    :class:`GMLHead`), loaded strictly from ``teacher['checkpoint']`` when
+    :class:`GMLHead`; parts it leaves out are the student's, see
+    :func:`stage_one_model`, so ``teacher=dict(checkpoint=...)`` is the
+    same model trained as stage 1), loaded strictly from
+    ``teacher['checkpoint']`` when
     the weights are initialised, frozen (``requires_grad=False``) and always
     in eval mode, so its BN statistics and dropout never change. Its
     weights are part of the student's ``state_dict``, with the
@@ -62,14 +122,17 @@ class FrozenTeacherMixin:
 
     teacher_type = 'EncoderDecoder'
 
-    def _set_teacher(self, teacher: ConfigType) -> None:
+    def _set_teacher(self, teacher: ConfigType,
+                     student: Optional[dict] = None) -> None:
         """Build and freeze the teacher; check the student's GML head.
 
         Args:
             teacher (dict): The stage-1 model config plus ``checkpoint``
                 (``type`` defaults to :attr:`teacher_type`; its
                 ``data_preprocessor``, ``train_cfg`` and ``pretrained``
-                are ignored).
+                are ignored; parts it leaves out are the student's).
+            student (dict, optional): The student's segmentor arguments.
+                Defaults to None (the teacher is given whole).
 
         Raises:
             WrongModuleError: If the teacher's or the student's last decode
@@ -83,6 +146,8 @@ class FrozenTeacherMixin:
         teacher.setdefault('type', self.teacher_type)
         for key in ('data_preprocessor', 'train_cfg', 'pretrained'):
             teacher.pop(key, None)
+        if student is not None:
+            teacher = stage_one_model(teacher, student)
         teacher_model = MODELS.build(teacher)
         teacher_channels = last_gml_head(teacher_model,
                                          'model.teacher').channels

@@ -33,7 +33,9 @@ class GMLCascadeEncoderDecoder(FrozenTeacherMixin, CascadeEncoderDecoder):
 
     Args:
         teacher (dict): The stage-1 cascade's model config plus
-            ``checkpoint``. Its last decode head must be a GML head.
+            ``checkpoint``. Its last decode head must be a GML head. Parts
+            it leaves out are the student's, as for
+            :class:`GMLEncoderDecoder`.
         **kwargs: Arguments of mmseg's ``CascadeEncoderDecoder``; the last
             entry of ``decode_head`` must be a :class:`GMLCascadeHead` with
             ``key_in_channels`` set.
@@ -43,7 +45,7 @@ class GMLCascadeEncoderDecoder(FrozenTeacherMixin, CascadeEncoderDecoder):
 
     def __init__(self, teacher: ConfigType, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._set_teacher(teacher)
+        self._set_teacher(teacher, kwargs)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str,
                                                                      Tensor]:

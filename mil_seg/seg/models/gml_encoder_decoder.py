@@ -41,13 +41,17 @@ class GMLEncoderDecoder(FrozenTeacherMixin, EncoderDecoder):
             defaults to ``'EncoderDecoder'``; its ``data_preprocessor`` and
             ``train_cfg`` are ignored) plus ``checkpoint``, the stage-1
             checkpoint. Its ``decode_head`` must be a :class:`GMLHead`.
+            Parts it leaves out are the student's with the GML head's
+            contrastive and distillation terms off
+            (:func:`~.frozen_teacher.stage_one_model`): for a teacher of the
+            student's architecture, ``dict(checkpoint=...)`` is all.
         **kwargs: Arguments of mmseg's ``EncoderDecoder``; ``decode_head``
             must be a :class:`GMLHead` with ``key_in_channels`` set.
     """
 
     def __init__(self, teacher: ConfigType, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._set_teacher(teacher)
+        self._set_teacher(teacher, kwargs)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str,
                                                                      Tensor]:

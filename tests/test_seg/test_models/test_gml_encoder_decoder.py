@@ -179,3 +179,47 @@ def test_predict_uses_the_student_only(builders, labels, tmp_path):
     torch.testing.assert_close(
         results[0].seg_logits.data,
         F.interpolate(expected, (32, 32), mode='bilinear')[0])
+
+
+def test_a_teacher_config_of_only_its_checkpoint_is_the_students_stage1(
+        builders, labels, tmp_path):
+    """``teacher=dict(checkpoint=...)`` (and its default type): the
+    student's own segmentor as stage 1 trained it (no contrastive term, no
+    distillation, no keys), loaded strictly from the checkpoint."""
+    saved = save_teacher(builders, tmp_path / 'teacher.pth', channels=16)
+    model = build_student(builders, tmp_path / 'teacher.pth',
+                          key_in_channels=16,
+                          teacher=dict(type='EncoderDecoder'), kd_weight=1.0)
+    for key, value in model.teacher.state_dict().items():
+        torch.testing.assert_close(value, saved[key], msg=key)
+    assert set(model.teacher.state_dict()) == set(saved)
+    head = model.teacher.decode_head
+    assert head.contrast is None and head.loss_gml.kd_weight == 0
+    assert head.key_in_channels is None
+    assert model.decode_head.with_contrastive
+    assert model.decode_head.loss_gml.kd_weight == 1.0
+    losses = model.loss(torch.randn(2, 3, 32, 32),
+                        builders.make_data_samples(labels))
+    assert {'decode.loss_con', 'decode.loss_kd'} <= set(losses)
+
+
+def test_stage_one_model_keeps_the_teachers_own_parts():
+    from mil_seg.seg.models.frozen_teacher import stage_one_model
+    student = dict(
+        backbone=dict(type='B', pretrained='weights', init_cfg=dict(
+            type='Pretrained', checkpoint='x')),
+        decode_head=[dict(type='A'), dict(
+            type='GMLCascadeHead', key_in_channels=8,
+            loss_gml=dict(con_weight=1.0, kd_weight=1.0,
+                          init_temperature=0.2))],
+        num_stages=2, test_cfg=dict(mode='whole'))
+    teacher = stage_one_model(dict(type='CascadeEncoderDecoder'), student)
+    assert teacher['backbone'] == dict(type='B', pretrained=None)
+    assert teacher['decode_head'][0] == dict(type='A')
+    assert teacher['decode_head'][1] == dict(
+        type='GMLCascadeHead', loss_gml=dict(
+            con_weight=0.0, kd_weight=0.0, init_temperature=0.2))
+    assert teacher['num_stages'] == 2 and 'neck' not in teacher
+    assert student['decode_head'][1]['key_in_channels'] == 8  # not changed
+    own = stage_one_model(dict(backbone=dict(type='C')), student)
+    assert own['backbone'] == dict(type='C')
