@@ -39,14 +39,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..errors import UserError
 from .methods import METHODS, config_names, config_relpath
-from .report import (BOOTSTRAP, compare_rows, print_differences,
-                     result_header, summary_of)
-from .results import recorded, write_result
+from .report import (bootstrap_record, compare_rows, print_differences,
+                     recorded_row, result_header, summary_of)
+from .results import write_result
 from .run_config import Settings, load_method_config
 from .runs import Run, method_result, method_runs, run_all
 from .stats import cell
-from .tuning import (config_value, holdout_split, settings_text,
-                     train_image_paths)
+from .tuning import config_value, holdout_split, train_image_paths
 
 _TAU = 'model.decode_head.prior.tau'
 _CLASS_WEIGHTS = 'model.decode_head.loss_gml.class_weight_exponent'
@@ -277,43 +276,18 @@ def write_results(args: argparse.Namespace, settings: Settings,
     held-out part), each row with its difference to the reference."""
     columns = summary['groups'] + summary['rarest'] + ['step_s', 'peak_mb',
                                                        'time_ratio']
-    digits = {'time_ratio': 3, 'step_s': 3, 'peak_mb': 0}
     rows = []
     for row in summary['rows']:
         choice = row['choice']
-        entry = dict(
-            label=row['label'],
-            config=config_relpath(settings.config(
-                config_names(choice.method)[-1])),
-            seeds={str(seed): {c: recorded(v.get(c), digits.get(c, 2))
-                               for c in columns}
-                   for seed, v in sorted(row['seeds'].items())})
-        text = settings_text(row['values'])
+        entry = dict(label=row['label'], config=config_relpath(
+            settings.config(config_names(choice.method)[-1])),
+            **recorded_row(row, columns))
         if METHODS[choice.method].evaluates:
-            text = ', '.join(filter(None, [text, 'evaluates the reference\'s '
-                                           'checkpoints']))
-        if text:
-            entry['settings'] = text
-        entry['rank'] = row['rank']
-        if row['differences']:
-            entry['differences'] = {
-                label: dict(seeds=comparison['seeds'], metrics={
-                    metric: dict(estimate=recorded(d.estimate, 2),
-                                 low=recorded(d.low, 2),
-                                 high=recorded(d.high, 2),
-                                 significant=d.significant)
-                    for metric, d in comparison['metrics'].items()})
-                for label, comparison in row['differences'].items()}
+            entry['settings'] = ', '.join(filter(None, [
+                entry.get('settings'),
+                'evaluates the reference\'s checkpoints']))
         rows.append(entry)
-    bootstrap = dict(
-        method='paired bootstrap: held-out images resampled with '
-        'replacement (the same draw for both rows and every seed), each '
-        'run\'s mIoU and group mIoUs recomputed from its resampled '
-        'per-image intersection and union sums, runs paired by seed; '
-        'percentile interval', samples=BOOTSTRAP['num_samples'],
-        confidence=BOOTSTRAP['confidence'], seed=BOOTSTRAP['seed'])
-    if summary['images'] is not None:
-        bootstrap['images'] = summary['images']
+    bootstrap = bootstrap_record(summary, 'held-out images')
     data = dict(
         result_header(args),
         title=f'Design study of GML, {args.model_label or args.segmentor}, '

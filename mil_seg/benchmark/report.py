@@ -358,37 +358,14 @@ def write_results(args: argparse.Namespace, summary: Dict[str, Any],
     columns = summary['groups'] + summary['rarest'] + ['step_s', 'peak_mb',
                                                        'time_ratio',
                                                        'memory_ratio']
-    digits = {'time_ratio': 3, 'memory_ratio': 3, 'step_s': 3, 'peak_mb': 0}
     common = result_header(args)
     rows = []
     for row in summary['rows']:
-        entry = dict(label=row['label'], config=method_config(
-            args, row['method']), seeds={
-                str(seed): {c: recorded(v.get(c), digits.get(c, 2))
-                            for c in columns}
-                for seed, v in sorted(row['seeds'].items())})
-        if settings_text(row['values']):
-            entry['settings'] = settings_text(row['values'])
-        entry['rank'] = row['rank']
-        if row['differences']:
-            entry['differences'] = {
-                label: dict(seeds=comparison['seeds'], metrics={
-                    metric: dict(estimate=recorded(d.estimate, 2),
-                                 low=recorded(d.low, 2),
-                                 high=recorded(d.high, 2),
-                                 significant=d.significant)
-                    for metric, d in comparison['metrics'].items()})
-                for label, comparison in row['differences'].items()}
+        entry = dict(label=row['label'],
+                     config=method_config(args, row['method']),
+                     **recorded_row(row, columns))
         rows.append(entry)
-    bootstrap = dict(
-        method='paired bootstrap: evaluation images resampled with '
-        'replacement (the same draw for both methods and every seed), '
-        'each run\'s mIoU and group mIoUs recomputed from its resampled '
-        'per-image intersection and union sums, runs paired by seed; '
-        'percentile interval', samples=BOOTSTRAP['num_samples'],
-        confidence=BOOTSTRAP['confidence'], seed=BOOTSTRAP['seed'])
-    if summary['images'] is not None:
-        bootstrap['images'] = summary['images']
+    bootstrap = bootstrap_record(summary, 'evaluation images')
     if summary['notes']:
         bootstrap['notes'] = '; '.join(summary['notes'])
     write_result(dict(
@@ -402,6 +379,52 @@ def write_results(args: argparse.Namespace, summary: Dict[str, Any],
     print(f'\nResult file: {args.results_out}')
     if not args.tuned_from:
         write_tuning_results(args, choices, common)
+
+
+#: Decimals a result file records of a column (2 for the others).
+DIGITS = {'time_ratio': 3, 'memory_ratio': 3, 'step_s': 3, 'peak_mb': 0}
+
+
+def recorded_row(row: Dict[str, Any], columns: List[str]) -> Dict[str, Any]:
+    """A summary row's recorded fields: ``seeds`` (its columns at their
+    precision), ``settings`` (where it differs from its config), ``rank``
+    and ``differences`` (where it has any)."""
+    entry: Dict[str, Any] = dict(seeds={
+        str(seed): {c: recorded(v.get(c), DIGITS.get(c, 2)) for c in columns}
+        for seed, v in sorted(row['seeds'].items())})
+    if settings_text(row['values']):
+        entry['settings'] = settings_text(row['values'])
+    entry['rank'] = row['rank']
+    if row['differences']:
+        entry['differences'] = {
+            label: dict(seeds=comparison['seeds'], metrics={
+                metric: dict(estimate=recorded(d.estimate, 2),
+                             low=recorded(d.low, 2),
+                             high=recorded(d.high, 2),
+                             significant=d.significant)
+                for metric, d in comparison['metrics'].items()})
+            for label, comparison in row['differences'].items()}
+    return entry
+
+
+def bootstrap_record(summary: Dict[str, Any], images: str) -> Dict[str, Any]:
+    """How a result file's differences were computed (its ``bootstrap``).
+
+    Args:
+        summary (dict): The summary (:func:`compare_rows` ran on it).
+        images (str): What the resampled images are, e.g. 'evaluation
+            images'.
+    """
+    bootstrap = dict(
+        method=f'paired bootstrap: {images} resampled with replacement (the '
+        'same draw for both rows and every seed), each run\'s mIoU and '
+        'group mIoUs recomputed from its resampled per-image intersection '
+        'and union sums, runs paired by seed; percentile interval',
+        samples=BOOTSTRAP['num_samples'], confidence=BOOTSTRAP['confidence'],
+        seed=BOOTSTRAP['seed'])
+    if summary['images'] is not None:
+        bootstrap['images'] = summary['images']
+    return bootstrap
 
 
 def tuning_path(results_out: str) -> str:
