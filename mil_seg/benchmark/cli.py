@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
                         'trials back); --seeds unused')
     parser.add_argument('--tuned-from', default=None, metavar='FILE',
                         help='train at the values a tuning result file '
-                        'chose (see above), instead of --tune')
+                        'chose, instead of --tune')
     parser.add_argument('--tune-iters', type=int, default=None,
                         help='budget of a tuning run (default: --iters)')
     parser.add_argument('--tune-seed', type=int, default=0)
@@ -115,11 +115,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_run_arguments(parser: argparse.ArgumentParser,
-                      work_dir: str = 'work_dirs/long_tail_seg') -> None:
+def add_run_arguments(
+        parser: argparse.ArgumentParser,
+        work_dir: str = 'work_dirs/long_tail_seg',
+        results_help: str = 'write the table (and the tuning table) as '
+        'result files (results/README.md); the per-class plot and the '
+        'winner\'s config go beside it') -> None:
     """The arguments of every command that trains runs: the configs and
     data, the budget and seeds, where runs execute and what is written
-    (checked by :func:`check_run_arguments`)."""
+    (checked by :func:`check_run_arguments`).
+
+    Args:
+        parser (argparse.ArgumentParser): The command's parser.
+        work_dir (str): The default ``--work-dir``. Defaults to
+            'work_dirs/long_tail_seg'.
+        results_help (str): What ``--results-out`` writes.
+    """
     parser.add_argument('--segmentor', default='fcn',
                         help='{segmentor} of --config-pattern')
     parser.add_argument('--config-pattern', default=DEFAULT_PATTERN,
@@ -127,8 +138,9 @@ def add_run_arguments(parser: argparse.ArgumentParser,
                         '{method} (a relative one is looked up in the '
                         'package\'s configs, then here)')
     parser.add_argument('--data-config', default=None,
-                        help='a config whose data, evaluator and prior '
-                        'replace the methods\' (see above)')
+                        help='a config whose train_dataloader, '
+                        'val_dataloader, val_evaluator and prior replace '
+                        'the methods\'')
     parser.add_argument('--data-root', default=None,
                         help='data_root of every dataset (default: the '
                         'configs\')')
@@ -144,7 +156,7 @@ def add_run_arguments(parser: argparse.ArgumentParser,
                         help='OMP_NUM_THREADS of every training')
     parser.add_argument('--executor', choices=('local', 'slurm'),
                         default='local', help='where runs train: here '
-                        '(--jobs at a time) or as Slurm jobs (see above)')
+                        '(--jobs at a time) or as sbatch jobs')
     parser.add_argument('--partition', default=None,
                         help='--executor slurm: the partition (default: '
                         'the cluster\'s)')
@@ -166,10 +178,7 @@ def add_run_arguments(parser: argparse.ArgumentParser,
     parser.add_argument('--model-label', default=None,
                         help='the model as result files name it, e.g. '
                         '"tiny FCN" (default: --segmentor)')
-    parser.add_argument('--results-out', default=None,
-                        help='write the table (and the tuning table) as '
-                        'result files (results/README.md); the per-class '
-                        'plot and the winner\'s config go beside it')
+    parser.add_argument('--results-out', default=None, help=results_help)
     parser.add_argument('--rank-by', default='mIoU', metavar='METRIC',
                         help='the column the table is ranked by and the '
                         'winner chosen by: mIoU (default), a group '

@@ -136,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
                         'all; the reference always runs); --list shows them')
     parser.add_argument('--list', action='store_true',
                         help='print the choices and stop')
-    add_run_arguments(parser, work_dir='work_dirs/design')
+    add_run_arguments(parser, work_dir='work_dirs/design',
+                      results_help='write the study as a result file '
+                      '(results/README.md)')
     return parser
 
 
