@@ -26,10 +26,12 @@ that this project designed (the paper publishes no segmentation recipe):
 the prior strength below the tuning grid, the supervised term, the
 contrastive term's weight, anchors, queue and temperature, the paper's
 two-stage recipe and post-hoc prior strength. ``--choices`` runs some of
-them; a choice without a config under ``--config-pattern`` (a user's
-pattern may hold only the method itself) is left out with a note. Runs are
-kept under ``--work-dir`` and resumed or read back as the benchmark's
-are.
+them; ``--add-choice NAME KEY=VALUE ...`` adds a choice of the user's (its
+config values), and ``--method`` studies another method of the benchmark
+than GML (with added choices only). A choice without a config under
+``--config-pattern`` (a user's pattern may hold only the method itself) is
+left out with a note. Runs are kept under ``--work-dir`` and resumed or
+read back as the benchmark's are.
 """
 import argparse
 import os.path as osp
@@ -81,6 +83,14 @@ class Choice:
 
 #: The shipped config, every other choice's reference.
 REFERENCE = Choice('shipped', 'reference', 'GML as shipped')
+
+
+def reference_of(method: str) -> Choice:
+    """The reference of a study of ``method``: its config as shipped."""
+    if method == REFERENCE.method:
+        return REFERENCE
+    return Choice(REFERENCE.name, REFERENCE.group,
+                  f'{METHODS[method].label} as shipped', method=method)
 #: GML's design choices for segmentation (issue #35's study).
 GML_DESIGN: Tuple[Choice, ...] = (
     REFERENCE,
@@ -136,6 +146,17 @@ def build_parser() -> argparse.ArgumentParser:
                         'all; the reference always runs); --list shows them')
     parser.add_argument('--list', action='store_true',
                         help='print the choices and stop')
+    parser.add_argument('--method', default=REFERENCE.method,
+                        choices=sorted(m for m in METHODS
+                                       if not METHODS[m].evaluates),
+                        help='the method studied (default: gml, with its '
+                        'built-in choices; another has only --add-choice)')
+    parser.add_argument('--add-choice', nargs='+', action='append',
+                        default=[], metavar='NAME KEY=VALUE',
+                        help='a choice of your own: its name and the config '
+                        'values it changes (numbers), e.g. --add-choice '
+                        'queue-8192 model.decode_head.queue.size=8192; '
+                        'repeat it for several')
     add_run_arguments(parser, work_dir='work_dirs/design',
                       results_help='write the study as a result file '
                       '(results/README.md)')
@@ -151,7 +172,17 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.argv = ['design', *argv]
     check_run_arguments(parser, args)
-    names = [c.name for c in GML_DESIGN]
+    added = [added_choice(parser, item, args.method)
+             for item in args.add_choice]
+    args.design = (GML_DESIGN if args.method == REFERENCE.method else
+                   (reference_of(args.method), )) + tuple(added)
+    if len(args.design) == 1:
+        parser.error(f'--method {args.method}: no built-in choices; add '
+                     'yours with --add-choice NAME KEY=VALUE ...')
+    names = [c.name for c in args.design]
+    if len(set(names)) != len(names):
+        parser.error('--add-choice: a name that another choice has (those '
+                     f'there are: {", ".join(names)})')
     unknown = [n for n in args.choices or () if n not in names]
     if unknown:
         parser.error(f'--choices {" ".join(unknown)}: not a choice (those '
@@ -159,11 +190,34 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
+def added_choice(parser: argparse.ArgumentParser, item: Sequence[str],
+                 method: str) -> Choice:
+    """A ``--add-choice NAME KEY=VALUE ...`` as a choice of ``method``,
+    checked: a name, and at least one dotted key with a number."""
+    name, *settings = item
+    values = []
+    for setting in settings:
+        key, _, text = setting.partition('=')
+        try:
+            values.append((key, float(text)))
+        except ValueError:
+            key = ''
+        if not key:
+            parser.error(f'--add-choice {" ".join(item)}: {setting!r} is not '
+                         'KEY=NUMBER (e.g. model.decode_head.queue.size=8192)')
+    if not values or '=' in name:
+        parser.error(f'--add-choice {" ".join(item)}: give a name, then one '
+                     'or more KEY=NUMBER')
+    return Choice(name, 'added', f'{name} ({", ".join(settings)})',
+                  method=method,
+                  values=tuple(values))
+
+
 def selected(names: Optional[Sequence[str]],
              design: Sequence[Choice] = GML_DESIGN) -> List[Choice]:
-    """The reference and the choices named (all without names), in the
-    design's order."""
-    wanted = set(names or [c.name for c in design]) | {REFERENCE.name}
+    """The reference (the design's first choice) and the choices named (all
+    without names), in the design's order."""
+    wanted = set(names or [c.name for c in design]) | {design[0].name}
     return [c for c in design if c.name in wanted]
 
 
@@ -173,7 +227,7 @@ def available(choices: Sequence[Choice],
     note for each that has none.
 
     Raises:
-        UserError: When the reference has no config.
+        UserError: When the reference (the first choice) has no config.
     """
     kept, notes = [], []
     for choice in choices:
@@ -181,7 +235,7 @@ def available(choices: Sequence[Choice],
                    if not osp.isfile(settings.config(n))]
         if not missing:
             kept.append(choice)
-        elif choice is REFERENCE:
+        elif choice is choices[0]:
             raise UserError(f'no config for the reference ({choice.method})'
                             f': {missing[0]} (choose another --segmentor '
                             'or give --config-pattern)')
@@ -191,15 +245,16 @@ def available(choices: Sequence[Choice],
     return kept, notes
 
 
-def choice_values(choice: Choice, settings: Settings) -> Dict[str, float]:
+def choice_values(choice: Choice, settings: Settings,
+                  reference: Choice = REFERENCE) -> Dict[str, float]:
     """The config values a choice's runs train at: its own, then those it
     takes from the reference's config."""
     values = dict(choice.values)
     if choice.match:
-        reference = load_method_config(
-            settings, config_names(REFERENCE.method)[-1])
+        config = load_method_config(settings,
+                                    config_names(reference.method)[-1])
         for key in choice.match:
-            value = config_value(reference, key)
+            value = config_value(config, key)
             if value is None:
                 raise UserError(f'the reference config has no {key} for '
                                 f'{choice.name} to match')
@@ -213,7 +268,7 @@ def plan(choices: Sequence[Choice], settings: Settings,
     """Every choice's runs at every seed, on the held-out split.
 
     Args:
-        choices (Sequence[Choice]): The choices, the reference among them.
+        choices (Sequence[Choice]): The choices, the reference first.
         settings (Settings): The invocation's settings.
         seeds (Sequence[int]): The seeds.
         iters (int): The budget of each training.
@@ -225,9 +280,9 @@ def plan(choices: Sequence[Choice], settings: Settings,
     """
     planned = []
     for choice in choices:
-        values = choice_values(choice, settings)
+        values = choice_values(choice, settings, choices[0])
         for seed in seeds:
-            evaluated = (osp.join(work_dir, REFERENCE.name, f'seed{seed}')
+            evaluated = (osp.join(work_dir, choices[0].name, f'seed{seed}')
                          if METHODS[choice.method].evaluates else None)
             planned.append((choice, seed, method_runs(
                 choice.method, seed, iters, values, True,
@@ -292,8 +347,9 @@ def write_results(args: argparse.Namespace, settings: Settings,
     bootstrap = bootstrap_record(summary, 'held-out images')
     data = dict(
         result_header(args),
-        title=f'Design study of GML, {args.model_label or args.segmentor}, '
-        f'{args.iters} iterations, held-out split',
+        title=f'Design study of {METHODS[args.method].label}, '
+        f'{args.model_label or args.segmentor}, {args.iters} iterations, '
+        'held-out split',
         kind='accuracy',
         split=f'held-out {args.holdout_fraction:g} of train (the last '
         'images of each sequence; val not read)',
@@ -311,9 +367,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     """Run the design study."""
     from .cli import executor_of, settings_of
     args = parse_args(argv)
-    choices = selected(args.choices)
+    choices = selected(args.choices, args.design)
     if args.list:
-        for choice in GML_DESIGN:
+        for choice in args.design:
             print(f'{choice.name:16} {choice.group}: {choice.label}')
         return
     settings = settings_of(args)
@@ -322,7 +378,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         print(f'note: {note}')
     executor = executor_of(args)
     reference = load_method_config(settings,
-                                   config_names(REFERENCE.method)[-1])
+                                   config_names(choices[0].method)[-1])
     split = holdout_split(train_image_paths(reference),
                           args.holdout_fraction)
     planned = plan(choices, settings, args.seeds, args.iters, args.work_dir)

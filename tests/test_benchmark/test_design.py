@@ -124,3 +124,29 @@ def test_design_study_on_generated_data(bench_data_config, tmp_path):
     assert again.stdout.count('read back') == 3
     assert again.stdout.count('] training') == 0
     assert json.loads(out.read_text())['rows'] == document['rows']
+
+
+def test_added_choices_and_another_method(capsys):
+    """--add-choice adds a point of the user's; --method studies another
+    method with added choices only; malformed ones are refused."""
+    args = design.parse_args(['--add-choice', 'queue-8192',
+                              'model.decode_head.queue.size=8192'])
+    added = args.design[-1]
+    assert len(args.design) == len(design.GML_DESIGN) + 1
+    assert (added.name, added.method, added.values) == (
+        'queue-8192', 'gml', (('model.decode_head.queue.size', 8192.0), ))
+    args = design.parse_args(['--method', 'cwce', '--add-choice', 'e0.75',
+                              'model.decode_head.loss_decode.exponent=0.75',
+                              '--choices', 'e0.75'])
+    chosen = design.selected(args.choices, args.design)
+    assert [(c.name, c.method) for c in chosen] == [('shipped', 'cwce'),
+                                                    ('e0.75', 'cwce')]
+    assert chosen[0].label.endswith('as shipped')
+    for argv, message in (
+            (['--method', 'cwce'], 'no built-in choices'),
+            (['--add-choice', 'x', 'queue.size=big'], 'is not KEY=NUMBER'),
+            (['--add-choice', 'x'], 'give a name, then one or more'),
+            (['--add-choice', 'tau-0', 'a.b=1'], 'a name that another')):
+        with pytest.raises(SystemExit):
+            design.parse_args(argv)
+        assert message in capsys.readouterr().err
