@@ -267,7 +267,10 @@ def prepare(settings: Settings, run: Run,
     """Write a run's config into its directory; its result if it has one.
 
     Configs are built here, in the main thread (mmengine's config loading
-    is not thread-safe); only the processes run in parallel.
+    is not thread-safe); only the processes run in parallel. A directory
+    prepared for other settings by a benchmark that stopped before the run
+    started (nothing trained, evaluated or submitted there) takes the new
+    settings; one where anything ran is refused.
 
     Raises:
         UserError: For a directory that holds a run of other settings.
@@ -276,12 +279,16 @@ def prepare(settings: Settings, run: Run,
     text = build_run_config(settings, run, split).pretty_text
     sig = signature(text)
     state_file = osp.join(run.directory, 'state.json')
-    if osp.isfile(state_file):
-        if _read_json(state_file)['signature'] != sig:
+    state = _read_json(state_file) if osp.isfile(state_file) else None
+    if state is not None and state['signature'] != sig:
+        if not never_started(run.directory, state):
             raise UserError(
                 f'{run.directory} holds a run of other settings: give '
                 'another --work-dir or delete that directory')
-    else:
+        print(f'[{run.name}] {run.directory} was prepared for other '
+              'settings and never started: it takes these', flush=True)
+        state = None
+    if state is None:
         write_json(state_file, {'signature': sig, 'attempts': []})
     result_file = osp.join(run.directory, 'result.json')
     if osp.isfile(result_file):
@@ -290,6 +297,16 @@ def prepare(settings: Settings, run: Run,
               encoding='utf-8') as f:
         f.write(text)
     return None
+
+
+def never_started(directory: str, state: dict) -> bool:
+    """Whether a prepared run directory saw nothing run: no attempt, log,
+    checkpoint, result or Slurm job."""
+    traces = ('train.out', 'test.out', 'result.json', 'last_checkpoint',
+              'jobs.json')
+    return not state['attempts'] and not any(
+        osp.exists(osp.join(directory, name)) for name in traces) and \
+        not glob.glob(osp.join(directory, 'iter_*.pth'))
 
 
 def _fail(run: Run, code: int, log: str) -> None:

@@ -107,3 +107,30 @@ def test_a_run_resumes_only_from_a_checkpoint_that_exists(tmp_path):
     assert not runs.resumable(str(tmp_path))
     (tmp_path / 'iter_2.pth').write_bytes(b'checkpoint')
     assert runs.resumable(str(tmp_path))
+
+
+def test_a_prepared_run_that_never_started_takes_new_settings(
+        bench_data_config, tmp_path):
+    """A benchmark stopped before a run started leaves its directory
+    prepared; a config edited since is taken then, not refused. Once
+    anything ran there (a log, a checkpoint, a job), other settings are
+    refused and nothing is overwritten."""
+    from mil_seg.benchmark.run_config import Settings
+    settings = Settings(data_config=bench_data_config)
+    directory = str(tmp_path / 'run')
+
+    def prepared(iters):
+        run = runs.Run('ce', 0, iters, {}, False, directory)
+        assert runs.prepare(settings, run) is None
+        return runs._read_json(osp.join(directory, 'state.json'))
+
+    first = prepared(2)
+    second = prepared(3)
+    assert second['signature'] != first['signature']
+    assert 'max_iters=3,' in open(osp.join(directory, 'config.py')).read()
+    for trace in ('train.out', 'iter_1.pth', 'jobs.json'):
+        open(osp.join(directory, trace), 'w').close()
+        with pytest.raises(UserError, match='holds a run of other settings'):
+            prepared(4)
+        os.remove(osp.join(directory, trace))
+    assert runs._read_json(osp.join(directory, 'state.json')) == second
