@@ -145,12 +145,40 @@ def cross_entropy(logits: Tensor,
             reduction='none' if reduction == 'none' else 'sum')
     if reduction in ('none', 'sum'):
         return loss
-    if avg_non_ignore:
-        num_elements = (labels != ignore_index).sum()
-    else:
-        num_elements = labels.new_tensor(labels.numel())
+    num_elements = mean_divisor(labels, ignore_index,
+                                avg_non_ignore=avg_non_ignore)
     # clamp: an all-ignored batch gives 0 / 1 = 0, with a defined gradient.
     return loss / num_elements.clamp_min(1).to(loss.dtype)
+
+
+def mean_divisor(labels: Tensor,
+                 ignore_index: int,
+                 class_weight: Optional[Tensor] = None,
+                 avg_non_ignore: bool = True) -> Tensor:
+    """The divisor of a mean loss, MMSegmentation's rule: the number of
+    (non-ignored) elements, or with class weights their summed weights (the
+    weighted mean). An ignored label never indexes the weights.
+
+    Args:
+        labels (Tensor): Class indices (long).
+        ignore_index (int): Ignored label value.
+        class_weight (Tensor, optional): C class weights. Defaults to None.
+        avg_non_ignore (bool): Count the non-ignored elements only; without
+            it every element counts (an ignored one with class 0's
+            weight). Defaults to True.
+
+    Returns:
+        Tensor: A float scalar (0 when nothing counts).
+    """
+    not_ignored = labels != ignore_index
+    if class_weight is None:
+        return (not_ignored.sum() if avg_non_ignore else labels.new_tensor(
+            labels.numel())).float()
+    safe_labels = torch.where(not_ignored, labels, torch.zeros_like(labels))
+    label_weight = class_weight[safe_labels]
+    if avg_non_ignore:
+        label_weight = label_weight * not_ignored
+    return label_weight.sum()
 
 
 def matching_pairs(query_ids: Tensor, key_ids: Tensor) -> Tensor:

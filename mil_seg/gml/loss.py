@@ -8,7 +8,7 @@ from torch import Tensor
 
 from ..errors import UserError
 from .functional import (cross_entropy, distillation_kl,
-                         gml_contrastive_terms)
+                         gml_contrastive_terms, mean_divisor)
 from .prior import ClassPrior
 
 
@@ -259,13 +259,7 @@ class GMLLoss(nn.Module):
             adjusted.device)
         total = cross_entropy(adjusted, labels, ignore_index=ignore_index,
                               reduction='sum', weight=weights)
-        valid = labels != ignore_index
-        # an ignored label never indexes the weights
-        sample_weights = torch.where(
-            valid, weights[torch.where(valid, labels,
-                                       torch.zeros_like(labels))],
-            torch.zeros((), device=adjusted.device))
-        return total / sample_weights.sum().clamp_min(
+        return total / mean_divisor(labels, ignore_index, weights).clamp_min(
             torch.finfo(total.dtype).tiny)
 
     def extra_repr(self) -> str:

@@ -5,7 +5,7 @@ from typing import Optional
 from torch import Tensor
 
 from ..errors import UserError
-from ..gml.functional import float32_no_autocast
+from ..gml.functional import float32_no_autocast, mean_divisor
 from ..gml.prior import ClassPrior, PriorConfig
 from .prior_ce_loss import PriorCELoss, is_soft, prior_ce_loss
 
@@ -71,8 +71,8 @@ def class_weighted_ce_loss(cls_score: Tensor,
                         f'{average!r}')
     if (average == 'samples' and avg_factor is None and reduction == 'mean'
             and not is_soft(cls_score, label)):
-        avg_factor = ((label != ignore_index).sum() if avg_non_ignore else
-                      label.new_tensor(label.numel())).float()
+        avg_factor = mean_divisor(label, ignore_index,
+                                  avg_non_ignore=avg_non_ignore)
     with float32_no_autocast(cls_score):
         logits = cls_score.float()
         return prior_ce_loss(logits,

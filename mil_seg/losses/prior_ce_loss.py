@@ -12,7 +12,7 @@ from mmengine.fileio import load
 from torch import Tensor
 
 from ..errors import MissingFileError, UserError
-from ..gml.functional import check_labels, cross_entropy
+from ..gml.functional import check_labels, cross_entropy, mean_divisor
 from ..gml.prior import PriorConfig, build_class_prior
 
 REDUCTIONS = ('none', 'mean', 'sum')
@@ -95,26 +95,11 @@ def prior_ce_loss(logits: Tensor,
                              reduction='none',
                              weight=class_weight)
     if avg_factor is None and reduction == 'mean' and not soft:
-        avg_factor = _default_avg_factor(label, ignore_index, class_weight,
-                                         avg_non_ignore)
+        avg_factor = mean_divisor(label, ignore_index, class_weight,
+                                  avg_non_ignore)
     if weight is not None:
         loss = loss * weight.float().reshape(loss.shape)
     return _reduce(loss, reduction, avg_factor)
-
-
-def _default_avg_factor(label: Tensor, ignore_index: int,
-                        class_weight: Optional[Tensor],
-                        avg_non_ignore: bool) -> Tensor:
-    """The divisor of the mean: MMSegmentation's rule."""
-    not_ignored = label != ignore_index
-    if class_weight is None:
-        return (not_ignored.sum() if avg_non_ignore else label.new_tensor(
-            label.numel())).float()
-    safe_label = torch.where(not_ignored, label, torch.zeros_like(label))
-    label_weight = class_weight[safe_label]
-    if avg_non_ignore:
-        label_weight = label_weight * not_ignored
-    return label_weight.sum()
 
 
 def _reduce(loss: Tensor, reduction: str,
