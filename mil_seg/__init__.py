@@ -10,8 +10,9 @@ baselines) and ``import mil_seg.launch`` (what the launchers share: one-line
 user errors, process groups, config and file checks) need none of that:
 they import torch, numpy and mmengine only and patch nothing. Python runs
 this file before any of them, so it does only the light part for them and
-completes the package the first time anything else is imported or used (``import mil_seg``, ``mil_seg.seg``,
-``mil_seg.STACK``; see :mod:`._import_mode`).
+completes the package the first time anything else is imported or used
+(``import mil_seg``, ``mil_seg.seg``, ``mil_seg.STACK``; see
+:mod:`._import_mode`).
 """
 import sys
 
@@ -20,7 +21,8 @@ from .version import __version__
 
 #: Modules (with their submodules) whose import leaves the package light.
 LIGHT = ('mil_seg.gml', 'mil_seg.losses', 'mil_seg.launch', 'mil_seg.errors',
-         'mil_seg.installed_weights', 'mil_seg.version', 'mil_seg._import_mode')
+         'mil_seg.installed_weights', 'mil_seg.version',
+         'mil_seg._import_mode')
 
 
 def _import_everything() -> None:

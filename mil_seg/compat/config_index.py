@@ -6,10 +6,10 @@ metafile it imports (MMSegmentation's: about 160 YAML files) to learn
 whether the name is one of the package's model configs; for a
 ``_base_/...`` name it is not, and mmengine then takes the file path as
 given. Every config that inherits such a base pays that again on every
-parse, most of the time a config takes to load. The index is read once per package folder and kept, keyed by the
-modification time of ``model-index.yml`` so that a reinstalled toolbox is
-read afresh; answers, the error for a name that is not in the index
-included, are mmengine's.
+parse, most of the time a config takes to load. The index is read once per
+package folder and kept, keyed by the modification time of
+``model-index.yml`` so that a reinstalled toolbox is read afresh; answers,
+the error for a name that is not in the index included, are mmengine's.
 """
 import copy
 import functools
@@ -18,7 +18,6 @@ import warnings
 from typing import Dict
 
 from .shim import Shim, rebind
-
 
 
 @functools.lru_cache(maxsize=None)
