@@ -42,11 +42,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from ..errors import UserError
 from .methods import METHODS, config_names, config_relpath
 from .report import (bootstrap_record, compare_rows, print_differences,
-                     recorded_row, result_header, summary_of)
+                     recorded_row, result_header, seed_cells, summary_of)
 from .results import write_result
 from .run_config import Settings, load_method_config
 from .runs import Run, method_result, method_runs, run_all
-from .stats import cell
 from .tuning import config_value, holdout_split, train_image_paths
 
 _TAU = 'model.decode_head.prior.tau'
@@ -322,9 +321,8 @@ def print_table(args: argparse.Namespace, summary: dict) -> None:
     print('| choice | ' + ' | '.join(columns) + ' |')
     print('|---|' + '---|' * len(columns))
     for row in summary['rows']:
-        cells = [cell([s.get(c) for s in row['seeds'].values()],
-                      3 if c.endswith('ratio') else 2) for c in columns]
-        print(f"| {row['label']} | " + ' | '.join(cells) + ' |')
+        print(f"| {row['label']} | " + ' | '.join(seed_cells(row, columns)) +
+              ' |')
 
 
 def write_results(args: argparse.Namespace, settings: Settings,

@@ -286,9 +286,15 @@ def print_table(args: argparse.Namespace, summary: Dict[str, Any]) -> None:
     for row in (summary['rows'][i] for i in summary['order']):
         knob = ', '.join(f'{k.rsplit(".", 1)[-1]}={v:g}'
                          for k, v in row['values'].items()) or '-'
-        cells = [cell([s.get(c) for s in row['seeds'].values()],
-                      3 if c.endswith('ratio') else 2) for c in columns]
-        print(f"| {row['label']} | {knob} | " + ' | '.join(cells) + ' |')
+        print(f"| {row['label']} | {knob} | " +
+              ' | '.join(seed_cells(row, columns)) + ' |')
+
+
+def seed_cells(row: Dict[str, Any], columns: List[str]) -> List[str]:
+    """A summary row's ``mean ± std`` over seeds of each column, as the
+    printed tables show them (ratios to 3 decimals, the rest to 2)."""
+    return [cell([s.get(c) for s in row['seeds'].values()],
+                 3 if c.endswith('ratio') else 2) for c in columns]
 
 
 def print_tuning(args: argparse.Namespace, choices: Dict[str, dict]) -> None:
