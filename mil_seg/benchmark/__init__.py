@@ -18,6 +18,8 @@ One job per module:
 * :mod:`.tuning`: the held-out split and the rule.
 * :mod:`.design`: a method's design choices against it as shipped, on the
   held-out split (``mil_seg-bench design``).
+* :mod:`.combine`: result files with the same rows side by side
+  (``mil_seg-bench combine``).
 * :mod:`.stats`: summaries over seeds.
 * :mod:`.bootstrap`: paired bootstrap intervals of mIoU differences.
 * :mod:`.results`: result files (schema, atomic read/write, provenance).

@@ -32,6 +32,8 @@ an inference prior strength (``posthoc_tau``) tuned like any knob.
 
 ``mil_seg-bench design``: the design study of GML, each design choice
 against the shipped config on the held-out split (:mod:`.design`).
+``mil_seg-bench combine``: several result files with the same rows (a
+study on each dataset) as one table (:mod:`.combine`).
 
 Another dataset: ``--data-config FILE`` names a config holding
 ``train_dataloader``, ``val_dataloader`` (``test_dataloader``, optional),
@@ -88,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='mil_seg-bench', description=__doc__.split('\n')[0],
         epilog='mil_seg-bench render [--check]: the model-zoo tables; '
-        'mil_seg-bench design --help: the design study of one method')
+        'mil_seg-bench design --help: the design study of one method; '
+        'mil_seg-bench combine --help: result files side by side')
     parser.add_argument('--methods', nargs='+', default=['ce', 'lace', 'gml'],
                         choices=sorted(METHODS))
     add_run_arguments(parser)
@@ -391,5 +394,9 @@ def cli(argv: Optional[Sequence[str]] = None) -> None:
     if argv[:1] == ['design']:
         from .design import main as design_main
         run_guarded(lambda: design_main(argv[1:]))
+        return
+    if argv[:1] == ['combine']:
+        from .combine import main as combine_main
+        run_guarded(lambda: combine_main(argv[1:]))
         return
     run_guarded(lambda: main(argv))
