@@ -50,6 +50,7 @@ from .tuning import config_value, holdout_split, train_image_paths
 
 _TAU = 'model.decode_head.prior.tau'
 _CLASS_WEIGHTS = 'model.decode_head.loss_gml.class_weight_exponent'
+_SUP_ADJUSTMENT = 'model.decode_head.loss_gml.sup_logit_adjustment'
 _POSTHOC = 'model.decode_head.posthoc_tau'
 
 
@@ -106,6 +107,15 @@ GML_DESIGN: Tuple[Choice, ...] = (
            'linear classifier, class-weighted, exponent 0.5',
            method='gml-linear', values=((_CLASS_WEIGHTS, 0.5), ),
            match=(_TAU, )),
+    # class-weighted CE as the supervised term (weights instead of the
+    # adjustment, which the contrast keeps), and that CE alone
+    Choice('cw-unadjusted', 'supervised term',
+           'class-weighted, exponent 0.5, without logit adjustment',
+           values=((_CLASS_WEIGHTS, 0.5), (_SUP_ADJUSTMENT, False))),
+    Choice('cwce', 'supervised term',
+           'class-weighted CE alone, exponent 0.5 (no contrastive term)',
+           method='cwce',
+           values=(('model.decode_head.loss_decode.exponent', 0.5), )),
     Choice('con-0.5', 'contrastive weight', 'weight 0.5',
            values=(('model.decode_head.loss_gml.con_weight', 0.5), )),
     Choice('con-2', 'contrastive weight', 'weight 2',

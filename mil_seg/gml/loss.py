@@ -46,6 +46,11 @@ class GMLLoss(nn.Module):
     (PyTorch's, as :class:`~mil_seg.losses.ClassWeightedCELoss` under a
     decode head), so its scale does not change with the exponent; with the
     prior strength 0 and the other terms off it is that loss.
+    ``sup_logit_adjustment=False`` leaves ``L_sup`` on the logits as they
+    are while the contrastive terms keep the prior's adjustment: with class
+    weights, that is class-weighted cross-entropy (which re-weights instead
+    of adjusting, so adjusting too would correct for the prior twice) with
+    GML's contrastive term added, whatever the prior strength.
 
     The temperature is stored as ``log_temperature``: (C,) with
     ``temperature='per_class'`` (one T_c per class, as the paper writes the
@@ -80,6 +85,9 @@ class GMLLoss(nn.Module):
         class_weight_exponent (float, optional): Weight ``L_sup``'s samples
             by their class's ``pi_c ** -exponent`` (0.5: square-root
             inverse frequency). Defaults to None (unweighted).
+        sup_logit_adjustment (bool): Add the prior's adjustment to
+            ``L_sup``'s logits; the contrastive terms always have it.
+            Defaults to True.
     """
 
     TEMPERATURES = ('per_class', 'shared')
@@ -93,7 +101,8 @@ class GMLLoss(nn.Module):
                  learn_temperature: bool = True,
                  kd_temperature: float = 4.0,
                  temperature: str = 'per_class',
-                 class_weight_exponent: Optional[float] = None) -> None:
+                 class_weight_exponent: Optional[float] = None,
+                 sup_logit_adjustment: bool = True) -> None:
         super().__init__()
         if temperature not in self.TEMPERATURES:
             raise UserError(f'temperature must be one of {self.TEMPERATURES},'
@@ -114,6 +123,7 @@ class GMLLoss(nn.Module):
                             f'{class_weight_exponent}')
         self.num_classes = num_classes
         self.class_weight_exponent = class_weight_exponent
+        self.sup_logit_adjustment = sup_logit_adjustment
         self.sup_weight = sup_weight
         self.con_weight = con_weight
         self.kd_weight = kd_weight
@@ -202,8 +212,8 @@ class GMLLoss(nn.Module):
         """
         losses = dict()
         losses['loss_sup'] = self.sup_weight * self._supervised(
-            prior.adjust(cls_logits), labels, prior, ignore_index,
-            avg_non_ignore)
+            prior.adjust(cls_logits) if self.sup_logit_adjustment else
+            cls_logits, labels, prior, ignore_index, avg_non_ignore)
 
         if self.con_weight > 0 and query is not None and keys is not None:
             if key_labels is None:
@@ -246,18 +256,19 @@ class GMLLoss(nn.Module):
                 kd, labels != ignore_index)
         return losses
 
-    def _supervised(self, adjusted: Tensor, labels: Tensor,
+    def _supervised(self, logits: Tensor, labels: Tensor,
                     prior: ClassPrior, ignore_index: int,
                     avg_non_ignore: bool) -> Tensor:
-        """``L_sup`` on the adjusted logits: the mean cross-entropy, or its
-        class-weighted mean over the non-ignored samples."""
+        """``L_sup`` on its logits (adjusted or not): the mean
+        cross-entropy, or its class-weighted mean over the non-ignored
+        samples."""
         if self.class_weight_exponent is None:
-            return cross_entropy(adjusted, labels, ignore_index=ignore_index,
+            return cross_entropy(logits, labels, ignore_index=ignore_index,
                                  reduction='mean',
                                  avg_non_ignore=avg_non_ignore)
         weights = prior.class_weights(self.class_weight_exponent).to(
-            adjusted.device)
-        total = cross_entropy(adjusted, labels, ignore_index=ignore_index,
+            logits.device)
+        total = cross_entropy(logits, labels, ignore_index=ignore_index,
                               reduction='sum', weight=weights)
         return total / mean_divisor(labels, ignore_index, weights).clamp_min(
             torch.finfo(total.dtype).tiny)
@@ -269,4 +280,5 @@ class GMLLoss(nn.Module):
                 f'learn_temperature={self.learn_temperature}, '
                 f'temperature={self.temperature_mode!r}, '
                 f'kd_temperature={self.kd_temperature}, '
-                f'class_weight_exponent={self.class_weight_exponent}')
+                f'class_weight_exponent={self.class_weight_exponent}, '
+                f'sup_logit_adjustment={self.sup_logit_adjustment}')

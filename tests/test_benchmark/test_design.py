@@ -46,11 +46,12 @@ def test_a_choice_without_config_is_left_out_with_a_note(tmp_path):
     args = design.parse_args(['--config-pattern',
                               str(tmp_path / '{segmentor}-{method}.py')])
     kept, notes = design.available(design.selected(None), settings_of(args))
-    left_out = {'linear', 'linear-cw', 'two-stage'}
+    left_out = {'linear', 'linear-cw', 'cwce', 'two-stage'}
     assert [c.name for c in kept] == [
         c.name for c in design.GML_DESIGN if c.name not in left_out]
-    assert len(notes) == 3
-    assert 'two stages' in notes[2] and 'fcn-gml-teacher.py' in notes[2]
+    assert len(notes) == 4
+    assert 'fcn-cwce.py' in notes[2]
+    assert 'two stages' in notes[3] and 'fcn-gml-teacher.py' in notes[3]
     args = design.parse_args(['--segmentor', 'upernet'])
     with pytest.raises(UserError, match='no config for the reference'):
         design.available(design.selected(None), settings_of(args))

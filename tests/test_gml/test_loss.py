@@ -100,6 +100,32 @@ def test_class_weighted_sup_term_without_prior_strength_is_cwce():
     torch.testing.assert_close(gml, cwce)
 
 
+def test_unadjusted_sup_term_is_cwce_while_the_contrast_keeps_the_prior():
+    """sup_logit_adjustment=False: at prior strength 0.75 the supervised
+    term is class-weighted CE (no adjustment), and the contrastive term is
+    the one of the adjusted loss, not of prior strength 0."""
+    from mil_seg.losses import ClassWeightedCELoss
+    logits, labels, prior, query, keys, key_labels = make_batch(seed=4)
+    prior = ClassPrior(4, counts=[0.6, 0.25, 0.1, 0.05], smoothing=0.0,
+                       tau=0.75)
+    batch = dict(query=query, keys=keys, key_labels=key_labels)
+    losses = GMLLoss(4, class_weight_exponent=0.5,
+                     sup_logit_adjustment=False)(logits, labels, prior,
+                                                 **batch)
+    cwce = ClassWeightedCELoss(prior=prior, exponent=0.5)(logits, labels)
+    torch.testing.assert_close(losses['loss_sup'], cwce)
+    adjusted = GMLLoss(4, class_weight_exponent=0.5)(logits, labels, prior,
+                                                     **batch)
+    assert not torch.allclose(adjusted['loss_sup'], cwce, atol=1e-3)
+    assert torch.equal(losses['loss_con'], adjusted['loss_con'])
+    flat = ClassPrior(4, counts=[0.6, 0.25, 0.1, 0.05], smoothing=0.0,
+                      tau=0.0)
+    unadjusted = GMLLoss(4, class_weight_exponent=0.5)(logits, labels, flat,
+                                                       **batch)
+    assert not torch.allclose(losses['loss_con'], unadjusted['loss_con'],
+                              atol=1e-3)
+
+
 def test_class_weighted_sup_term_all_ignored_is_zero_with_gradient():
     logits = torch.randn(1, 4, 3, 3, requires_grad=True)
     labels = torch.full((1, 3, 3), 255)
