@@ -101,10 +101,12 @@ GML_DESIGN: Tuple[Choice, ...] = (
            values=((_TAU, 0.0), )),
     Choice('linear', 'supervised term', 'linear classifier',
            method='gml-linear', match=(_TAU, )),
-    Choice('cw', 'supervised term', 'class-weighted, exponent 0.5',
+    Choice('cw', 'supervised term',
+           'logit-adjusted and class-weighted, exponent 0.5',
            values=((_CLASS_WEIGHTS, 0.5), )),
     Choice('linear-cw', 'supervised term',
-           'linear classifier, class-weighted, exponent 0.5',
+           'linear classifier, logit-adjusted and class-weighted, exponent '
+           '0.5',
            method='gml-linear', values=((_CLASS_WEIGHTS, 0.5), ),
            match=(_TAU, )),
     # class-weighted CE as the supervised term (weights instead of the

@@ -124,8 +124,9 @@ METHODS: Dict[str, Method] = {
     'gml-shared': Method('GML (shared T_c)', _GML_TAU),
     'gml-rfs': Method('GML + repeat-factor sampling',
                       inherits=('gml', 'rfs')),
-    # GML's contrastive term on a class-weighted supervised term: the
-    # exponent tuned like cwce's, the prior strength GML's chosen one
+    # GML's contrastive term on class-weighted CE (its supervised term not
+    # logit-adjusted): the exponent tuned like cwce's, the prior strength
+    # (the contrastive term's) GML's chosen one
     'gml-cw': Method('GML + class-weighted supervised term', Knob(
         'weight exponent', 'model.decode_head.loss_gml.class_weight_exponent',
         (0.25, 0.5, 1.0)), inherits=('gml', )),
