@@ -318,5 +318,7 @@ def tuned_setting(path: str, row: dict) -> Tuple[str, float]:
 
 
 def settings_text(values: Dict[str, float]) -> Optional[str]:
-    """How a row's run differs from its config, for a result file."""
-    return ', '.join(f'{k}={v:g}' for k, v in values.items()) or None
+    """How a row's run differs from its config, for a result file (numbers
+    in their shortest form, switches as ``True`` / ``False``)."""
+    return ', '.join(f'{k}={v}' if isinstance(v, bool) else f'{k}={v:g}'
+                     for k, v in values.items()) or None

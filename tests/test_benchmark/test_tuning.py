@@ -43,3 +43,11 @@ def test_combination_trials_train_at_the_parents_chosen_value(
                    if method == 'gml-cw']
     assert [v[EXPONENT] for v in combination] == [0.25, 0.5, 1.0]
     assert all(v[TAU] == 0.5 for v in combination)
+
+
+def test_settings_text_writes_numbers_short_and_switches_by_name():
+    """A design choice that turns a switch off reads False, not 0."""
+    assert tuning.settings_text({'a.tau': 0.5, 'a.size': 1024.0,
+                                 'a.adjust': False}) == (
+        'a.tau=0.5, a.size=1024, a.adjust=False')
+    assert tuning.settings_text({}) is None
