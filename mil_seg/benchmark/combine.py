@@ -189,12 +189,11 @@ def combine(sources: Sequence[Tuple[str, dict]], metrics: Sequence[str],
         value = _same_or_joined([(n, d.get(key)) for n, d in sources])
         if value:
             data[key] = value
-    boots = [d['bootstrap'] for _, d in sources if 'bootstrap' in d]
-    if boots and all({k: v for k, v in b.items() if k != 'images'} ==
-                     {k: v for k, v in boots[0].items() if k != 'images'}
-                     for b in boots):
-        data['bootstrap'] = {k: v for k, v in boots[0].items()
-                             if k != 'images'}
+    # one resampling rule in every file; the image counts differ by data
+    boots = [{k: v for k, v in d['bootstrap'].items() if k != 'images'}
+             for _, d in sources if 'bootstrap' in d]
+    if boots and all(b == boots[0] for b in boots):
+        data['bootstrap'] = boots[0]
     return data
 
 
