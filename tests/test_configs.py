@@ -210,13 +210,16 @@ def test_variant_differs_from_its_base_in_one_setting(path):
         assert base_dict['model']['decode_head']['loss_gml'].get(
             'temperature', 'per_class') == 'per_class'
     elif variant == '-gml-cw_':
-        # the supervised term only: weighted, and not logit-adjusted
+        # the supervised term weighted and not logit-adjusted, and the
+        # temperatures' start of gml-cw's design study; nothing else
         loss = variant_dict['model']['decode_head']['loss_gml']
+        base_loss = base_dict['model']['decode_head']['loss_gml']
         assert (loss.pop('class_weight_exponent'),
                 loss.pop('sup_logit_adjustment')) == (0.5, False)
-        base_loss = base_dict['model']['decode_head']['loss_gml']
         assert 'class_weight_exponent' not in base_loss
         assert 'sup_logit_adjustment' not in base_loss
+        assert (loss.pop('init_temperature'),
+                base_loss.pop('init_temperature')) == (0.2, 0.1)
     elif variant == '-cwce-prior_':
         loss = variant_dict['model']['decode_head']['loss_decode']
         assert (loss.pop('normalize'), loss.pop('average')) == ('prior',
