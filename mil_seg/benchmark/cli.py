@@ -20,8 +20,8 @@ frequent / common / rare by image frequency where the metric reports them),
 the IoU of the five rarest classes of the training prior, and the step time
 and peak memory of each method as ratios to cross-entropy's (``ce``) in the
 same run, ranked by ``--rank-by`` (mIoU by default); before it, each
-method's difference to CE and to the best (the top-ranked) in mIoU and
-each group, with the 95 % interval of a paired bootstrap over the
+method's difference to CE and to the best (the top-ranked), and to the
+methods of ``--compare-with``, in mIoU and each group, with the 95 % interval of a paired bootstrap over the
 evaluation images (:mod:`.bootstrap`; ``*``: the interval excludes 0).
 Beside the result file (or in ``--work-dir``): ``<stem>-classes.png``, the
 IoU of every class by training frequency, one series per method, and
@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
                         'on this data instead of its grid, as many as the '
                         'grid holds (e.g. rfs=0.01,0.03,0.1 on a dataset '
                         'with many classes)')
+    parser.add_argument('--compare-with', nargs='+', default=[],
+                        metavar='METHOD',
+                        help='also give every method\'s difference to these '
+                        'methods of --methods, with intervals (default: to '
+                        'CE and to the best only), e.g. gml-cw to read how '
+                        'far every method is from one variant')
     return parser
 
 
@@ -241,6 +247,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             if parent not in args.methods:
                 parser.error(f'{name} needs {parent} in the same run: add '
                              f'{parent} to --methods')
+    absent = [m for m in args.compare_with if m not in args.methods]
+    if absent:
+        parser.error(f'--compare-with {" ".join(absent)}: not in --methods '
+                     '(the differences are between methods of this run: add '
+                     'them to --methods, or drop them here)')
     return args
 
 

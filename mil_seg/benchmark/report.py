@@ -85,7 +85,9 @@ def summarize(args: argparse.Namespace, results: List[dict],
                          values=chosen_values(name, choices),
                          results={r['seed']: r for r in mine}))
     summary = summary_of(rows, ce, getattr(args, 'rank_by', 'mIoU'))
-    compare_rows(summary)
+    wanted = getattr(args, 'compare_with', ())
+    compare_rows(summary, also=[i for i, row in enumerate(rows)
+                                if row['method'] in wanted])
     return summary
 
 
@@ -161,10 +163,11 @@ def rank_rows(summary: Dict[str, Any]) -> None:
 
 
 def compare_rows(summary: Dict[str, Any],
-                 against: Optional[Sequence[int]] = None) -> None:
+                 against: Optional[Sequence[int]] = None,
+                 also: Sequence[int] = ()) -> None:
     """Each row's differences to CE and to the best row (rank 1), or to
-    the rows ``against``, in mIoU and each group, with paired bootstrap
-    intervals (:func:`~.stats.compare`).
+    the rows ``against``, and to the rows ``also``, in mIoU and each group,
+    with paired bootstrap intervals (:func:`~.stats.compare`).
 
     Runs pair by seed (seeds one of the two lacks are left out, and a note
     says so) and by evaluation image; each group's classes are those the
@@ -217,6 +220,7 @@ def compare_rows(summary: Dict[str, Any],
         others.append(summary['order'][0])
     else:
         others = list(against)
+    others.extend(also)
     for index, row in enumerate(rows):
         row['differences'] = {}
         for other in dict.fromkeys(others):
@@ -244,8 +248,9 @@ def compare_rows(summary: Dict[str, Any],
 
 
 def print_differences(summary: Dict[str, Any]) -> None:
-    """The differences' markdown table: each method minus CE and minus the
-    best, ranked, with their intervals."""
+    """The differences' markdown table: each method minus CE, minus the
+    best and minus each ``--compare-with`` method, ranked, with their
+    intervals."""
     pairs = [(summary['rows'][i], label)
              for i in summary['order']
              for label in summary['rows'][i]['differences']]

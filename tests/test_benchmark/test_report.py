@@ -145,6 +145,31 @@ def test_the_table_ranks_by_the_chosen_metric(tmp_path, runs):
         parse(tmp_path, '--rank-by', 'accuracy')
 
 
+def test_compare_with_adds_a_method_every_row_is_compared_to(
+        tmp_path, runs, capsys):
+    results, sums = runs
+    args = parse(tmp_path, '--compare-with', 'lace')
+    summary = report.summarize(args, results, {})
+    rows = {row['method']: row for row in summary['rows']}
+    # beside CE and the best (GML): LA-CE, for every other row
+    assert set(rows['gml']['differences']) == {'CE', 'LA-CE'}
+    assert set(rows['ce']['differences']) == {'GML (per-class T_c)',
+                                              'LA-CE'}
+    assert set(rows['lace']['differences']) == {'CE', 'GML (per-class T_c)'}
+    sets = {'mIoU': None, 'mIoU_head': [0, 1], 'mIoU_body': [2],
+            'mIoU_tail': [3, 4]}
+    expected = paired_bootstraps([sums['gml', 0], sums['gml', 1]],
+                                 [sums['lace', 0], sums['lace', 1]], sets,
+                                 **report.BOOTSTRAP)
+    assert rows['gml']['differences']['LA-CE'] == dict(seeds=[0, 1],
+                                                       metrics=expected)
+    report.print_table(args, summary)
+    assert '| CE | LA-CE | -' in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        parse(tmp_path, '--compare-with', 'cwce')
+    assert 'not in --methods' in capsys.readouterr().err
+
+
 def test_runs_without_sums_are_left_out_of_the_differences(tmp_path, runs):
     results, _ = runs
     for r in results:
