@@ -41,8 +41,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..errors import UserError
 from .methods import METHODS, config_names, config_relpath
-from .report import (bootstrap_record, compare_rows, print_differences,
-                     recorded_row, result_header, seed_cells, summary_of)
+from .report import (bootstrap_record, compare_rows, kept_columns,
+                     print_differences, recorded_row, result_header,
+                     seed_cells, summary_of)
 from .results import write_result
 from .run_config import Settings, load_method_config
 from .runs import Run, method_result, method_runs, run_all
@@ -348,7 +349,7 @@ def write_results(args: argparse.Namespace, settings: Settings,
         choice = row['choice']
         entry = dict(label=row['label'], config=config_relpath(
             settings.config(config_names(choice.method)[-1])),
-            **recorded_row(row, columns))
+            **recorded_row(row, kept_columns(summary, columns)))
         if METHODS[choice.method].evaluates:
             entry['settings'] = ', '.join(filter(None, [
                 entry.get('settings'),

@@ -66,7 +66,8 @@ def summarize(args: argparse.Namespace, results: List[dict],
         choices (dict): The tuned values (:func:`~.tuning.tune`).
 
     Returns:
-        dict: ``groups``, ``rarest`` (column keys), ``rows`` (per method,
+        dict: ``groups``, ``rarest``, ``class_columns`` (every class's
+        IoU; column keys), ``rows`` (per method,
         in ``--methods`` order: ``method``, ``label``, ``values``,
         ``seeds``: {seed: {column: value}}, ``sums``: {seed: path of its
         per-image sums or None}, ``rank``, ``differences``: see
@@ -114,8 +115,10 @@ def summary_of(rows: List[Dict[str, Any]], base: Dict[int, dict],
         seeds, row['sums'] = {}, {}
         for seed, r in row.pop('results').items():
             values = {m: r['metrics'].get(m) for m in groups}
-            values.update({f"IoU_{first['classes'][c]}": r['iou'][c]
-                           for c in rarest})
+            # every class's IoU: the table shows the rarest, the result
+            # file keeps them all (which classes no method learns)
+            values.update({f'IoU_{name}': iou
+                           for name, iou in zip(first['classes'], r['iou'])})
             reference = base.get(seed)
             values['step_s'] = r['step_s']
             values['peak_mb'] = r['peak_mb']
@@ -129,6 +132,7 @@ def summary_of(rows: List[Dict[str, Any]], base: Dict[int, dict],
         row['seeds'] = seeds
     summary = dict(groups=groups,
                    rarest=[f"IoU_{first['classes'][c]}" for c in rarest],
+                   class_columns=[f'IoU_{name}' for name in first['classes']],
                    rows=rows, memory_kind=first['memory_kind'],
                    rank_by=rank_by, notes=[])
     rank_rows(summary)
@@ -374,7 +378,7 @@ def write_results(args: argparse.Namespace, summary: Dict[str, Any],
     for row in summary['rows']:
         entry = dict(label=row['label'],
                      config=method_config(args, row['method']),
-                     **recorded_row(row, columns))
+                     **recorded_row(row, kept_columns(summary, columns)))
         rows.append(entry)
     bootstrap = bootstrap_record(summary, 'evaluation images')
     if summary['notes']:
@@ -394,6 +398,12 @@ def write_results(args: argparse.Namespace, summary: Dict[str, Any],
 
 #: Decimals a result file records of a column (2 for the others).
 DIGITS = {'time_ratio': 3, 'memory_ratio': 3, 'step_s': 3, 'peak_mb': 0}
+
+
+def kept_columns(summary: Dict[str, Any], shown: List[str]) -> List[str]:
+    """The columns a result file records per seed: those it shows, then
+    every other class's IoU (kept as data, as the schema allows)."""
+    return shown + [c for c in summary['class_columns'] if c not in shown]
 
 
 def recorded_row(row: Dict[str, Any], columns: List[str]) -> Dict[str, Any]:

@@ -235,11 +235,62 @@ def render_table(name: str, data: dict, readme_dir: str) -> str:
         bullets.append(f'Date: {data["date"]}.')
     if 'notes' in data:
         bullets.append(f'Notes: {data["notes"]}')
+    unlearned = unlearned_text(data['rows'], data['metrics'])
+    if unlearned:
+        bullets.append(unlearned)
     bullets += [f'[{i}] {label}: {text}'
                 for i, (label, text) in enumerate(notes, 1)]
     for bullet in bullets:
         lines += _wrap(bullet)
     return '\n'.join(lines)
+
+
+#: IoU (points) below which a class counts as not learned.
+UNLEARNED_IOU = 1
+
+
+def unlearned_classes(rows: List[dict], metrics: List[str]
+                      ) -> Optional[Tuple[int, List[str]]]:
+    """The classes none of ``rows`` learns: IoU below
+    :data:`UNLEARNED_IOU` at every seed of every row.
+
+    Only rows that record every class's IoU per seed (the benchmark's,
+    since it keeps them all: ``IoU_<class>`` keys beyond the file's
+    ``metrics``) can say it; an undefined IoU (no pixel of the class
+    evaluated) is no evidence either way and leaves its class out.
+
+    Args:
+        rows (List[dict]): Rows of a validated file.
+        metrics (List[str]): The file's ``metrics`` (the shown columns).
+
+    Returns:
+        Optional[Tuple[int, List[str]]]: The number of classes recorded
+        and the names of those not learned, in the rows' order; None where
+        a row has no per-seed values or not every class's IoU.
+    """
+    if not rows or not all(row.get('seeds') for row in rows):
+        return None
+    seeds = [values for row in rows for values in row['seeds'].values()]
+    keys = [key for key in seeds[0] if key.startswith('IoU_')]
+    if not set(keys) - set(metrics) or any(
+            {key for key in values if key.startswith('IoU_')} != set(keys)
+            for values in seeds):
+        return None
+    names = [key[len('IoU_'):] for key in keys
+             if all(values[key] is not None and values[key] < UNLEARNED_IOU
+                    for values in seeds)]
+    return len(keys), names
+
+
+def unlearned_text(rows: List[dict], metrics: List[str]) -> Optional[str]:
+    """:func:`unlearned_classes` as a sentence, or None."""
+    found = unlearned_classes(rows, metrics)
+    if found is None:
+        return None
+    count, names = found
+    return (f'Classes no row learns (IoU below {UNLEARNED_IOU} at every seed '
+            f'of every row), of the {count} classes: '
+            f'{", ".join(names) if names else "none"}.')
 
 
 def difference_text(difference: dict) -> str:
@@ -517,7 +568,8 @@ def render_current(table: dict, results: Dict[str, dict],
     headers = dict(HEADERS, **data.get('headers', {}))
     result_file = f'results/{table["results"]}.json'
     body = []
-    for method, row in ranked_rows(table, results):
+    ranked = ranked_rows(table, results)
+    for method, row in ranked:
         time_row = _cost_row(row, table['model'], cost)
         links = _link('json', result_file, readme_dir)
         if time_row and time_row is not row:
@@ -543,6 +595,9 @@ def render_current(table: dict, results: Dict[str, dict],
              'untuned rows, machines and commands: ' +
              _link('full table', RESULTS_README, readme_dir,
                    _anchor(data['title'])) + '.')
+    unlearned = unlearned_text([row for _, row in ranked], data['metrics'])
+    if unlearned:
+        text += ' ' + unlearned
     lines += _wrap(text, bullet='')
     return '\n'.join(lines)
 

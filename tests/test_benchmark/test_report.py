@@ -170,6 +170,26 @@ def test_compare_with_adds_a_method_every_row_is_compared_to(
     assert 'not in --methods' in capsys.readouterr().err
 
 
+def test_the_result_file_keeps_every_class_iou_beyond_the_rarest_shown(
+        tmp_path, runs, monkeypatch):
+    results, _ = runs
+    monkeypatch.setattr(report, 'NUM_RAREST', 2)
+    args = parse(tmp_path)
+    summary = report.summarize(args, results, {})
+    assert summary['rarest'] == ['IoU_bike', 'IoU_sign']  # rarest first
+    report.write_results(args, summary, {})
+    document = load_result(str(tmp_path / 'lt.json'))
+    assert [m for m in document['metrics'] if m.startswith('IoU_')] == [
+        'IoU_bike', 'IoU_sign']
+    ce_seed1 = next(r for r in results if r['method'] == 'ce'
+                    and r['seed'] == 1)
+    recorded = document['rows'][0]['seeds']['1']
+    assert [k for k in recorded if k.startswith('IoU_')] == [
+        'IoU_bike', 'IoU_sign', 'IoU_road', 'IoU_sky', 'IoU_car']
+    for name, iou in zip(CLASSES, ce_seed1['iou']):
+        assert recorded[f'IoU_{name}'] == Decimal(f'{iou:.2f}')
+
+
 def test_runs_without_sums_are_left_out_of_the_differences(tmp_path, runs):
     results, _ = runs
     for r in results:

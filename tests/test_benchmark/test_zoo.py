@@ -453,3 +453,36 @@ def test_recorded_differences_render_as_a_second_table(tmp_path):
     plain = zoo.render_table('tiny', result_files.parse(
         json.dumps(minimal_result())), 'configs/gml_seg')
     assert '| minus |' not in plain
+
+
+def test_classes_no_row_learns_are_named_from_every_class_iou(tmp_path):
+    """Below 1 IoU at every seed of every row: named in the full table's
+    bullets; a class some run learns, or one a run could not evaluate, is
+    not; a file with only its shown class columns says nothing."""
+    def seeds(ring, belt, hat):
+        return {'0': {'mIoU': 10.0, 'IoU_ring': ring[0], 'IoU_belt': belt[0],
+                      'IoU_hat': hat[0]},
+                '1': {'mIoU': 12.0, 'IoU_ring': ring[1], 'IoU_belt': belt[1],
+                      'IoU_hat': hat[1]}}
+
+    rows = [dict(label='CE', config=None,
+                 seeds=seeds((0.0, 0.5), (0.0, 0.0), (0.2, None))),
+            dict(label='GML', config=None,
+                 seeds=seeds((0.99, 0.0), (0.0, 3.5), (0.0, 0.0)))]
+    data = result_files.parse(json.dumps(minimal_result(
+        metrics=['mIoU', 'IoU_ring'], rows=rows)))
+    result_files.validate(data, 'test')
+    assert zoo.unlearned_classes(data['rows'], data['metrics']) == (3,
+                                                                   ['ring'])
+    block = zoo.render_table('tiny', data, 'configs/gml_seg')
+    assert ('- Classes no row learns (IoU below 1 at every seed of every '
+            'row), of the 3\n  classes: ring.') in block
+    # every class learned somewhere: said, not left out
+    learned = [dict(rows[0], seeds=seeds((0.0, 1.0), (0.0, 3.5), (2, 2)))]
+    assert zoo.unlearned_text(learned, data['metrics']).endswith(
+        'of the 3 classes: none.')
+    # only the shown columns (the five rarest of an older file): no claim
+    assert zoo.unlearned_classes(
+        data['rows'], ['mIoU', 'IoU_ring', 'IoU_belt', 'IoU_hat']) is None
+    assert zoo.unlearned_classes([dict(label='x', config=None, value={
+        'mIoU': 1.0})], ['mIoU']) is None
