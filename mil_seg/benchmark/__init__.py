@@ -20,6 +20,8 @@ One job per module:
   held-out split (``mil_seg-bench design``).
 * :mod:`.combine`: result files with the same rows side by side
   (``mil_seg-bench combine``).
+* :mod:`.status`: where a benchmark stands, from its work dir
+  (``mil_seg-bench status``).
 * :mod:`.stats`: summaries over seeds.
 * :mod:`.bootstrap`: paired bootstrap intervals of mIoU differences.
 * :mod:`.results`: result files (schema, atomic read/write, provenance).

@@ -34,6 +34,8 @@ an inference prior strength (``posthoc_tau``) tuned like any knob.
 against the shipped config on the held-out split (:mod:`.design`).
 ``mil_seg-bench combine``: several result files with the same rows (a
 study on each dataset) as one table (:mod:`.combine`).
+``mil_seg-bench status WORK_DIR``: where a running or stopped benchmark
+stands, run by run (:mod:`.status`).
 
 Another dataset: ``--data-config FILE`` names a config holding
 ``train_dataloader``, ``val_dataloader`` (``test_dataloader``, optional),
@@ -91,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog='mil_seg-bench', description=__doc__.split('\n')[0],
         epilog='mil_seg-bench render [--check]: the model-zoo tables; '
         'mil_seg-bench design --help: the design study of one method; '
-        'mil_seg-bench combine --help: result files side by side')
+        'mil_seg-bench combine --help: result files side by side; '
+        'mil_seg-bench status WORK_DIR: where a benchmark stands')
     parser.add_argument('--methods', nargs='+', default=['ce', 'lace', 'gml'],
                         choices=sorted(METHODS))
     add_run_arguments(parser)
@@ -405,6 +408,10 @@ def cli(argv: Optional[Sequence[str]] = None) -> None:
     if argv[:1] == ['design']:
         from .design import main as design_main
         run_guarded(lambda: design_main(argv[1:]))
+        return
+    if argv[:1] == ['status']:
+        from .status import main as status_main
+        run_guarded(lambda: status_main(argv[1:]))
         return
     if argv[:1] == ['combine']:
         from .combine import main as combine_main

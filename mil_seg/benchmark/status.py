@@ -1,0 +1,200 @@
+"""``mil_seg-bench status WORK_DIR``: where a benchmark or a design study
+stands, read from its work dir alone, while it runs or after it stopped.
+
+    mil_seg-bench status work_dirs/lt-bench/fcn-800
+    mil_seg-bench status work_dirs/design --metrics mIoU mIoU_tail mIoU_rare
+
+A long benchmark prints its tables only at its end. This prints, without
+starting or changing anything, every run under the work dir (each
+directory with a ``state.json``, :mod:`.runs`) with its state: finished
+(with its metrics), stopped or running past a checkpoint (the iteration it
+resumes from, of its budget), started without a checkpoint, submitted to
+Slurm, or prepared only. Then the finished runs by method and values (the
+held-out tuning trials apart from the seeds evaluated on val): how many
+seeds, and their mean of each metric, a first look only: the benchmark's
+tables, with their intervals, are the ones to read; and the mean training
+time of a finished run, to judge how long the rest takes.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import re
+import statistics
+import sys
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from ..errors import UserError
+
+#: The metrics shown by default.
+DEFAULT_METRICS = ('mIoU', 'mIoU_tail')
+
+
+def _read_json(path: str) -> Optional[dict]:
+    """A JSON file's object, or None where it is missing or being
+    written (the benchmark writes atomically, but a reader may still race
+    a rename on some file systems)."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def find_runs(work_dir: str) -> List[str]:
+    """Every run directory under ``work_dir`` (one holding a
+    ``state.json``), sorted."""
+    found = []
+    for root, _, files in os.walk(work_dir):
+        if 'state.json' in files:
+            found.append(root)
+    return sorted(found)
+
+
+def budget(directory: str) -> Optional[int]:
+    """The run's iterations, from the config it trains (None for a run
+    that trains nothing, e.g. one evaluating another's checkpoint)."""
+    try:
+        with open(osp.join(directory, 'config.py'), encoding='utf-8') as f:
+            text = f.read()
+    except OSError:
+        return None
+    found = re.search(r'max_iters=(\d+)', text)
+    return int(found.group(1)) if found else None
+
+
+def checkpoint_iteration(directory: str) -> Optional[int]:
+    """The iteration of the checkpoint mmengine's ``last_checkpoint``
+    names, where that checkpoint exists."""
+    try:
+        with open(osp.join(directory, 'last_checkpoint'),
+                  encoding='utf-8') as f:
+            named = f.read().strip()
+    except OSError:
+        return None
+    found = re.search(r'iter_(\d+)\.pth$', named)
+    return int(found.group(1)) if found and osp.isfile(named) else None
+
+
+def run_state(directory: str) -> Dict[str, object]:
+    """One run's state.
+
+    Returns:
+        dict: ``state`` ('finished', 'checkpoint', 'started', 'submitted'
+        or 'prepared'), ``iteration`` (the last checkpoint's, else None),
+        ``iters`` (its budget, else None) and ``result`` (its
+        ``result.json``, else None).
+    """
+    result = _read_json(osp.join(directory, 'result.json'))
+    iteration = checkpoint_iteration(directory)
+    if result is not None:
+        state = 'finished'
+    elif iteration is not None:
+        state = 'checkpoint'
+    elif osp.isfile(osp.join(directory, 'jobs.json')):
+        state = 'submitted'
+    elif osp.isfile(osp.join(directory, 'train.out')) or osp.isfile(
+            osp.join(directory, 'test.out')):
+        state = 'started'
+    else:
+        state = 'prepared'
+    return dict(state=state, iteration=iteration, iters=budget(directory),
+                result=result)
+
+
+#: How each state reads.
+STATE_TEXT = {
+    'finished': 'finished',
+    'checkpoint': 'at a checkpoint (running, or resumes there)',
+    'started': 'started (no checkpoint yet)',
+    'submitted': 'submitted to Slurm',
+    'prepared': 'prepared (not started)',
+}
+
+
+def _number(value) -> str:
+    return '-' if value is None else f'{value:.2f}'
+
+
+def _values_text(values: Dict[str, object]) -> str:
+    """``tau=0.5`` for ``{'model.decode_head.prior.tau': 0.5}``."""
+    return ', '.join(f'{key.rsplit(".", 1)[-1]}={value}'
+                     for key, value in sorted(values.items())) or '-'
+
+
+def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
+    """The status of every run under ``work_dir`` as markdown tables.
+
+    Raises:
+        UserError: For a missing directory, or one holding no run.
+    """
+    if not osp.isdir(work_dir):
+        raise UserError(f'{work_dir}: no such directory (give the '
+                        '--work-dir of the benchmark or design study)')
+    directories = find_runs(work_dir)
+    if not directories:
+        raise UserError(f'{work_dir} holds no benchmark run (no state.json '
+                        'below it): give the --work-dir the benchmark was '
+                        'started with')
+    lines = ['| run | state | iteration | ' + ' | '.join(metrics) + ' |',
+             '|---|---|---|' + '---|' * len(metrics)]
+    counts: Dict[str, int] = {}
+    groups: Dict[Tuple[str, str, str], List[dict]] = {}
+    seconds = []
+    for directory in directories:
+        run = run_state(directory)
+        counts[run['state']] = counts.get(run['state'], 0) + 1
+        result = run['result'] or {}
+        iteration = '-'
+        if run['iters'] is not None:  # a training run
+            done = (run['iters'] if result else run['iteration'] or 0)
+            iteration = f'{done}/{run["iters"]}'
+        cells = [_number(result.get('metrics', {}).get(m)) for m in metrics]
+        name = osp.relpath(directory, work_dir).replace(os.sep, '/')
+        lines.append(f'| {name} | {STATE_TEXT[run["state"]]} | {iteration} | '
+                     + ' | '.join(cells) + ' |')
+        if result:
+            split = 'held-out (tuning)' if result.get('tuning') else 'val'
+            key = (split, str(result.get('method', '?')),
+                   _values_text(result.get('values') or {}))
+            groups.setdefault(key, []).append(result)
+            if result.get('train_seconds'):
+                seconds.append(float(result['train_seconds']))
+    order = [s for s in STATE_TEXT if s in counts]
+    lines += ['', f'{len(directories)} runs: ' + '; '.join(
+        f'{counts[s]} {STATE_TEXT[s]}' for s in order) + '.']
+    if seconds:
+        minutes = statistics.mean(seconds) / 60
+        lines.append(f'A finished run trained for {minutes:.1f} min on '
+                     'average.')
+    if groups:
+        lines += ['', 'Finished runs by method and values: mean over their '
+                  'seeds (a first look; the tables the benchmark ends with, '
+                  'with their intervals, are the result).', '',
+                  '| split | method | values | seeds | ' +
+                  ' | '.join(metrics) + ' |',
+                  '|---|---|---|---|' + '---|' * len(metrics)]
+        for (split, method, values), results in groups.items():
+            seeds = ' '.join(str(r.get('seed', '?')) for r in sorted(
+                results, key=lambda r: r.get('seed', -1)))
+            means = []
+            for metric in metrics:
+                found = [r['metrics'][metric] for r in results
+                         if r.get('metrics', {}).get(metric) is not None]
+                means.append(_number(statistics.mean(found)) if len(
+                    found) == len(results) else '-')
+            lines.append(f'| {split} | {method} | {values} | {seeds} | ' +
+                         ' | '.join(means) + ' |')
+    return '\n'.join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """``mil_seg-bench status WORK_DIR [--metrics ...]``."""
+    parser = argparse.ArgumentParser(
+        prog='mil_seg-bench status', description=__doc__.split('\n')[0])
+    parser.add_argument('work_dir', help='the --work-dir of a benchmark or '
+                        'design study')
+    parser.add_argument('--metrics', nargs='+', default=list(DEFAULT_METRICS),
+                        help='the metrics shown (default: mIoU mIoU_tail)')
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    print(report(args.work_dir, args.metrics))

@@ -1,0 +1,82 @@
+"""mil_seg.benchmark.status: where a benchmark stands, read from the work
+dir of a real (tiny) benchmark and from copies of one of its runs put in
+each state a stopped benchmark leaves."""
+import json
+import shutil
+import statistics
+from pathlib import Path
+
+import pytest
+
+from mil_seg.benchmark import status
+from mil_seg.errors import UserError
+
+
+def table_lines(text: str) -> dict:
+    """The runs table's cells by run."""
+    return {line.split(' | ')[0][2:]: line.split(' | ')[1:]
+            for line in text.split('\n\n')[0].splitlines()[2:]}
+
+
+@pytest.mark.xdist_group('slurm')  # shares reference_benchmark
+def test_status_of_a_finished_benchmark_equals_its_runs_results(
+        reference_benchmark):
+    work_dir = Path(reference_benchmark.work_dir)
+    text = status.report(str(work_dir))
+    runs = table_lines(text)
+    # two seeds of CE and of RFS, three held-out trials of RFS
+    assert sorted(runs) == ['ce/seed0', 'ce/seed1', 'rfs/seed0', 'rfs/seed1',
+                            'tuning/rfs/0.5', 'tuning/rfs/0.75',
+                            'tuning/rfs/1']
+    result = json.loads((work_dir / 'ce' / 'seed1' / 'result.json')
+                        .read_text())
+    assert runs['ce/seed1'][:3] == ['finished', '4/4',
+                                    f"{result['metrics']['mIoU']:.2f}"]
+    assert '7 runs: 7 finished.' in text
+    means = {line.split(' | ')[1]: line for line in text.splitlines()
+             if line.startswith('| val | ')}
+    ce = [json.loads((work_dir / 'ce' / f'seed{s}' / 'result.json')
+                     .read_text())['metrics'] for s in (0, 1)]
+
+    def mean_of(results, metric):
+        return f'{statistics.mean(r[metric] for r in results):.2f}'
+
+    assert means['ce'].split(' | ')[3:] == ['0 1', mean_of(ce, 'mIoU'),
+                                            mean_of(ce, 'mIoU_tail') + ' |']
+    assert sum(line.startswith('| held-out (tuning) | rfs | threshold=')
+               for line in text.splitlines()) == 3
+
+
+@pytest.mark.xdist_group('slurm')  # shares reference_benchmark
+def test_each_state_a_stopped_benchmark_leaves_is_told(reference_benchmark,
+                                                       tmp_path):
+    source = Path(reference_benchmark.work_dir) / 'ce' / 'seed0'
+    run = tmp_path / 'work' / 'ce' / 'seed0'
+    shutil.copytree(source, run)
+    (run / 'result.json').unlink()
+    checkpoint = run / 'iter_3.pth'
+    assert checkpoint.is_file()
+    (run / 'last_checkpoint').write_text(str(checkpoint))
+
+    def state():
+        return table_lines(status.report(str(tmp_path / 'work')))[
+            'ce/seed0'][:2]
+
+    assert state() == ['at a checkpoint (running, or resumes there)', '3/4']
+    checkpoint.unlink()  # named, but gone: no checkpoint to resume from
+    assert state() == ['started (no checkpoint yet)', '0/4']
+    for name in ('train.out', 'test.out'):
+        if (run / name).exists():
+            (run / name).unlink()
+    assert state() == ['prepared (not started)', '0/4']
+    (run / 'jobs.json').write_text('[]')
+    assert state() == ['submitted to Slurm', '0/4']
+
+
+def test_a_directory_without_runs_is_refused_with_the_fix(tmp_path):
+    with pytest.raises(UserError, match='no such directory'):
+        status.report(str(tmp_path / 'missing'))
+    (tmp_path / 'other').mkdir()
+    with pytest.raises(UserError, match='holds no benchmark run .* give the '
+                       '--work-dir the benchmark was started with'):
+        status.report(str(tmp_path / 'other'))
