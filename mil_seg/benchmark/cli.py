@@ -21,14 +21,16 @@ the IoU of the five rarest classes of the training prior, and the step time
 and peak memory of each method as ratios to cross-entropy's (``ce``) in the
 same run, ranked by ``--rank-by`` (mIoU by default); before it, each
 method's difference to CE and to the best (the top-ranked), and to the
-methods of ``--compare-with``, in mIoU and each group, with the 95 % interval of a paired bootstrap over the
-evaluation images (:mod:`.bootstrap`; ``*``: the interval excludes 0).
-Beside the result file (or in ``--work-dir``): ``<stem>-classes.png``, the
-IoU of every class by training frequency, one series per method, and
-``<stem>-winner.py``, the top-ranked method's config as its runs trained
-it, ready for ``mil_seg-train``. ``gml-2stage`` trains a GML teacher and then a student with it
-(its time is both stages'); ``gml-posthoc`` evaluates GML's checkpoints at
-an inference prior strength (``posthoc_tau``) tuned like any knob.
+methods of ``--compare-with``, in mIoU and each group, with the 95 %
+interval of a paired bootstrap over the evaluation images
+(:mod:`.bootstrap`; ``*``: the interval excludes 0). The result file keeps
+every class's IoU. Beside it (or in ``--work-dir``):
+``<stem>-classes.png``, the IoU of every class by training frequency, one
+series per method, and ``<stem>-winner.py``, the top-ranked method's config
+as its runs trained it, ready for ``mil_seg-train``. ``gml-2stage`` trains
+a GML teacher and then a student with it (its time is both stages');
+``gml-posthoc`` evaluates GML's checkpoints at an inference prior strength
+(``posthoc_tau``) tuned like any knob.
 
 ``mil_seg-bench design``: the design study of GML, each design choice
 against the shipped config on the held-out split (:mod:`.design`).
@@ -49,8 +51,8 @@ Tuning (``--tune``): each method's main knob (:data:`~.methods.METHODS`) is
 chosen among at most three values on the training set minus a held-out part
 (``--holdout-fraction``), val never read (:mod:`.tuning`); ``--knob-values``
 replaces a grid that does not fit the data by as many values of its own.
-``--tune-only`` stops there; a later ``--tune`` run with the same ``--work-dir`` reads the
-trials back. ``--tuned-from FILE`` trains at the values a tuning result
+``--tune-only`` stops there; a later ``--tune`` run with the same
+``--work-dir`` reads the trials back. ``--tuned-from FILE`` trains at the values a tuning result
 file records as chosen.
 
 An interrupted benchmark (killed at any point, ``kill -9`` included)
