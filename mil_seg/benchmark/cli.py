@@ -52,8 +52,8 @@ chosen among at most three values on the training set minus a held-out part
 (``--holdout-fraction``), val never read (:mod:`.tuning`); ``--knob-values``
 replaces a grid that does not fit the data by as many values of its own.
 ``--tune-only`` stops there; a later ``--tune`` run with the same
-``--work-dir`` reads the trials back. ``--tuned-from FILE`` trains at the values a tuning result
-file records as chosen.
+``--work-dir`` reads the trials back. ``--tuned-from FILE`` trains at the
+values a tuning result file records as chosen.
 
 An interrupted benchmark (killed at any point, ``kill -9`` included)
 continues where it stopped and ends with the same table: every run has
