@@ -306,6 +306,69 @@ def difference_text(difference: dict) -> str:
             ('*' if difference['significant'] else ''))
 
 
+def recorded_difference(rows: Dict[str, dict], label: str, other: str,
+                        metric: str) -> Optional[dict]:
+    """Row ``label`` minus row ``other`` in ``metric``, as either row
+    recorded it (the other's, negated: the paired bootstrap's interval of
+    b - a is that of a - b mirrored); None where neither did."""
+    found = rows[label].get('differences', {}).get(other, {})
+    if metric in found.get('metrics', {}):
+        return found['metrics'][metric]
+    found = rows[other].get('differences', {}).get(label, {})
+    difference = found.get('metrics', {}).get(metric)
+    if difference is None or difference['estimate'] is None:
+        return difference
+
+    def negated(value):
+        return None if value is None else -Decimal(value)
+
+    return dict(estimate=negated(difference['estimate']),
+                low=negated(difference['high']),
+                high=negated(difference['low']),
+                significant=difference['significant'])
+
+
+#: Where a current table says where the method the project is built around
+#: stands: the rows whose label starts so (GML and its variants).
+GML_PREFIX = 'GML'
+
+
+def standing_text(ranked: List[Tuple[str, dict]]) -> Optional[str]:
+    """Who leads a current table in mIoU and in tail, and where the best
+    GML variant (by mIoU) stands against each leader, with the recorded
+    interval; None for a file without recorded differences.
+
+    Args:
+        ranked (List[Tuple[str, dict]]): :func:`ranked_rows`' rows.
+    """
+    rows = {row['label']: row for _, row in ranked}
+    if not any(row.get('differences') for row in rows.values()):
+        return None
+    names = {row['label']: method for method, row in ranked}
+    leaders = {metric: sorted(ranked, key=_by_mean(metric))[0][1]['label']
+               for metric in ('mIoU', 'mIoU_tail')}
+    text = (f'First in mIoU: {names[leaders["mIoU"]]}; first in tail: '
+            f'{names[leaders["mIoU_tail"]]}.')
+    variants = [row['label'] for _, row in ranked
+                if row['label'].startswith(GML_PREFIX)]
+    if not variants:
+        return text
+    best = variants[0]
+    parts = []
+    for metric, word in (('mIoU', 'mIoU'), ('mIoU_tail', 'tail')):
+        leader = leaders[metric]
+        if leader == best:
+            parts.append(f'first in {word}')
+            continue
+        difference = recorded_difference(rows, best, leader, metric)
+        parts.append(f'{word} {difference_text(difference)} against '
+                     f'{names[leader]}' if difference else
+                     f'{word}: no recorded difference to {names[leader]}')
+    return (f'{text} The best GML variant by mIoU, {names[best]}: '
+            f'{"; ".join(parts)} (points, the paired-bootstrap interval '
+            'of the full table; * excludes 0).')
+
+
 def render_differences(data: dict, headers: Dict[str, str]) -> List[str]:
     """The rows' recorded differences (``differences``) as a second table:
     a row per method and the row it is compared with, a column per metric
@@ -595,9 +658,11 @@ def render_current(table: dict, results: Dict[str, dict],
              'untuned rows, machines and commands: ' +
              _link('full table', RESULTS_README, readme_dir,
                    _anchor(data['title'])) + '.')
-    unlearned = unlearned_text([row for _, row in ranked], data['metrics'])
-    if unlearned:
-        text += ' ' + unlearned
+    for sentence in (standing_text(ranked),
+                     unlearned_text([row for _, row in ranked],
+                                    data['metrics'])):
+        if sentence:
+            text += ' ' + sentence
     lines += _wrap(text, bullet='')
     return '\n'.join(lines)
 

@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import shutil
 import sys
+from decimal import Decimal
 
 import pytest
 
@@ -486,3 +487,58 @@ def test_classes_no_row_learns_are_named_from_every_class_iou(tmp_path):
         data['rows'], ['mIoU', 'IoU_ring', 'IoU_belt', 'IoU_hat']) is None
     assert zoo.unlearned_classes([dict(label='x', config=None, value={
         'mIoU': 1.0})], ['mIoU']) is None
+
+
+def test_a_current_table_says_where_the_best_gml_variant_stands():
+    """The leaders in mIoU and in tail, and the best GML variant's recorded
+    difference to each (a difference only the other row recorded is read
+    negated, its interval mirrored)."""
+    def diff(estimate, low, high):
+        return dict(estimate=estimate, low=low, high=high,
+                    significant=low > 0 or high < 0)
+
+    rows = [
+        dict(label='CE', config='ce.py',
+             seeds={'0': {'mIoU': 40.0, 'mIoU_tail': 10.0}}),
+        dict(label='CWCE', config='cwce.py',
+             seeds={'0': {'mIoU': 52.0, 'mIoU_tail': 20.0}},
+             differences={'GML + cw': dict(seeds=[0], metrics=dict(
+                 mIoU_tail=diff(-1.5, -2.25, -0.5)))}),
+        dict(label='GML', config='gml.py',
+             seeds={'0': {'mIoU': 49.0, 'mIoU_tail': 18.0}}),
+        dict(label='GML + cw', config='gml-cw.py',
+             seeds={'0': {'mIoU': 51.0, 'mIoU_tail': 21.5}},
+             differences={'CWCE': dict(seeds=[0], metrics=dict(
+                 mIoU=diff(-1.0, -1.75, 0.25)))}),
+    ]
+    data = result_files.parse(json.dumps(minimal_result(
+        rows=rows, model='tiny', schema=2, metrics=['mIoU', 'mIoU_tail'])))
+    result_files.validate(data, 'test')
+    table = dict(name='t', title='Tiny', results='tiny', model='tiny')
+    ranked = zoo.ranked_rows(table, {'tiny': data})
+    assert zoo.standing_text(ranked) == (
+        'First in mIoU: CWCE; first in tail: GML + cw. The best GML variant '
+        'by mIoU, GML + cw: mIoU -1.0 [-1.75, 0.25] against CWCE; first in '
+        'tail (points, the paired-bootstrap interval of the full table; * '
+        'excludes 0).')
+    # GML + cw below GML in mIoU: GML is the best variant, compared with
+    # nothing recorded; CWCE's record against GML + cw, read negated
+    rows[3]['seeds']['0']['mIoU'] = 48.0
+    rows[2]['differences'] = {'CWCE': dict(seeds=[0], metrics=dict(
+        mIoU=diff(-3.0, -4.0, -2.0)))}
+    data = result_files.parse(json.dumps(dict(data, rows=rows)))
+    ranked = zoo.ranked_rows(table, {'tiny': data})
+    assert zoo.standing_text(ranked).startswith(
+        'First in mIoU: CWCE; first in tail: GML + cw. The best GML variant '
+        'by mIoU, GML: mIoU -3.0 [-4.0, -2.0]* against CWCE; tail: no '
+        'recorded difference to GML + cw')
+    rows_by_label = {row['label']: row for _, row in ranked}
+    assert zoo.recorded_difference(rows_by_label, 'GML + cw', 'CWCE',
+                                   'mIoU_tail') == dict(
+        estimate=Decimal('1.5'), low=Decimal('0.5'), high=Decimal('2.25'),
+        significant=True)
+    # a file without recorded differences says nothing
+    plain = result_files.parse(json.dumps(minimal_result(
+        rows=[dict(r, differences=None) for r in rows[:1]], model='tiny')))
+    del plain['rows'][0]['differences']
+    assert zoo.standing_text(zoo.ranked_rows(table, {'tiny': plain})) is None
