@@ -63,6 +63,16 @@ def parse(tmp_path, *extra):
                            *extra])
 
 
+def expected_difference(sums, method, other):
+    """The paired bootstrap of ``method`` minus ``other`` over seeds 0 and
+    1, each group's classes as the fabricated sums group them."""
+    sets = {'mIoU': None, 'mIoU_head': [0, 1], 'mIoU_body': [2],
+            'mIoU_tail': [3, 4]}
+    return paired_bootstraps([sums[method, 0], sums[method, 1]],
+                             [sums[other, 0], sums[other, 1]], sets,
+                             **report.BOOTSTRAP)
+
+
 def test_differences_to_ce_and_to_the_best_with_intervals(tmp_path, runs,
                                                          capsys):
     results, sums = runs
@@ -76,13 +86,8 @@ def test_differences_to_ce_and_to_the_best_with_intervals(tmp_path, runs,
     assert set(rows['lace']['differences']) == {'CE', 'GML (per-class T_c)'}
     assert set(rows['gml']['differences']) == {'CE'}
     assert set(rows['ce']['differences']) == {'GML (per-class T_c)'}
-    sets = {'mIoU': None, 'mIoU_head': [0, 1], 'mIoU_body': [2],
-            'mIoU_tail': [3, 4]}
-    expected = paired_bootstraps([sums['lace', 0], sums['lace', 1]],
-                                 [sums['ce', 0], sums['ce', 1]], sets,
-                                 **report.BOOTSTRAP)
-    assert rows['lace']['differences']['CE'] == dict(seeds=[0, 1],
-                                                     metrics=expected)
+    assert rows['lace']['differences']['CE'] == dict(
+        seeds=[0, 1], metrics=expected_difference(sums, 'lace', 'ce'))
     # GML's seed 2 has no CE run: left out, and said so
     gml = rows['gml']['differences']['CE']
     assert gml['seeds'] == [0, 1]
@@ -156,13 +161,8 @@ def test_compare_with_adds_a_method_every_row_is_compared_to(
     assert set(rows['ce']['differences']) == {'GML (per-class T_c)',
                                               'LA-CE'}
     assert set(rows['lace']['differences']) == {'CE', 'GML (per-class T_c)'}
-    sets = {'mIoU': None, 'mIoU_head': [0, 1], 'mIoU_body': [2],
-            'mIoU_tail': [3, 4]}
-    expected = paired_bootstraps([sums['gml', 0], sums['gml', 1]],
-                                 [sums['lace', 0], sums['lace', 1]], sets,
-                                 **report.BOOTSTRAP)
-    assert rows['gml']['differences']['LA-CE'] == dict(seeds=[0, 1],
-                                                       metrics=expected)
+    assert rows['gml']['differences']['LA-CE'] == dict(
+        seeds=[0, 1], metrics=expected_difference(sums, 'gml', 'lace'))
     report.print_table(args, summary)
     assert '| CE | LA-CE | -' in capsys.readouterr().out
     with pytest.raises(SystemExit):
