@@ -9,11 +9,12 @@ starting or changing anything, every run under the work dir (each
 directory with a ``state.json``, :mod:`.runs`) with its state: finished
 (with its metrics), stopped or running past a checkpoint (the iteration it
 resumes from, of its budget), started without a checkpoint, submitted to
-Slurm, or prepared only. Then the finished runs by method and values (the
-held-out tuning trials apart from the seeds evaluated on val): how many
-seeds, and their mean of each metric, a first look only: the benchmark's
-tables, with their intervals, are the ones to read; and the mean training
-time of a finished run, to judge how long the rest takes.
+Slurm, or prepared only. Then the finished runs by method and values (runs
+evaluated on the held-out split, tuning trials and design choices, apart
+from those evaluated on val): how many seeds, and their mean of each
+metric, a first look only: the benchmark's tables, with their intervals,
+are the ones to read; and the mean training time of a finished run, to
+judge how long the rest takes.
 """
 import argparse
 import json
@@ -154,7 +155,7 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
         lines.append(f'| {name} | {STATE_TEXT[run["state"]]} | {iteration} | '
                      + ' | '.join(cells) + ' |')
         if result:
-            split = 'held-out (tuning)' if result.get('tuning') else 'val'
+            split = 'held-out' if result.get('tuning') else 'val'
             key = (split, str(result.get('method', '?')),
                    _values_text(result.get('values') or {}))
             groups.setdefault(key, []).append(result)

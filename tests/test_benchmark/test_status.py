@@ -43,7 +43,7 @@ def test_status_of_a_finished_benchmark_equals_its_runs_results(
 
     assert means['ce'].split(' | ')[3:] == ['0 1', mean_of(ce, 'mIoU'),
                                             mean_of(ce, 'mIoU_tail') + ' |']
-    assert sum(line.startswith('| held-out (tuning) | rfs | threshold=')
+    assert sum(line.startswith('| held-out | rfs | threshold=')
                for line in text.splitlines()) == 3
 
 
