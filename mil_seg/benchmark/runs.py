@@ -318,16 +318,23 @@ def _fail(run: Run, code: int, log: str) -> None:
                      f'ends:\n{tail}')
 
 
-def resumable(directory: str) -> bool:
-    """Whether a run's directory holds a checkpoint to resume from: the one
-    mmengine's ``last_checkpoint`` names exists (mmengine writes that file
-    after the checkpoint, in place: killed in between, it may be empty)."""
+def last_checkpoint(directory: str) -> Optional[str]:
+    """The checkpoint a run resumes from: the one mmengine's
+    ``last_checkpoint`` names, where it exists (mmengine writes that file
+    after the checkpoint, in place: killed in between, it may be empty);
+    else None."""
     pointer = osp.join(directory, 'last_checkpoint')
     if not osp.isfile(pointer):
-        return False
+        return None
     with open(pointer, encoding='utf-8') as f:
         named = f.read().strip()
-    return bool(named) and osp.isfile(named)
+    return named if named and osp.isfile(named) else None
+
+
+def resumable(directory: str) -> bool:
+    """Whether a run's directory holds a checkpoint to resume from
+    (:func:`last_checkpoint`)."""
+    return last_checkpoint(directory) is not None
 
 
 def execute(run: Run, threads: int = 1,

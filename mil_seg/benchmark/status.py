@@ -26,6 +26,7 @@ import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..errors import UserError
+from .runs import last_checkpoint
 
 #: The metrics shown by default.
 DEFAULT_METRICS = ('mIoU', 'mIoU_tail')
@@ -65,16 +66,11 @@ def budget(directory: str) -> Optional[int]:
 
 
 def checkpoint_iteration(directory: str) -> Optional[int]:
-    """The iteration of the checkpoint mmengine's ``last_checkpoint``
-    names, where that checkpoint exists."""
-    try:
-        with open(osp.join(directory, 'last_checkpoint'),
-                  encoding='utf-8') as f:
-            named = f.read().strip()
-    except OSError:
-        return None
-    found = re.search(r'iter_(\d+)\.pth$', named)
-    return int(found.group(1)) if found and osp.isfile(named) else None
+    """The iteration of the checkpoint the run resumes from
+    (:func:`~.runs.last_checkpoint`), else None."""
+    named = last_checkpoint(directory)
+    found = re.search(r'iter_(\d+)\.pth$', named or '')
+    return int(found.group(1)) if found else None
 
 
 def run_state(directory: str) -> Dict[str, object]:

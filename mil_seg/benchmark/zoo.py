@@ -345,7 +345,7 @@ def standing_text(ranked: List[Tuple[str, dict]]) -> Optional[str]:
     if not any(row.get('differences') for row in rows.values()):
         return None
     names = {row['label']: method for method, row in ranked}
-    leaders = {metric: sorted(ranked, key=_by_mean(metric))[0][1]['label']
+    leaders = {metric: min(ranked, key=_by_mean(metric))[1]['label']
                for metric in ('mIoU', 'mIoU_tail')}
     text = (f'First in mIoU: {names[leaders["mIoU"]]}; first in tail: '
             f'{names[leaders["mIoU_tail"]]}.')
