@@ -192,6 +192,13 @@ def add_run_arguments(
     parser.add_argument('--model-label', default=None,
                         help='the model as result files name it, e.g. '
                         '"tiny FCN" (default: --segmentor)')
+    parser.add_argument('--dataset-label', default=None,
+                        help='the data as result files name it, e.g. "CCP '
+                        'at 183x277" (default: CamVid for the package\'s '
+                        'configs, else the --data-config file or the last '
+                        'part of --config-pattern\'s name, e.g. '
+                        'ccp-183x277); --tuned-from wants the label the '
+                        'tuning file was written with')
     parser.add_argument('--results-out', default=None, help=results_help)
     parser.add_argument('--rank-by', default='mIoU', metavar='METRIC',
                         help='the column the table is ranked by and the '

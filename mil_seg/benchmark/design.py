@@ -41,9 +41,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..errors import UserError
 from .methods import METHODS, config_names, config_relpath
-from .report import (bootstrap_record, compare_rows, kept_columns,
-                     print_differences, recorded_row, result_header,
-                     seed_cells, summary_of)
+from .report import (bootstrap_record, compare_rows, dataset_name,
+                     kept_columns, model_name, print_differences,
+                     recorded_row, result_header, seed_cells, summary_of)
 from .results import write_result
 from .run_config import Settings, load_method_config
 from .runs import Run, method_result, method_runs, run_all
@@ -327,10 +327,10 @@ def print_table(args: argparse.Namespace, summary: dict) -> None:
     columns in the design's order."""
     print_differences(summary)
     columns = summary['groups'] + summary['rarest'] + ['time_ratio']
-    print(f'\nDesign study, {args.segmentor}, {args.iters} iterations, held-'
-          f'out {args.holdout_fraction:g} of train, seeds '
-          f'{" ".join(map(str, args.seeds))}: mean ± std over seeds; time '
-          'as a ratio to the reference')
+    print(f'\nDesign study, {dataset_name(args)}, {model_name(args)}, '
+          f'{args.iters} iterations, held-out {args.holdout_fraction:g} of '
+          f'train, seeds {" ".join(map(str, args.seeds))}: mean ± std over '
+          'seeds; time as a ratio to the reference')
     print('| choice | ' + ' | '.join(columns) + ' |')
     print('|---|' + '---|' * len(columns))
     for row in summary['rows']:
@@ -359,8 +359,8 @@ def write_results(args: argparse.Namespace, settings: Settings,
     data = dict(
         result_header(args),
         title=f'Design study of {METHODS[args.method].label}, '
-        f'{args.model_label or args.segmentor}, {args.iters} iterations, '
-        'held-out split',
+        f'{dataset_name(args)}, {model_name(args)}, {args.iters} '
+        'iterations, held-out split',
         kind='accuracy',
         split=f'held-out {args.holdout_fraction:g} of train (the last '
         'images of each sequence; val not read)',

@@ -286,7 +286,8 @@ def print_table(args: argparse.Namespace, summary: Dict[str, Any]) -> None:
     print_differences(summary)
     columns = summary['groups'] + summary['rarest'] + ['time_ratio',
                                                        'memory_ratio']
-    print(f'\n{args.segmentor}, {args.iters} iterations, seeds '
+    print(f'\n{dataset_name(args)}, {model_name(args)}, {args.iters} '
+          'iterations, seeds '
           f'{" ".join(map(str, args.seeds))}: mean ± std over seeds, ranked '
           f'by {summary["rank_by"]}; time and memory '
           f'({summary["memory_kind"]}) as ratios to CE')
@@ -339,11 +340,38 @@ def method_config(args: argparse.Namespace, name: str) -> str:
 
 def dataset_label(args: argparse.Namespace) -> str:
     """The data a result file's runs trained on, as it records it."""
+    if args.dataset_label:
+        return args.dataset_label
     if args.data_config:
         return args.data_config
     if args.config_pattern != DEFAULT_PATTERN:
         return f'the data of {args.config_pattern}'
     return 'CamVid at 240x180 (the configs\' data)'
+
+
+def dataset_name(args: argparse.Namespace) -> str:
+    """The data in a result file's title: short, and different for two
+    datasets, so that two files' headings (and anchors) differ.
+
+    ``--dataset-label`` where given; else CamVid for the package's configs,
+    the ``--data-config`` file's name, or the last ``_`` part of the config
+    pattern's file name (the dataset and scale by OpenMMLab's naming, e.g.
+    ``ccp-183x277``).
+    """
+    if args.dataset_label:
+        return args.dataset_label
+    if args.data_config:
+        return osp.splitext(osp.basename(args.data_config))[0]
+    if args.config_pattern == DEFAULT_PATTERN:
+        return 'CamVid at 240x180'
+    stem = osp.splitext(osp.basename(args.config_pattern))[0]
+    return stem.rsplit('_', 1)[-1]
+
+
+def model_name(args: argparse.Namespace) -> str:
+    """The model as result files name it: ``--model-label`` or the
+    segmentor."""
+    return args.model_label or args.segmentor
 
 
 def result_header(args: argparse.Namespace,
@@ -359,7 +387,7 @@ def result_header(args: argparse.Namespace,
     return dict(
         schema=SCHEMA_VERSION, task='seg',
         dataset=dataset_label(args),
-        model=args.model_label or args.segmentor,
+        model=model_name(args),
         machine=f'{os.cpu_count()} CPU cores ({platform.machine()}), '
         f'{args.jobs} run(s) at a time x '
         f'{args.threads} thread(s)', **provenance([*PROGRAM, *argv]),
@@ -384,8 +412,9 @@ def write_results(args: argparse.Namespace, summary: Dict[str, Any],
     if summary['notes']:
         bootstrap['notes'] = '; '.join(summary['notes'])
     write_result(dict(
-        common, title=f'Long-tail methods, {args.segmentor}, {args.iters} '
-        'iterations', kind='accuracy', split='val',
+        common, title=f'Long-tail methods, {dataset_name(args)}, '
+        f'{model_name(args)}, {args.iters} iterations', kind='accuracy',
+        split='val',
         schedule=f'{args.iters} iterations',
         metrics=summary['groups'] + summary['rarest'] + ['time_ratio',
                                                          'memory_ratio'],
@@ -479,7 +508,8 @@ def write_tuning_results(args: argparse.Namespace, choices: Dict[str, dict],
             tuning_rows.append(entry)
     path = tuning_path(args.results_out)
     write_result(dict(
-        common, title=f'Tuning of the long-tail methods, {args.segmentor}',
+        common, title='Tuning of the long-tail methods, '
+        f'{dataset_name(args)}, {model_name(args)}',
         kind='tuning', split=f'held-out {plan.fraction:g} of train '
         '(the last images of each sequence)',
         schedule=f'{plan.iters} iterations', rule=plan.rule, metrics=groups,
@@ -517,7 +547,7 @@ def write_class_plot(args: argparse.Namespace, summary: Dict[str, Any],
     plot_class_iou(series, path, prior_counts=first['prior_counts'],
                    labels=[s['label'] for s in (summary['rows'][i]
                                                 for i in summary['order'])],
-                   title=f'{dataset_label(args)}, {args.segmentor}, '
+                   title=f'{dataset_name(args)}, {model_name(args)}, '
                    f'{args.iters} iterations, mean over seeds {seeds}')
 
 

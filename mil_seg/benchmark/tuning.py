@@ -267,8 +267,9 @@ def read_tuned_values(path: str, methods: Sequence[str], dataset: str,
     if data['dataset'] != dataset:
         raise UserError(
             f'--tuned-from {path} tuned on {data["dataset"]!r}, this run '
-            f'trains on {dataset!r}: give the --data-config it was tuned '
-            'with, or tune on this data (--tune-only)')
+            f'trains on {dataset!r}: give the --data-config (or '
+            '--dataset-label) it was tuned with, or tune on this data '
+            '(--tune-only)')
     choices: Dict[str, dict] = {}
     for name in methods:
         knob = METHODS[name].knob

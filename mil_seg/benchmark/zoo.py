@@ -506,7 +506,29 @@ def load_index(results_dir: str, results: Dict[str, dict]) -> dict:
                 name in results and results[name].get('summary_metrics')):
             _index_fail(f'"summary": {name!r} is neither a current table '
                         'nor a result file with "summary_metrics"')
+    _check_headings(results, index)
     return index
+
+
+def _check_headings(results: Dict[str, dict], index: dict) -> None:
+    """No two tables of one README under one heading: their links (the
+    heading's anchor) would lead to the first."""
+    seen: Dict[Tuple[str, str], str] = {}
+    headings = [(TASK_READMES[results[t['results']]['task']], t['title'],
+                 f'"current" table {t["name"]!r}') for t in index['current']]
+    for name, entry in index['files'].items():
+        if entry['render'] != 'nowhere':
+            readme = (RESULTS_README if entry['render'] == 'results' else
+                      TASK_READMES[results[name]['task']])
+            headings.append((readme, results[name]['title'],
+                             f'results/{name}.json'))
+    for readme, title, owner in headings:
+        first = seen.setdefault((readme, _anchor(title)), owner)
+        if first != owner:
+            _index_fail(f'{owner} and {first} render under one heading in '
+                        f'{readme}, {title!r}, so links to the second lead '
+                        'to the first: give one of them another "title" '
+                        '(mil_seg-bench names the data with --dataset-label)')
 
 
 # ------------------------------------------------------- current tables

@@ -416,7 +416,8 @@ def test_two_stage_gml_and_post_hoc_prior_strength_are_methods(
     it, and reports both stages' time."""
     work_dir = tmp_path / 'work'
     common = ['--holdout-fraction', '0.3', '--data-config', generated_data,
-              '--work-dir', str(work_dir), '--jobs', '2']
+              '--work-dir', str(work_dir), '--jobs', '2',
+              '--dataset-label', 'generated LT']
     tuned = run_tool(*BENCH, '--methods', 'gml', 'gml-posthoc',
                      '--tune-only', '--tune-iters', '2', '--results-out',
                      str(tmp_path / 'lt.json'), *common, timeout=900)
@@ -424,7 +425,10 @@ def test_two_stage_gml_and_post_hoc_prior_strength_are_methods(
     assert tuned.stdout.count('] training') == 3  # GML's trials only
     assert tuned.stdout.count('] evaluating') == 3
     tuning_file = tmp_path / 'lt-tuning.json'
-    rows = json.loads(tuning_file.read_text())['rows']
+    tuning = json.loads(tuning_file.read_text())
+    assert tuning['title'] == 'Tuning of the long-tail methods, generated ' \
+        'LT, fcn'
+    rows = tuning['rows']
     chosen = {row['settings'] for row in rows if row.get('chosen')}
     assert len(rows) == 6 and len(chosen) == 2
     gml_tau = next(s for s in chosen if 'posthoc' not in s)
@@ -443,6 +447,9 @@ def test_two_stage_gml_and_post_hoc_prior_strength_are_methods(
     stages = [json.loads((runs / stage / 'result.json').read_text())
               for stage in ('gml-teacher', 'gml-student')]
     document = json.loads((tmp_path / 'seeds.json').read_text())
+    assert document['title'] == 'Long-tail methods, generated LT, fcn, 2 ' \
+        'iterations'
+    assert document['dataset'] == 'generated LT'
     by_label = {row['label']: row['seeds']['0'] for row in document['rows']}
     two_stage = by_label['GML two stages (student; time of both)']
     assert float(two_stage['step_s']) == pytest.approx(
@@ -470,3 +477,16 @@ def test_a_result_file_names_the_data_of_the_configs_it_trained():
     assert label('--config-pattern', 'configs/demo_{method}.py') == (
         'the data of configs/demo_{method}.py')
     assert label('--data-config', 'mine.py') == 'mine.py'
+    assert label('--dataset-label', 'CCP at 183x277') == 'CCP at 183x277'
+
+
+def test_titles_name_the_data_so_two_datasets_tables_differ():
+    def name(*argv):
+        return report.dataset_name(cli.parse_args(['--methods', 'ce',
+                                                   *argv]))
+
+    assert name() == 'CamVid at 240x180'
+    assert name('--config-pattern', 'configs/gml_seg/{segmentor}-{method}_'
+                'r18-tiny-d8_1xb8-1k_ccp-183x277.py') == 'ccp-183x277'
+    assert name('--data-config', 'data/mine.py') == 'mine'
+    assert name('--dataset-label', 'CCP') == 'CCP'

@@ -86,6 +86,8 @@ def test_design_study_on_generated_data(bench_data_config, tmp_path):
     assert result.stdout.count('] evaluating') == 1
 
     document = json.loads(out.read_text())
+    assert document['title'] == ('Design study of GML (per-class T_c), '
+                                 'my_data, fcn, 2 iterations, held-out split')
     assert document['kind'] == 'accuracy'
     assert document['split'].startswith('held-out 0.3 of train')
     assert document['headers'] == {'time_ratio': 'time vs shipped'}
