@@ -37,8 +37,6 @@ RENDER_PLACES = ('zoo', 'results', 'nowhere')
 STATUSES = ('current', 'history')
 #: The columns of a compact (current) table, beside method and links.
 CURRENT_METRICS = ('mIoU', 'mIoU_tail', 'mIoU_rare')
-#: The methods beside the best one in the top-level summary.
-SUMMARY_METHODS = ('GML', 'CE')
 # Column headers of the metric keys the project uses; a file's "headers"
 # adds or overrides entries, any other key is its own header.
 HEADERS = {
@@ -333,6 +331,14 @@ def recorded_difference(rows: Dict[str, dict], label: str, other: str,
 GML_PREFIX = 'GML'
 
 
+def best_gml_variant(ranked: List[Tuple[str, dict]]
+                     ) -> Optional[Tuple[str, dict]]:
+    """The first GML row (its label starts with 'GML') of rows ranked by
+    mIoU, as ``(method, row)``; None without one."""
+    return next(((method, row) for method, row in ranked
+                 if row['label'].startswith(GML_PREFIX)), None)
+
+
 def standing_text(ranked: List[Tuple[str, dict]]) -> Optional[str]:
     """Who leads a current table in mIoU and in tail, and where the best
     GML variant (by mIoU) stands against each leader, with the recorded
@@ -349,11 +355,10 @@ def standing_text(ranked: List[Tuple[str, dict]]) -> Optional[str]:
                for metric in ('mIoU', 'mIoU_tail')}
     text = (f'First in mIoU: {names[leaders["mIoU"]]}; first in tail: '
             f'{names[leaders["mIoU_tail"]]}.')
-    variants = [row['label'] for _, row in ranked
-                if row['label'].startswith(GML_PREFIX)]
-    if not variants:
+    variant = best_gml_variant(ranked)
+    if variant is None:
         return text
-    best = variants[0]
+    best = variant[1]['label']
     parts = []
     for metric, word in (('mIoU', 'mIoU'), ('mIoU_tail', 'tail')):
         leader = leaders[metric]
@@ -413,7 +418,7 @@ def load_index(results_dir: str, results: Dict[str, dict]) -> dict:
     zoo: ``name`` of the block, ``title``, ``results`` the accuracy file,
     ``model`` its rows shown, optional ``cost`` (a file with the rows'
     ``time_ratio``) and ``tuning`` (the file that chose the tuned values),
-    ``summary`` the row labels of GML and CE) and ``summary`` (the lines of
+    ``summary`` the label of its CE row) and ``summary`` (the lines of
     the top-level summary: current tables, or files with
     ``summary_metrics``).
 
@@ -495,11 +500,11 @@ def load_index(results_dir: str, results: Dict[str, dict]) -> dict:
                             f'results/{table["results"]}.json')
         labels = {method for method, _ in rows}
         if not isinstance(table['summary'], dict) or set(
-                table['summary']) != set(SUMMARY_METHODS) or not set(
+                table['summary']) != {'CE'} or not set(
                 table['summary'].values()) <= labels:
-            _index_fail(f'{where}: summary: expected the labels of '
-                        f'{" and ".join(SUMMARY_METHODS)} among '
-                        f'{sorted(labels)}')
+            _index_fail(f'{where}: summary: expected {{"CE": the label of '
+                        f'its CE row}} among {sorted(labels)} (the GML '
+                        'column shows the best GML variant)')
         tables[name] = table
     for name in index['summary']:
         if name not in tables and not (
@@ -695,7 +700,8 @@ def render_current(table: dict, results: Dict[str, dict],
 def render_summary(results: Dict[str, dict], index: dict,
                    readme_dir: str = '.') -> str:
     """The short table of the top-level README: per line of the index's
-    ``summary``, the best method by the first metric beside GML and CE.
+    ``summary``, the best method by the first metric beside the best GML
+    variant and CE.
 
     Args:
         results (Dict[str, dict]): Validated files by name.
@@ -714,9 +720,9 @@ def render_summary(results: Dict[str, dict], index: dict,
             data = results[table['results']]
             metrics = ['mIoU', 'mIoU_tail']
             rows = ranked_rows(table, results)
-            by_label = dict(rows)
-            columns = [by_label[table['summary'][m]]
-                       for m in SUMMARY_METHODS]
+            columns = [best_gml_variant(rows) or ('', {}),
+                       (table['summary']['CE'],
+                        dict(rows)[table['summary']['CE']])]
             title = f'{table["title"]} ({data["split"]})'
             zoo = _link('model zoo', TASK_READMES[data['task']],
                         readme_dir, _anchor(table['title']))
@@ -727,9 +733,9 @@ def render_summary(results: Dict[str, dict], index: dict,
             metrics = data['summary_metrics']
             rows = sorted(((row['label'], row) for row in data['rows']),
                           key=_by_mean(metrics[0]))
-            by_column = {row['summary']: row for row in data['rows']
-                         if 'summary' in row}
-            columns = [by_column.get(m, {}) for m in SUMMARY_METHODS]
+            ce = next((row for row in data['rows']
+                       if row.get('summary') == 'CE'), {})
+            columns = [best_gml_variant(rows) or ('', {}), ('CE', ce)]
             title = data['title'] + (f' ({data["split"]})'
                                      if 'split' in data else '')
             zoo = _link('model zoo', TASK_READMES[data['task']], readme_dir)
@@ -742,24 +748,28 @@ def render_summary(results: Dict[str, dict], index: dict,
             return ' / '.join(metric_cell(row, m, with_std=False)
                               for m in metrics)
 
-        best_label, best = rows[0]
-        at = _trained_at(best)
-        best_name = best_label + (f' ({at})' if at != 'config' else '')
+        def named(label, row):
+            at = _trained_at(row)
+            return label + (f' ({at})' if at != 'config' else '')
+
+        best_name = named(*rows[0])
         leaders.setdefault(best_name, []).append(
             table['title'] if name in tables else data['title'])
         seeds = []
-        for row in [best] + columns:
+        for _, row in [rows[0]] + columns:
             if row and seeds_cell(row) not in seeds:
                 seeds.append(seeds_cell(row))
+        (gml_label, gml), (_, ce) = columns
         details = ', '.join([zoo] + [
             _link('cost' if results[f]['kind'] == 'cost' else 'json',
                   f'results/{f}.json', readme_dir) for f in files])
         body.append([title, ' / '.join(header(m, headers) for m in metrics),
-                     f'{best_name}: {cells(best)}',
-                     *[cells(row) for row in columns], '; '.join(seeds),
-                     details])
+                     f'{best_name}: {cells(rows[0][1])}',
+                     '(the best)' if gml is rows[0][1] else
+                     f'{named(gml_label, gml)}: {cells(gml)}' if gml
+                     else '-', cells(ce), '; '.join(seeds), details])
     lines = _table(['benchmark', 'metric', 'best (by the first metric)',
-                    *SUMMARY_METHODS, 'seeds', 'details'], body)
+                    'best GML variant', 'CE', 'seeds', 'details'], body)
     lines.append('')
     zoos = ', '.join(_link(TASK_NAMES[task], path, readme_dir)
                      for task, path in TASK_READMES.items())
@@ -767,10 +777,11 @@ def render_summary(results: Dict[str, dict], index: dict,
                                      for row in body))
     text = ('Means over the seeds listed. Each method of a model-zoo table '
             'trains at the value the held-out tuning chose (in parentheses '
-            'where it is not its config\'s), GML and CE included; GML is the '
-            'committed GML config. Best: the method with the highest mean of '
-            f'the line\'s first metric ({firsts}) among all the methods of '
-            'its table. ')
+            'where it is not its config\'s), GML and CE included. Best: the '
+            'method with the highest mean of the line\'s first metric '
+            f'({firsts}) among all the methods of its table; best GML '
+            'variant: the same among its GML configs (the single-stage, '
+            'two-stage, class-weighted ... variants the table has). ')
     text += ' '.join(
         f'{name} is best in {len(titles)} of the {len(body)} lines: '
         f'{"; ".join(titles)}.' for name, titles in sorted(

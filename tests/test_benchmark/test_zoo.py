@@ -90,7 +90,8 @@ def test_every_result_file_renders_somewhere_or_is_marked_nowhere():
         assert f'<!-- model-zoo:{table["name"]} start -->' in seg
     summary = _read('README.md')
     summary = summary[summary.index('<!-- model-zoo:summary start -->'):]
-    assert '| best (by the first metric) | GML | CE |' in summary
+    assert '| best (by the first metric) | best GML variant | CE |' in (
+        summary)
     assert '| CamVid, tiny FCN, 3200 iterations (val) | mIoU / tail | ' in (
         summary)
 
@@ -293,8 +294,10 @@ def test_a_new_result_file_must_be_listed_then_is_appended(tmp_path):
      r'"current"\[0\]: results: expected a result file of kind accuracy'),
     (lambda index: index['current'][0].update(name='camvid-fcn-800'),
      r"name 'camvid-fcn-800' is not a new block name"),
-    (lambda index: index['current'][0]['summary'].update(GML='GML?'),
-     r'summary: expected the labels of GML and CE'),
+    (lambda index: index['current'][0]['summary'].update(CE='CE?'),
+     r'summary: expected \{"CE": the label of its CE row\}'),
+    (lambda index: index['current'][0]['summary'].update(GML='GML'),
+     r'summary: expected \{"CE": the label of its CE row\}'),
     (lambda index: index['summary'].append('synthetic-lt-demo'),
      r'is neither a current table nor a result file with "summary_metrics"'),
     (lambda index: index['current'][1].update(
@@ -334,7 +337,7 @@ def test_a_current_table_shows_each_method_at_its_tuned_value():
     assert [zoo._trained_at(row) for _, row in shown] == [
         'config', 'tau=0.5', 'exponent=0.5, threshold=1']
     table = dict(name='t', title='Tiny', results='tiny', model='tiny',
-                 summary=dict(GML='GML', CE='CE'))
+                 summary=dict(CE='CE'))
     results = {'tiny': data}
     assert [label for label, _ in zoo.ranked_rows(table, results)] == [
         'CWCE (tuned)', 'GML', 'CE']
@@ -342,14 +345,25 @@ def test_a_current_table_shows_each_method_at_its_tuned_value():
     assert '| GML | tau=0.5 | 0 | 49.0 | - | - | 1.1 |' in block
     summary = zoo.render_summary(results, dict(current=[table],
                                                summary=['t']))
+    # the GML column: the best row whose label starts with GML, named
     assert ('| Tiny (val) | mIoU / tail | CWCE (tuned) (exponent=0.5, '
-            'threshold=1): 51.0 / - | 49.0 / - | 40.0 / - | 0 |') in summary
+            'threshold=1): 51.0 / - | GML (tau=0.5): 49.0 / - | 40.0 / - | '
+            '0 |') in summary
     assert ('CWCE (tuned) (exponent=0.5, threshold=1) is best in 1 of the '
             '1 lines: Tiny.') in ' '.join(summary.split())
     with pytest.raises(result_files.ResultFileError,
                        match='at most one row as committed and one at'):
         zoo.current_rows(minimal_result(rows=rows + [rows[2]], model='tiny'),
                          'tiny', 'x.json')
+    # a GML variant that leads is the best: the column says so
+    rows.append(dict(label='GML + class weights', config='gml-cw.py',
+                     seeds={'0': {'mIoU': 52.0}}))
+    results = {'tiny': result_files.parse(json.dumps(minimal_result(
+        rows=rows, model='tiny')))}
+    summary = zoo.render_summary(results, dict(current=[table],
+                                               summary=['t']))
+    assert ('| Tiny (val) | mIoU / tail | GML + class weights: 52.0 / - | '
+            '(the best) | 40.0 / - | 0 |') in summary
 
 
 def test_every_committed_result_file_loads():
