@@ -13,8 +13,9 @@ Slurm, or prepared only. Then the finished runs by method and values (runs
 evaluated on the held-out split, tuning trials and design choices, apart
 from those evaluated on val): how many seeds, and their mean of each
 metric, a first look only: the benchmark's tables, with their intervals,
-are the ones to read; and the mean training time of a finished run, to
-judge how long the rest takes.
+are the ones to read; the mean training time of a finished run; and the
+iterations left with the time they take at the finished runs' pace
+(seconds per iteration), before dividing by the runs at a time.
 """
 import argparse
 import json
@@ -113,6 +114,10 @@ def _number(value) -> str:
     return '-' if value is None else f'{value:.2f}'
 
 
+def _count(number: int, noun: str) -> str:
+    return f'{number} {noun}' + ('' if number == 1 else 's')
+
+
 def _values_text(values: Dict[str, object]) -> str:
     """``tau=0.5`` for ``{'model.decode_head.prior.tau': 0.5}``."""
     return ', '.join(f'{key.rsplit(".", 1)[-1]}={value}'
@@ -137,7 +142,7 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
              '|---|---|---|' + '---|' * len(metrics)]
     counts: Dict[str, int] = {}
     groups: Dict[Tuple[str, str, str], List[dict]] = {}
-    seconds = []
+    seconds, trained, left, runs_left = [], 0, 0, 0
     for directory in directories:
         run = run_state(directory)
         counts[run['state']] = counts.get(run['state'], 0) + 1
@@ -157,6 +162,10 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
             groups.setdefault(key, []).append(result)
             if result.get('train_seconds'):
                 seconds.append(float(result['train_seconds']))
+                trained += run['iters'] or 0
+        elif run['iters'] is not None:
+            runs_left += 1
+            left += run['iters'] - (run['iteration'] or 0)
     order = [s for s in STATE_TEXT if s in counts]
     lines += ['', f'{len(directories)} runs: ' + '; '.join(
         f'{counts[s]} {STATE_TEXT[s]}' for s in order) + '.']
@@ -164,6 +173,14 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
         minutes = statistics.mean(seconds) / 60
         lines.append(f'A finished run trained for {minutes:.1f} min on '
                      'average.')
+    if runs_left and trained:
+        pace = sum(seconds) / trained
+        hours = left * pace / 3600
+        lines.append(f'Left: {_count(runs_left, "run")} to train, '
+                     f'{_count(left, "iteration")}; '
+                     f'at the finished runs\' pace ({pace:.2f} s an '
+                     f'iteration) about {hours:.1f} h of training, divided '
+                     'by the runs that train at a time (--jobs).')
     if groups:
         lines += ['', 'Finished runs by method and values: mean over their '
                   'seeds (a first look; the tables the benchmark ends with, '

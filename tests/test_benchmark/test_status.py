@@ -33,6 +33,7 @@ def test_status_of_a_finished_benchmark_equals_its_runs_results(
     assert runs['ce/seed1'][:3] == ['finished', '4/4',
                                     f"{result['metrics']['mIoU']:.2f}"]
     assert '7 runs: 7 finished.' in text
+    assert 'Left:' not in text
     means = {line.split(' | ')[1]: line for line in text.splitlines()
              if line.startswith('| val | ')}
     ce = [json.loads((work_dir / 'ce' / f'seed{s}' / 'result.json')
@@ -71,6 +72,25 @@ def test_each_state_a_stopped_benchmark_leaves_is_told(reference_benchmark,
     assert state() == ['prepared (not started)', '0/4']
     (run / 'jobs.json').write_text('[]')
     assert state() == ['submitted to Slurm', '0/4']
+
+
+@pytest.mark.xdist_group('slurm')  # shares reference_benchmark
+def test_the_training_left_is_estimated_at_the_finished_runs_pace(
+        reference_benchmark, tmp_path):
+    for seed in (0, 1):
+        shutil.copytree(
+            Path(reference_benchmark.work_dir) / 'ce' / f'seed{seed}',
+            tmp_path / 'work' / 'ce' / f'seed{seed}')
+    finished = json.loads((tmp_path / 'work' / 'ce' / 'seed0' /
+                           'result.json').read_text())
+    run = tmp_path / 'work' / 'ce' / 'seed1'
+    (run / 'result.json').unlink()
+    (run / 'last_checkpoint').write_text(str(run / 'iter_3.pth'))
+    pace = finished['train_seconds'] / 4  # seconds of its 4 iterations
+    assert (f'Left: 1 run to train, 1 iteration; at the finished runs\' '
+            f'pace ({pace:.2f} s an iteration) about '
+            f'{pace / 3600:.1f} h of training') in status.report(
+                str(tmp_path / 'work'))
 
 
 def test_a_directory_without_runs_is_refused_with_the_fix(tmp_path):
