@@ -68,8 +68,10 @@ started again after it died waits for the jobs still queued, reads back
 the finished ones and submits only the others (:mod:`.slurm`).
 
 Times: ``--jobs N`` runs N trainings at a time, each with ``--threads``
-threads; step time is the mean of mmengine's logged per-iteration time
-(the first logged window, warm-up, left out), peak memory the CUDA peak
+threads; step time is the median of mmengine's logged windows of
+per-iteration time (the first, warm-up, left out; a window slowed by
+another job, or by a stopped process, does not move it; result files of
+before 2026-12-07 hold the mean), peak memory the CUDA peak
 that mmengine logs, else the peak RSS of the training process tree.
 """
 import argparse

@@ -233,9 +233,12 @@ def launcher(name: str) -> List[str]:
 
 def logged_scalars(directory: str) -> Tuple[Optional[float],
                                             Optional[float]]:
-    """Mean step time (s) and CUDA peak memory (MB) from mmengine's logs.
+    """Step time (s) and CUDA peak memory (MB) from mmengine's logs.
 
-    The first logged window (warm-up) is left out of the step time.
+    The step time is the median of the logged windows (each the mean over
+    the logging interval), the first (warm-up) left out: a window in which
+    another job shared the machine, or the process was stopped, moves a
+    mean by its whole delay, the median hardly.
     """
     times, memory = [], []
     for path in sorted(glob.glob(osp.join(directory, '*', 'vis_data',
@@ -248,7 +251,7 @@ def logged_scalars(directory: str) -> Tuple[Optional[float],
                     rows.append(row)
         times += [row['time'] for row in rows[1:]]
         memory += [row['memory'] for row in rows if 'memory' in row]
-    return (statistics.fmean(times) if times else None,
+    return (statistics.median(times) if times else None,
             max(memory) if memory else None)
 
 
@@ -292,11 +295,23 @@ def prepare(settings: Settings, run: Run,
         write_json(state_file, {'signature': sig, 'attempts': []})
     result_file = osp.join(run.directory, 'result.json')
     if osp.isfile(result_file):
-        return _read_json(result_file)
+        return _step_time_read_again(run, _read_json(result_file))
     with open(osp.join(run.directory, 'config.py'), 'w',
               encoding='utf-8') as f:
         f.write(text)
     return None
+
+
+def _step_time_read_again(run: Run, result: dict) -> dict:
+    """A stored result with its step time read from the logs again (those
+    of the run it evaluates, for an evaluation), so that every run of a
+    table has the step time of one reading (:func:`logged_scalars`), also
+    one stored by an older version."""
+    step_s, _ = logged_scalars(run.after if run.evaluate_only else
+                               run.directory)
+    if step_s is not None:
+        result['step_s'] = step_s
+    return result
 
 
 def never_started(directory: str, state: dict) -> bool:

@@ -1,6 +1,7 @@
 """mil_seg.benchmark.runs: how a method expands into runs, the order an
 executor runs them in, how the stages' costs combine, and the one child
 environment (no training here)."""
+import json
 import os
 import os.path as osp
 import sys
@@ -134,3 +135,41 @@ def test_a_prepared_run_that_never_started_takes_new_settings(
             prepared(4)
         os.remove(osp.join(directory, trace))
     assert runs._read_json(osp.join(directory, 'state.json')) == second
+
+
+def _log_windows(directory, times, memory=None):
+    """mmengine's scalars.json with one logged window per time."""
+    vis = directory / '20260101_000000' / 'vis_data'
+    vis.mkdir(parents=True)
+    lines = []
+    for i, time in enumerate(times):
+        row = {'iter': 50 * (i + 1), 'time': time, 'loss': 1.0}
+        if memory is not None:
+            row['memory'] = memory
+        lines.append(json.dumps(row))
+    lines.append(json.dumps({'mIoU': 40.0, 'step': 200}))  # no window
+    (vis / 'scalars.json').write_text('\n'.join(lines) + '\n')
+
+
+def test_the_step_time_is_the_median_window_after_the_warm_up(tmp_path):
+    # warm-up 3.0 left out; the 12.5 window (the process stopped, or a
+    # second job on the cores) would lift a mean to 2.9
+    _log_windows(tmp_path, [3.0, 0.5, 0.5, 12.5, 0.5, 0.5], memory=321)
+    assert runs.logged_scalars(str(tmp_path)) == (0.5, 321)
+    assert runs.logged_scalars(str(tmp_path / 'none')) == (None, None)
+
+
+def test_a_read_back_result_takes_the_step_time_of_its_logs(tmp_path):
+    trained, evaluation = tmp_path / 'gml', tmp_path / 'posthoc'
+    _log_windows(trained, [3.0, 0.25, 0.25, 9.0])
+    stored = dict(step_s=2.0, peak_mb=100.0)  # a mean, as once stored
+    run = runs.Run('gml', 0, 4, {}, False, str(trained))
+    assert runs._step_time_read_again(run, dict(stored))['step_s'] == 0.25
+    posthoc = runs.Run('gml-posthoc', 0, 4, {}, False, str(evaluation),
+                       config_name='gml', after=str(trained),
+                       evaluate_only=True)
+    assert runs._step_time_read_again(posthoc, dict(stored)) == dict(
+        step_s=0.25, peak_mb=100.0)
+    # no logs (a result copied without them): the stored value stays
+    alone = runs.Run('ce', 0, 4, {}, False, str(tmp_path / 'copied'))
+    assert runs._step_time_read_again(alone, dict(stored)) == stored
