@@ -36,6 +36,9 @@ TASK_READMES = {
 SUMMARY_COLUMNS = ('CE', 'LA-CE', 'GML')
 #: The name no result file may take (the top-level summary block's).
 SUMMARY_NAME = 'summary'
+#: The block of the segmentation model zoo that says where the best GML
+#: variant stands in each current table (no result file takes the name).
+STANDING_NAME = 'gml-standing'
 #: ``results/<INDEX_NAME>.json`` is no result file: it says where each
 #: result file renders (:func:`.zoo.load_index`).
 INDEX_NAME = 'index'
@@ -428,9 +431,11 @@ def load_results(results_dir: str,
         path = osp.join(results_dir, file_name)
         where = osp.relpath(path, repo) if repo else path
         name = file_name[:-len('.json')]
-        if not re.fullmatch(r'[A-Za-z0-9_.-]+', name) or name == SUMMARY_NAME:
+        if not re.fullmatch(r'[A-Za-z0-9_.-]+', name) or name in (
+                SUMMARY_NAME, STANDING_NAME):
             _fail(where, 'a result file is named [A-Za-z0-9_.-]+.json, and '
-                  f'not {SUMMARY_NAME}.json')
+                  f'not {SUMMARY_NAME}.json or {STANDING_NAME}.json (the '
+                  'names of rendered blocks)')
         results[name] = load_result(path, where, repo)
     return results
 

@@ -22,7 +22,7 @@ import textwrap
 from decimal import Decimal
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .results import (INDEX_NAME, SUMMARY_NAME, TASK_READMES,
+from .results import (INDEX_NAME, STANDING_NAME, SUMMARY_NAME, TASK_READMES,
                       ResultFileError, atomic_write, load_results, parse,
                       source_root)
 from .stats import decimal_cell, decimal_mean
@@ -339,39 +339,82 @@ def best_gml_variant(ranked: List[Tuple[str, dict]]
                  if row['label'].startswith(GML_PREFIX)), None)
 
 
-def standing_text(ranked: List[Tuple[str, dict]]) -> Optional[str]:
-    """Who leads a current table in mIoU and in tail, and where the best
-    GML variant (by mIoU) stands against each leader, with the recorded
-    interval; None for a file without recorded differences.
+def _ordinal(place: int) -> str:
+    suffix = {1: 'st', 2: 'nd', 3: 'rd'}.get(
+        place % 10 if place % 100 not in (11, 12, 13) else 0, 'th')
+    return f'{place}{suffix}'
+
+
+def standing_cell(ranked: List[Tuple[str, dict]], label: str,
+                  metric: str) -> str:
+    """Where row ``label`` stands among a table's rows in ``metric``: its
+    place by mean, and its recorded difference (with the interval) to the
+    first, or, where it is first, to the second.
 
     Args:
         ranked (List[Tuple[str, dict]]): :func:`ranked_rows`' rows.
+        label (str): The row's label.
+        metric (str): The metric.
+
+    Returns:
+        str: E.g. ``1st of 17, +0.41 [0.12, 0.70]* over Class-weighted
+        CE`` or ``3rd of 17, -0.52 [-0.80, -0.24]* against ...``.
     """
+    order = sorted(ranked, key=_by_mean(metric))
     rows = {row['label']: row for _, row in ranked}
-    if not any(row.get('differences') for row in rows.values()):
-        return None
     names = {row['label']: method for method, row in ranked}
-    leaders = {metric: min(ranked, key=_by_mean(metric))[1]['label']
-               for metric in ('mIoU', 'mIoU_tail')}
-    text = (f'First in mIoU: {names[leaders["mIoU"]]}; first in tail: '
-            f'{names[leaders["mIoU_tail"]]}.')
-    variant = best_gml_variant(ranked)
-    if variant is None:
+    place = next(i for i, (_, row) in enumerate(order, 1)
+                 if row['label'] == label)
+    text = f'{_ordinal(place)} of {len(order)}'
+    if len(order) == 1 or not any(row.get('differences')
+                                  for row in rows.values()):
         return text
-    best = variant[1]['label']
-    parts = []
-    for metric, word in (('mIoU', 'mIoU'), ('mIoU_tail', 'tail')):
-        leader = leaders[metric]
-        if leader == best:
-            parts.append(f'first in {word}')
+    other = order[1 if place == 1 else 0][1]['label']
+    word = 'over' if place == 1 else 'against'
+    difference = recorded_difference(rows, label, other, metric)
+    if difference is None:
+        return f'{text} (no recorded difference to {names[other]})'
+    return f'{text}, {difference_text(difference)} {word} {names[other]}'
+
+
+def render_standing(results: Dict[str, dict], index: dict,
+                    readme_dir: str) -> str:
+    """The block of the segmentation model zoo that says, per current
+    table, where the best GML variant (by mIoU) stands in mIoU and in tail,
+    with the intervals the benchmark recorded.
+
+    Args:
+        results (Dict[str, dict]): Validated files by name.
+        index (dict): The index (:func:`load_index`).
+        readme_dir (str): Folder of the README, relative to the repository.
+
+    Returns:
+        str: The block, without the markers and without a final newline.
+    """
+    body = []
+    for table in index['current']:
+        ranked = ranked_rows(table, results)
+        variant = best_gml_variant(ranked)
+        link = f'[{table["title"]}]({_anchor(table["title"])})'
+        if variant is None:
+            body.append([link, '-', '-', '-'])
             continue
-        difference = recorded_difference(rows, best, leader, metric)
-        parts.append(f'{word} {difference_text(difference)} against '
-                     f'{names[leader]}' if difference else
-                     f'{word}: no recorded difference to {names[leader]}')
-    return (f'{text} The best GML variant by mIoU, {names[best]}: '
-            f'{"; ".join(parts)} (points, the paired-bootstrap interval '
-            'of the full table; * excludes 0).')
+        method, row = variant
+        body.append([link, method] + [
+            standing_cell(ranked, row['label'], metric)
+            for metric in ('mIoU', 'mIoU_tail')])
+    lines = ['### Where the best GML variant stands', '']
+    lines += _table(['table', 'best GML variant (by mIoU)', 'mIoU', 'tail'],
+                    body)
+    lines.append('')
+    lines += _wrap(
+        'For each table below: the place of its best GML variant among all '
+        'its rows by mean over seeds, and its difference to the first (to '
+        'the second where it is first) in points, with the 95 % paired-'
+        'bootstrap interval its result file recorded (* excludes 0); a '
+        'table run before the benchmark recorded differences gives the '
+        'place only.', bullet='')
+    return '\n'.join(lines)
 
 
 def render_differences(data: dict, headers: Dict[str, str]) -> List[str]:
@@ -488,7 +531,7 @@ def load_index(results_dir: str, results: Dict[str, dict]) -> dict:
         name = table['name']
         if not MARKER.fullmatch(f'<!-- model-zoo:{name} start -->') or (
                 name in results or name in tables or name in (
-                    SUMMARY_NAME, 'index')):
+                    SUMMARY_NAME, STANDING_NAME, 'index')):
             _index_fail(f'{where}: name {name!r} is not a new block name')
         for field, kind in (('results', 'accuracy'), ('cost', 'cost'),
                             ('tuning', 'tuning')):
@@ -675,21 +718,16 @@ def render_current(table: dict, results: Dict[str, dict],
                     [header(m, headers) for m in CURRENT_METRICS] +
                     ['time vs CE', 'config', 'result'], body)
     lines.append('')
-    text = (f'{data["dataset"]}, {data["split"]} split. Rows by mean mIoU. '
-            '"trained at": the value the held-out tuning chose')
+    text = f'{data["dataset"]}, {data["split"]} split; '
     if 'tuning' in table:
-        text += ' (' + _link('trials', f'results/{table["tuning"]}.json',
-                             readme_dir) + ')'
-    text += ('; `config`: the config as committed (no knob, or the tuning '
-             'chose its own value). Every class group and class, the '
-             'untuned rows, machines and commands: ' +
+        text += ('the tuning ' + _link('trials', f'results/{table["tuning"]}'
+                                       '.json', readme_dir) + '; ')
+    text += ('every class group and class, machines and commands: ' +
              _link('full table', RESULTS_README, readme_dir,
                    _anchor(data['title'])) + '.')
-    for sentence in (standing_text(ranked),
-                     unlearned_text([row for _, row in ranked],
-                                    data['metrics'])):
-        if sentence:
-            text += ' ' + sentence
+    unlearned = unlearned_text([row for _, row in ranked], data['metrics'])
+    if unlearned:
+        text += ' ' + unlearned
     lines += _wrap(text, bullet='')
     return '\n'.join(lines)
 
@@ -846,6 +884,9 @@ def render_blocks(results: Dict[str, dict],
         readme = TASK_READMES[results[table['results']]['task']]
         blocks[readme][table['name']] = render_current(
             table, results, osp.dirname(readme))
+    if index['current']:
+        blocks[TASK_READMES['seg']][STANDING_NAME] = render_standing(
+            results, index, osp.dirname(TASK_READMES['seg']))
     for name, entry in index['files'].items():
         data = results[name]
         if entry['render'] == 'zoo':
@@ -864,7 +905,8 @@ def render_blocks(results: Dict[str, dict],
 
 def _sources(index: dict) -> Dict[str, str]:
     """The files a block comes from, for the check's messages."""
-    sources = {SUMMARY_NAME: 'its result files', 'index': 'results/index.json'}
+    sources = {SUMMARY_NAME: 'its result files', 'index': 'results/index.json',
+               STANDING_NAME: 'the current tables\' result files'}
     for table in index['current']:
         sources[table['name']] = ' and '.join(
             f'results/{table[f]}.json' for f in ('results', 'cost')

@@ -515,10 +515,11 @@ def test_classes_no_row_learns_are_named_from_every_class_iou(tmp_path):
         'mIoU': 1.0})], ['mIoU']) is None
 
 
-def test_a_current_table_says_where_the_best_gml_variant_stands():
-    """The leaders in mIoU and in tail, and the best GML variant's recorded
-    difference to each (a difference only the other row recorded is read
-    negated, its interval mirrored)."""
+def test_the_model_zoo_says_where_the_best_gml_variant_stands():
+    """Per current table, the best GML variant's place in mIoU and in tail
+    and its recorded difference to the first, or to the second where it
+    leads (a difference only the other row recorded is read negated, its
+    interval mirrored); the place alone for a file without differences."""
     def diff(estimate, low, high):
         return dict(estimate=estimate, low=low, high=high,
                     significant=low > 0 or high < 0)
@@ -537,34 +538,48 @@ def test_a_current_table_says_where_the_best_gml_variant_stands():
              differences={'CWCE': dict(seeds=[0], metrics=dict(
                  mIoU=diff(-1.0, -1.75, 0.25)))}),
     ]
-    data = result_files.parse(json.dumps(minimal_result(
-        rows=rows, model='tiny', schema=2, metrics=['mIoU', 'mIoU_tail'])))
-    result_files.validate(data, 'test')
+
+    def results_of(rows):
+        data = result_files.parse(json.dumps(minimal_result(
+            rows=rows, model='tiny', schema=2,
+            metrics=['mIoU', 'mIoU_tail'])))
+        result_files.validate(data, 'test')
+        return {'tiny': data}
+
     table = dict(name='t', title='Tiny', results='tiny', model='tiny')
-    ranked = zoo.ranked_rows(table, {'tiny': data})
-    assert zoo.standing_text(ranked) == (
-        'First in mIoU: CWCE; first in tail: GML + cw. The best GML variant '
-        'by mIoU, GML + cw: mIoU -1.0 [-1.75, 0.25] against CWCE; first in '
-        'tail (points, the paired-bootstrap interval of the full table; * '
-        'excludes 0).')
-    # GML + cw below GML in mIoU: GML is the best variant, compared with
-    # nothing recorded; CWCE's record against GML + cw, read negated
+    block = zoo.render_standing(results_of(rows), dict(current=[table]),
+                                'configs/gml_seg')
+    assert ('| [Tiny](#tiny) | GML + cw | 2nd of 4, -1.0 [-1.75, 0.25] '
+            'against CWCE | 1st of 4, +1.5 [0.5, 2.25]* over CWCE |'
+            ) in block
+    # GML + cw below GML in mIoU: GML is the best variant; its tail place
+    # against the first, with nothing recorded for that pair
     rows[3]['seeds']['0']['mIoU'] = 48.0
     rows[2]['differences'] = {'CWCE': dict(seeds=[0], metrics=dict(
         mIoU=diff(-3.0, -4.0, -2.0)))}
-    data = result_files.parse(json.dumps(dict(data, rows=rows)))
-    ranked = zoo.ranked_rows(table, {'tiny': data})
-    assert zoo.standing_text(ranked).startswith(
-        'First in mIoU: CWCE; first in tail: GML + cw. The best GML variant '
-        'by mIoU, GML: mIoU -3.0 [-4.0, -2.0]* against CWCE; tail: no '
-        'recorded difference to GML + cw')
-    rows_by_label = {row['label']: row for _, row in ranked}
-    assert zoo.recorded_difference(rows_by_label, 'GML + cw', 'CWCE',
-                                   'mIoU_tail') == dict(
-        estimate=Decimal('1.5'), low=Decimal('0.5'), high=Decimal('2.25'),
-        significant=True)
-    # a file without recorded differences says nothing
-    plain = result_files.parse(json.dumps(minimal_result(
-        rows=[dict(r, differences=None) for r in rows[:1]], model='tiny')))
-    del plain['rows'][0]['differences']
-    assert zoo.standing_text(zoo.ranked_rows(table, {'tiny': plain})) is None
+    ranked = zoo.ranked_rows(table, results_of(rows))
+    assert zoo.best_gml_variant(ranked)[0] == 'GML'
+    assert zoo.standing_cell(ranked, 'GML', 'mIoU') == (
+        '2nd of 4, -3.0 [-4.0, -2.0]* against CWCE')
+    assert zoo.standing_cell(ranked, 'GML', 'mIoU_tail') == (
+        '3rd of 4 (no recorded difference to GML + cw)')
+    # a file without recorded differences: the place only
+    for row in rows:
+        row.pop('differences', None)
+    ranked = zoo.ranked_rows(table, results_of(rows))
+    assert zoo.standing_cell(ranked, 'GML', 'mIoU_tail') == '3rd of 4'
+    # no GML row: dashes
+    block = zoo.render_standing(results_of(rows[:2]), dict(current=[table]),
+                                'configs/gml_seg')
+    assert '| [Tiny](#tiny) | - | - | - |' in block
+
+
+@pytest.mark.parametrize('name', ['summary', 'gml-standing', 'a b'])
+def test_a_result_file_may_not_take_a_blocks_name(tmp_path, name):
+    results_dir = tmp_path / 'results'
+    results_dir.mkdir()
+    (results_dir / f'{name}.json').write_text(json.dumps(minimal_result()))
+    with pytest.raises(result_files.ResultFileError,
+                       match=r'a result file is named \[A-Za-z0-9_.-\]\+\.'
+                       r'json, and not summary\.json or gml-standing\.json'):
+        result_files.load_results(str(results_dir))
