@@ -292,7 +292,10 @@ def prepare(settings: Settings, run: Run,
               'settings and never started: it takes these', flush=True)
         state = None
     if state is None:
-        write_json(state_file, {'signature': sig, 'attempts': []})
+        state = {'signature': sig, 'attempts': []}
+        if run.evaluate_only:  # for status: this run trains nothing
+            state['evaluates'] = run.after
+        write_json(state_file, state)
     result_file = osp.join(run.directory, 'result.json')
     if osp.isfile(result_file):
         return _step_time_read_again(run, _read_json(result_file))

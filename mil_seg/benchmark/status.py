@@ -18,6 +18,7 @@ iterations left with the time they take at the finished runs' pace
 (seconds per iteration), before dividing by the runs at a time.
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
@@ -84,6 +85,11 @@ def run_state(directory: str) -> Dict[str, object]:
         ``result.json``, else None).
     """
     result = _read_json(osp.join(directory, 'result.json'))
+    stored = _read_json(osp.join(directory, 'state.json')) or {}
+    # an evaluation of another run's checkpoint trains nothing (older
+    # state files do not say so: a finished one has no training logs)
+    evaluates = 'evaluates' in stored or (result is not None and not glob.glob(
+        osp.join(directory, '*', 'vis_data', 'scalars.json')))
     iteration = checkpoint_iteration(directory)
     if result is not None:
         state = 'finished'
@@ -96,8 +102,8 @@ def run_state(directory: str) -> Dict[str, object]:
         state = 'started'
     else:
         state = 'prepared'
-    return dict(state=state, iteration=iteration, iters=budget(directory),
-                result=result)
+    return dict(state=state, iteration=iteration,
+                iters=None if evaluates else budget(directory), result=result)
 
 
 #: How each state reads.
@@ -160,9 +166,9 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
             key = (split, str(result.get('method', '?')),
                    _values_text(result.get('values') or {}))
             groups.setdefault(key, []).append(result)
-            if result.get('train_seconds'):
+            if result.get('train_seconds') and run['iters'] is not None:
                 seconds.append(float(result['train_seconds']))
-                trained += run['iters'] or 0
+                trained += run['iters']
         elif run['iters'] is not None:
             runs_left += 1
             left += run['iters'] - (run['iteration'] or 0)

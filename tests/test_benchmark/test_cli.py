@@ -466,6 +466,10 @@ def test_two_stage_gml_and_post_hoc_prior_strength_are_methods(
     assert posthoc_row['peak_mb'] == by_label['GML (per-class T_c)'][
         'peak_mb']
     assert not (work_dir / 'gml-posthoc' / 'seed0' / 'iter_2.pth').exists()
+    # its state says it trains nothing (mil_seg-bench status reads it)
+    assert json.loads((work_dir / 'gml-posthoc' / 'seed0' / 'state.json')
+                      .read_text())['evaluates'] == str(work_dir / 'gml' /
+                                                        'seed0')
 
 
 def test_a_result_file_names_the_data_of_the_configs_it_trained():

@@ -87,10 +87,30 @@ def test_the_training_left_is_estimated_at_the_finished_runs_pace(
     (run / 'result.json').unlink()
     (run / 'last_checkpoint').write_text(str(run / 'iter_3.pth'))
     pace = finished['train_seconds'] / 4  # seconds of its 4 iterations
-    assert (f'Left: 1 run to train, 1 iteration; at the finished runs\' '
+    left = (f'Left: 1 run to train, 1 iteration; at the finished runs\' '
             f'pace ({pace:.2f} s an iteration) about '
-            f'{pace / 3600:.1f} h of training') in status.report(
-                str(tmp_path / 'work'))
+            f'{pace / 3600:.1f} h of training')
+    assert left in status.report(str(tmp_path / 'work'))
+    # evaluations train nothing: one prepared (its state says so), one
+    # finished by an older version (no training logs), its result holding
+    # the evaluated run's training seconds
+    for name in ('prepared', 'finished'):
+        evaluation = tmp_path / 'work' / 'posthoc' / name
+        evaluation.mkdir(parents=True)
+        shutil.copy(run / 'config.py', evaluation / 'config.py')
+    prepared = tmp_path / 'work' / 'posthoc' / 'prepared'
+    (prepared / 'state.json').write_text(json.dumps(dict(
+        signature='x', attempts=[], evaluates=str(run))))
+    done = tmp_path / 'work' / 'posthoc' / 'finished'
+    (done / 'state.json').write_text(json.dumps(dict(signature='x',
+                                                     attempts=[])))
+    (done / 'result.json').write_text(json.dumps(dict(
+        finished, train_seconds=1e6)))
+    text = status.report(str(tmp_path / 'work'))
+    assert left in text
+    runs = table_lines(text)
+    assert runs['posthoc/prepared'][:2] == ['prepared (not started)', '-']
+    assert runs['posthoc/finished'][:2] == ['finished', '-']
 
 
 def test_a_directory_without_runs_is_refused_with_the_fix(tmp_path):
