@@ -231,6 +231,13 @@ def launcher(name: str) -> List[str]:
     return [sys.executable, '-m', f'mil_seg.tools.{name}']
 
 
+def training_logs(directory: str) -> List[str]:
+    """mmengine's scalar logs of a run's trainings (one per attempt, in
+    order); none for a run that only evaluated."""
+    return sorted(glob.glob(osp.join(directory, '*', 'vis_data',
+                                     'scalars.json')))
+
+
 def logged_scalars(directory: str) -> Tuple[Optional[float],
                                             Optional[float]]:
     """Step time (s) and CUDA peak memory (MB) from mmengine's logs.
@@ -241,8 +248,7 @@ def logged_scalars(directory: str) -> Tuple[Optional[float],
     mean by its whole delay, the median hardly.
     """
     times, memory = [], []
-    for path in sorted(glob.glob(osp.join(directory, '*', 'vis_data',
-                                          'scalars.json'))):
+    for path in training_logs(directory):
         rows = []
         with open(path, encoding='utf-8') as f:
             for line in f:

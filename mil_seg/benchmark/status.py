@@ -18,7 +18,6 @@ iterations left with the time they take at the finished runs' pace
 (seconds per iteration), before dividing by the runs at a time.
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
@@ -28,7 +27,7 @@ import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..errors import UserError
-from .runs import last_checkpoint
+from .runs import last_checkpoint, training_logs
 
 #: The metrics shown by default.
 DEFAULT_METRICS = ('mIoU', 'mIoU_tail')
@@ -88,8 +87,8 @@ def run_state(directory: str) -> Dict[str, object]:
     stored = _read_json(osp.join(directory, 'state.json')) or {}
     # an evaluation of another run's checkpoint trains nothing (older
     # state files do not say so: a finished one has no training logs)
-    evaluates = 'evaluates' in stored or (result is not None and not glob.glob(
-        osp.join(directory, '*', 'vis_data', 'scalars.json')))
+    evaluates = 'evaluates' in stored or (
+        result is not None and not training_logs(directory))
     iteration = checkpoint_iteration(directory)
     if result is not None:
         state = 'finished'

@@ -558,6 +558,14 @@ def load_index(results_dir: str, results: Dict[str, dict]) -> dict:
     return index
 
 
+def file_readme(name: str, entry: dict, results: Dict[str, dict]) -> str:
+    """The README a result file of the index's ``files`` renders into
+    (``render`` 'results': the results README; 'zoo': its task's model
+    zoo)."""
+    return (RESULTS_README if entry['render'] == 'results' else
+            TASK_READMES[results[name]['task']])
+
+
 def _check_headings(results: Dict[str, dict], index: dict) -> None:
     """No two tables of one README under one heading: their links (the
     heading's anchor) would lead to the first."""
@@ -566,9 +574,8 @@ def _check_headings(results: Dict[str, dict], index: dict) -> None:
                  f'"current" table {t["name"]!r}') for t in index['current']]
     for name, entry in index['files'].items():
         if entry['render'] != 'nowhere':
-            readme = (RESULTS_README if entry['render'] == 'results' else
-                      TASK_READMES[results[name]['task']])
-            headings.append((readme, results[name]['title'],
+            headings.append((file_readme(name, entry, results),
+                             results[name]['title'],
                              f'results/{name}.json'))
     for readme, title, owner in headings:
         first = seen.setdefault((readme, _anchor(title)), owner)
@@ -735,6 +742,13 @@ def render_current(table: dict, results: Dict[str, dict],
 # ---------------------------------------------------------------- summary
 
 
+def _named(label: str, row: dict) -> str:
+    """A row's label with the value it trained at, where that is not its
+    config's (:func:`_trained_at`)."""
+    at = _trained_at(row)
+    return label + (f' ({at})' if at != 'config' else '')
+
+
 def render_summary(results: Dict[str, dict], index: dict,
                    readme_dir: str = '.') -> str:
     """The short table of the top-level README: per line of the index's
@@ -786,11 +800,7 @@ def render_summary(results: Dict[str, dict], index: dict,
             return ' / '.join(metric_cell(row, m, with_std=False)
                               for m in metrics)
 
-        def named(label, row):
-            at = _trained_at(row)
-            return label + (f' ({at})' if at != 'config' else '')
-
-        best_name = named(*rows[0])
+        best_name = _named(*rows[0])
         leaders.setdefault(best_name, []).append(
             table['title'] if name in tables else data['title'])
         seeds = []
@@ -804,7 +814,7 @@ def render_summary(results: Dict[str, dict], index: dict,
         body.append([title, ' / '.join(header(m, headers) for m in metrics),
                      f'{best_name}: {cells(rows[0][1])}',
                      '(the best)' if gml is rows[0][1] else
-                     f'{named(gml_label, gml)}: {cells(gml)}' if gml
+                     f'{_named(gml_label, gml)}: {cells(gml)}' if gml
                      else '-', cells(ce), '; '.join(seeds), details])
     lines = _table(['benchmark', 'metric', 'best (by the first metric)',
                     'best GML variant', 'CE', 'seeds', 'details'], body)
@@ -888,14 +898,13 @@ def render_blocks(results: Dict[str, dict],
         blocks[TASK_READMES['seg']][STANDING_NAME] = render_standing(
             results, index, osp.dirname(TASK_READMES['seg']))
     for name, entry in index['files'].items():
-        data = results[name]
-        if entry['render'] == 'zoo':
-            readme = TASK_READMES[data['task']]
-            blocks[readme][name] = render_table(name, data,
-                                                osp.dirname(readme))
-        elif entry['render'] == 'results':
-            blocks[RESULTS_README][name] = render_history(
-                name, data, entry, osp.dirname(RESULTS_README))
+        if entry['render'] == 'nowhere':
+            continue
+        readme = file_readme(name, entry, results)
+        render = (render_table(name, results[name], osp.dirname(readme))
+                  if entry['render'] == 'zoo' else render_history(
+                      name, results[name], entry, osp.dirname(readme)))
+        blocks[readme][name] = render
     blocks[SUMMARY_README] = {
         SUMMARY_NAME: render_summary(results, index,
                                      osp.dirname(SUMMARY_README) or '.')
