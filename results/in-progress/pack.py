@@ -1,0 +1,76 @@
+"""Pack a running benchmark's finished runs so another machine continues it.
+
+    python results/in-progress/pack.py WORK_DIR ARCHIVE.tar.gz
+
+The archive holds every finished run (``result.json``) of WORK_DIR with its
+config, state, logs (its output and mmengine's scalars) and per-image sums,
+under its absolute path, and no checkpoint. A finished run whose final checkpoint a later run still needs
+(the GML run a post-hoc evaluation reads, a teacher its student loads) is
+left out unless that later run has finished too: it trains again. Unpack
+with ``tar -xzf ARCHIVE -C /`` at the same path (every run's config names
+its directory), convert the data to the same root, and start the same
+benchmark command: it reads the finished runs back and trains the rest.
+"""
+import glob
+import os
+import os.path as osp
+import sys
+import tarfile
+
+# (later method, the method whose final checkpoint it needs)
+NEEDS = (('gml-posthoc', 'gml'),)
+STAGES = ('gml-teacher', 'gml-student')
+
+
+def finished(directory: str) -> bool:
+    return osp.isfile(osp.join(directory, 'result.json'))
+
+
+def still_needed(directory: str, work: str) -> bool:
+    """Whether a finished run's checkpoint is read by a run not finished."""
+    rel = osp.relpath(directory, work).split(os.sep)
+    if rel[-1] == STAGES[0]:
+        return not finished(osp.join(osp.dirname(directory), STAGES[1]))
+    for later, earlier in NEEDS:
+        if earlier not in rel:
+            continue
+        i = rel.index(earlier)
+        if rel[0] == 'tuning':  # every trial of the later method reads it
+            trials = glob.glob(osp.join(work, 'tuning', later, '*'))
+            return not trials or not all(map(finished, trials))
+        return not finished(osp.join(work, *rel[:i], later, *rel[i + 1:]))
+    return False
+
+
+def keep(path: str) -> bool:
+    """Whether a file of a run (its path in the run's directory) is packed:
+    the run's own files but checkpoints, and of mmengine's log folders
+    only the scalars (the rest repeats the config and ``train.out``)."""
+    parts = path.split(os.sep)
+    if len(parts) == 1:
+        return not path.endswith('.pth') and path != 'last_checkpoint'
+    return parts[-2:] == ['vis_data', 'scalars.json']
+
+
+def main() -> None:
+    work, archive = osp.realpath(sys.argv[1]), sys.argv[2]
+    runs = sorted(osp.dirname(p) for p in glob.glob(
+        osp.join(work, '**', 'result.json'), recursive=True))
+    kept = [d for d in runs if not still_needed(d, work)]
+    with tarfile.open(archive, 'w:gz') as tar:
+        for directory in kept:
+            for root, _, files in os.walk(directory):
+                if root != directory and osp.isfile(
+                        osp.join(root, 'state.json')):
+                    continue  # a nested run (a stage) packs itself
+                for name in files:
+                    path = osp.join(root, name)
+                    if keep(osp.relpath(path, directory)):
+                        tar.add(path, arcname=path.lstrip('/'))
+    print(f'{archive}: {len(kept)} finished runs of {len(runs)} '
+          f'({len(runs) - len(kept)} left out: a later run needs their '
+          'checkpoint)')
+
+
+if __name__ == '__main__':
+    main()
