@@ -4,8 +4,10 @@
 
 The archive holds every finished run (``result.json``) of WORK_DIR with its
 config, state, logs (its output and mmengine's scalars) and per-image sums,
-under its absolute path, and no checkpoint. A finished run whose final checkpoint a later run still needs
-(the GML run a post-hoc evaluation reads, a teacher its student loads) is
+under its absolute path, and no checkpoint. A finished run whose final
+checkpoint a later run still needs (the run a post-hoc evaluation reads, a
+first stage the next loads; :data:`mil_seg.benchmark.methods.METHODS` says
+which) is
 left out unless that later run has finished too: it trains again. Unpack
 with ``tar -xzf ARCHIVE -C /`` at the same path (every run's config names
 its directory), convert the data to the same root, and start the same
@@ -17,9 +19,14 @@ import os.path as osp
 import sys
 import tarfile
 
+from mil_seg.benchmark.methods import METHODS
+
 # (later method, the method whose final checkpoint it needs)
-NEEDS = (('gml-posthoc', 'gml'),)
-STAGES = ('gml-teacher', 'gml-student')
+NEEDS = tuple((name, m.evaluates) for name, m in METHODS.items()
+              if m.evaluates)
+# (stage, the stage after it, which loads its checkpoint)
+NEXT_STAGE = tuple(pair for m in METHODS.values() if m.stages
+                   for pair in zip(m.stages, m.stages[1:]))
 
 
 def finished(directory: str) -> bool:
@@ -29,8 +36,9 @@ def finished(directory: str) -> bool:
 def still_needed(directory: str, work: str) -> bool:
     """Whether a finished run's checkpoint is read by a run not finished."""
     rel = osp.relpath(directory, work).split(os.sep)
-    if rel[-1] == STAGES[0]:
-        return not finished(osp.join(osp.dirname(directory), STAGES[1]))
+    for stage, after in NEXT_STAGE:
+        if rel[-1] == stage:
+            return not finished(osp.join(osp.dirname(directory), after))
     for later, earlier in NEEDS:
         if earlier not in rel:
             continue
@@ -60,9 +68,6 @@ def main() -> None:
     with tarfile.open(archive, 'w:gz') as tar:
         for directory in kept:
             for root, _, files in os.walk(directory):
-                if root != directory and osp.isfile(
-                        osp.join(root, 'state.json')):
-                    continue  # a nested run (a stage) packs itself
                 for name in files:
                     path = osp.join(root, name)
                     if keep(osp.relpath(path, directory)):
