@@ -608,9 +608,13 @@ def metric_mean(row: dict, metric: str) -> Optional[Decimal]:
 
 def current_rows(data: dict, model: str,
                  where: str) -> List[Tuple[str, dict]]:
-    """The rows of one model that a compact table shows: one per config
-    (method), the one trained at other settings (the held-out-tuned value)
-    where the file has it beside the config as committed.
+    """The rows of one model that a compact table shows: one per method.
+
+    A config's row trained at other settings (the held-out-tuned value)
+    stands for the config as committed where the file has both. A config
+    with no row as committed may carry several methods, each at its own
+    settings (GML and GML's post-hoc prior strength evaluate one config):
+    each of its rows is shown, under its own label.
 
     Args:
         data (dict): A validated accuracy file.
@@ -635,12 +639,17 @@ def current_rows(data: dict, model: str,
     for config, group in groups.items():
         plain = [row for row in group if 'settings' not in row]
         tuned = [row for row in group if 'settings' in row]
-        if len(plain) > 1 or len(tuned) > 1:
+        labels = [row['label'] for row in tuned]
+        if len(plain) > 1 or (plain and len(tuned) > 1) or \
+                len(set(labels)) < len(labels):
             _fail(where, f'{config}: a current table takes at most one row '
                   'as committed and one at other (tuned) settings per '
-                  'config and model')
-        row = (tuned or plain)[0]
-        shown.append(((plain or tuned)[0]['label'], row))
+                  'config and model, or, with none as committed, rows at '
+                  'settings of distinct labels (one per method)')
+        if plain:
+            shown.append((plain[0]['label'], (tuned or plain)[0]))
+        else:
+            shown.extend((row['label'], row) for row in tuned)
     return shown
 
 

@@ -355,6 +355,20 @@ def test_a_current_table_shows_each_method_at_its_tuned_value():
                        match='at most one row as committed and one at'):
         zoo.current_rows(minimal_result(rows=rows + [rows[2]], model='tiny'),
                          'tiny', 'x.json')
+    # with no row as committed, one config carries a method per label (GML
+    # and its post-hoc prior strength evaluate one config); one label twice
+    # is ambiguous
+    posthoc = dict(label='CWCE, post-hoc', config='cwce.py',
+                   settings='loss.exponent=0.5, posthoc=0',
+                   seeds={'0': {'mIoU': 51.0}})
+    shown = zoo.current_rows(minimal_result(rows=rows + [posthoc],
+                                            model='tiny'), 'tiny', 'x.json')
+    assert [label for label, _ in shown] == [
+        'CE', 'GML', 'CWCE (tuned)', 'CWCE, post-hoc']
+    with pytest.raises(result_files.ResultFileError,
+                       match='rows at settings of distinct labels'):
+        zoo.current_rows(minimal_result(rows=rows + [rows[3]], model='tiny'),
+                         'tiny', 'x.json')
     # a GML variant that leads is the best: the column says so
     rows.append(dict(label='GML + class weights', config='gml-cw.py',
                      seeds={'0': {'mIoU': 52.0}}))
