@@ -7,10 +7,9 @@ config, state, logs (its output and mmengine's scalars) and per-image sums,
 under its absolute path, and no checkpoint. A finished run whose final
 checkpoint a later run still needs (the run a post-hoc evaluation reads, a
 first stage the next loads; :data:`mil_seg.benchmark.methods.METHODS` says
-which) is
-left out unless that later run has finished too: it trains again. Unpack
-with ``tar -xzf ARCHIVE -C /`` at the same path (every run's config names
-its directory), convert the data to the same root, and start the same
+which) is left out unless that later run has finished too: it trains again.
+Unpack with ``tar -xzf ARCHIVE -C /`` at the same path (every run's config
+names its directory), convert the data to the same root, and start the same
 benchmark command: it reads the finished runs back and trains the rest.
 """
 import glob
