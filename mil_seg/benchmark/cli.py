@@ -306,7 +306,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
                     config_pattern=args.config_pattern,
                     data_config=args.data_config, data_root=args.data_root,
                     cfg_options=tuple(args.cfg_options),
-                    threads=args.threads)
+                    threads=args.threads, work_dir=args.work_dir)
 
 
 def check_inputs(args: argparse.Namespace, settings: Settings) -> None:

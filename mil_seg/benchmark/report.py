@@ -192,7 +192,7 @@ def compare_rows(summary: Dict[str, Any],
     if missing:
         summary['notes'].append(
             'no per-image sums (a run evaluated before they were written, or '
-            'its work dir moved): ' + ', '.join(missing) + ' left out of '
+            'its sums deleted): ' + ', '.join(missing) + ' left out of '
             'the differences; delete those runs\' result.json and '
             'per_class.json and rerun to evaluate them again')
     groupings = [groups for _, groups in loaded.values()]

@@ -35,6 +35,11 @@ class Settings:
         cfg_options (tuple): ``KEY=VALUE`` overrides of every run. Defaults
             to ().
         threads (int): ``OMP_NUM_THREADS`` of every process. Defaults to 1.
+        work_dir (str, optional): The directory every run's lies under: a
+            run's signature reads paths under it as relative, so that a
+            work directory moved whole keeps its runs
+            (:func:`~.runs.signature`). Defaults to None (paths as they
+            are).
     """
 
     segmentor: str = 'fcn'
@@ -43,6 +48,7 @@ class Settings:
     data_root: Optional[str] = None
     cfg_options: Tuple[str, ...] = ()
     threads: int = 1
+    work_dir: Optional[str] = None
 
     def config(self, config_name: str) -> str:
         """Path of a config name's config (see

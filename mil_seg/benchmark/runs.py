@@ -261,8 +261,22 @@ def logged_scalars(directory: str) -> Tuple[Optional[float],
             max(memory) if memory else None)
 
 
-def signature(cfg_text: str) -> str:
-    """Hash of a run's config text (what makes two runs the same)."""
+def signature(cfg_text: str, work_dir: Optional[str] = None) -> str:
+    """Hash of a run's config text (what makes two runs the same).
+
+    Paths under ``work_dir`` (the run's own, the checkpoint of the run it
+    follows) count relative to it, so that a work directory moved whole,
+    to another mount or machine, keeps its runs; the data root and every
+    other path count as they are.
+
+    Args:
+        cfg_text (str): The config as trained.
+        work_dir (str, optional): The directory the runs lie under.
+            Defaults to None (every path as it is).
+    """
+    if work_dir:
+        cfg_text = cfg_text.replace(osp.abspath(work_dir) + os.sep,
+                                    '{work_dir}' + os.sep)
     return hashlib.sha256(cfg_text.encode()).hexdigest()[:16]
 
 
@@ -286,9 +300,13 @@ def prepare(settings: Settings, run: Run,
     """
     os.makedirs(run.directory, exist_ok=True)
     text = build_run_config(settings, run, split).pretty_text
-    sig = signature(text)
+    sig = signature(text, settings.work_dir)
     state_file = osp.join(run.directory, 'state.json')
     state = _read_json(state_file) if osp.isfile(state_file) else None
+    if state is not None and state['signature'] == signature(text) != sig:
+        # signed by a version that read paths as they are, not moved since
+        state['signature'] = sig
+        write_json(state_file, state)
     if state is not None and state['signature'] != sig:
         if not never_started(run.directory, state):
             raise UserError(
@@ -304,22 +322,28 @@ def prepare(settings: Settings, run: Run,
         write_json(state_file, state)
     result_file = osp.join(run.directory, 'result.json')
     if osp.isfile(result_file):
-        return _step_time_read_again(run, _read_json(result_file))
+        return _read_back(run, _read_json(result_file))
     with open(osp.join(run.directory, 'config.py'), 'w',
               encoding='utf-8') as f:
         f.write(text)
     return None
 
 
-def _step_time_read_again(run: Run, result: dict) -> dict:
-    """A stored result with its step time read from the logs again (those
-    of the run it evaluates, for an evaluation), so that every run of a
-    table has the step time of one reading (:func:`logged_scalars`), also
-    one stored by an older version."""
+def _read_back(run: Run, result: dict) -> dict:
+    """A stored result as this run reports it: its step time read from the
+    logs again (those of the run it evaluates, for an evaluation), so that
+    every run of a table has the step time of one reading
+    (:func:`logged_scalars`), also one stored by an older version; its
+    per-image sums where they lie now (the metric writes them beside the
+    run's ``per_class.json``), also in a work directory moved since."""
     step_s, _ = logged_scalars(run.after if run.evaluate_only else
                                run.directory)
     if step_s is not None:
         result['step_s'] = step_s
+    if result.get('per_image_sums'):
+        result['per_image_sums'] = osp.join(
+            osp.abspath(run.directory),
+            osp.basename(result['per_image_sums']))
     return result
 
 
@@ -344,21 +368,19 @@ def _fail(run: Run, code: int, log: str) -> None:
 
 def last_checkpoint(directory: str) -> Optional[str]:
     """The checkpoint a run resumes from: the one mmengine's
-    ``last_checkpoint`` names, where it exists (mmengine writes that file
-    after the checkpoint, in place: killed in between, it may be empty);
-    else None."""
+    ``last_checkpoint`` names, in this directory (the file holds the path
+    the run had when it wrote it: a work directory moved since resumes
+    too), where it exists (mmengine writes that file after the checkpoint,
+    in place: killed in between, it may be empty); else None."""
     pointer = osp.join(directory, 'last_checkpoint')
     if not osp.isfile(pointer):
         return None
     with open(pointer, encoding='utf-8') as f:
         named = f.read().strip()
-    return named if named and osp.isfile(named) else None
-
-
-def resumable(directory: str) -> bool:
-    """Whether a run's directory holds a checkpoint to resume from
-    (:func:`last_checkpoint`)."""
-    return last_checkpoint(directory) is not None
+    if not named:
+        return None
+    here = osp.join(directory, osp.basename(named))
+    return here if osp.isfile(here) else None
 
 
 def execute(run: Run, threads: int = 1,
@@ -404,13 +426,13 @@ def execute(run: Run, threads: int = 1,
         costs = {k: trained[k] for k in ('step_s', 'peak_mb', 'memory_kind',
                                          'train_seconds')}
     else:
-        resume = resumable(run.directory)
+        resume = last_checkpoint(run.directory)
         print(f'[{run.name}] {"resuming" if resume else "training"} '
               f'{run.iters} iterations in {run.directory}', flush=True)
         command = launcher('train') + [config_file, '--work-dir',
                                        run.directory]
-        if resume:
-            command.append('--resume')
+        if resume:  # named: mmengine's own search reads the old path
+            command += ['--resume', resume]
         log = osp.join(run.directory, 'train.out')
         ended = run_process(wrap(command) if wrap else command, log, threads)
         state['attempts'].append(dict(seconds=ended.seconds,

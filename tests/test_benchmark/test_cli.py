@@ -6,6 +6,7 @@ import json
 import os
 import os.path as osp
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -211,6 +212,26 @@ def test_benchmark_tunes_trains_seeds_and_continues(reference_benchmark):
     assert 'Resuming' in (run_dir / 'train.out').read_text() or \
         'resumed' in (run_dir / 'train.out').read_text()
     assert table_rows(resumed.stdout)['CE'][1:-2] == rows['CE'][1:-2]
+
+    # the work dir copied elsewhere (another machine, mount): its runs are
+    # read back there, an interrupted one resumes from its own checkpoint
+    # though mmengine's last_checkpoint names the old path
+    moved = work_dir.parent / 'moved-work'
+    shutil.copytree(work_dir, moved)
+    moved_run = moved / 'ce' / 'seed0'
+    for name in ('result.json', 'per_class.json', 'iter_4.pth'):
+        os.remove(moved_run / name)
+    (moved_run / 'last_checkpoint').write_text(str(run_dir / 'iter_3.pth'))
+    earlier = len((moved_run / 'train.out').read_text())
+    there = again(reference_benchmark, '--work-dir', str(moved))
+    assert there.returncode == 0, there.stderr[-3000:]
+    assert there.stdout.count('resuming') == 1
+    assert '] training' not in there.stdout
+    log = (moved_run / 'train.out').read_text()[earlier:]
+    assert str(moved_run / 'iter_3.pth') in log
+    assert str(run_dir / 'iter_3.pth') not in log
+    assert table_rows(there.stdout)['CE'][1:-2] == rows['CE'][1:-2]
+    shutil.rmtree(moved)
 
     # other settings in the same work dir are refused, nothing overwritten
     other = run_tool(*BENCH, '--methods', 'ce', '--iters', '6', '--seeds', '0',

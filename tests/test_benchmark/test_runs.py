@@ -99,15 +99,28 @@ def test_every_child_imports_this_package_with_its_threads(tmp_path,
 
 def test_a_run_resumes_only_from_a_checkpoint_that_exists(tmp_path):
     """mmengine rewrites last_checkpoint in place after each checkpoint: a
-    benchmark killed in between leaves it empty (train again, not fail)."""
-    assert not runs.resumable(str(tmp_path))
-    pointer = tmp_path / 'last_checkpoint'
+    benchmark killed in between leaves it empty (train again, not fail).
+    The file holds the path the run had: a run moved since resumes from
+    its own copy, never from a checkpoint left at the old path."""
+    directory = str(tmp_path / 'run')
+    os.makedirs(directory)
+    assert runs.last_checkpoint(directory) is None
+    pointer = tmp_path / 'run' / 'last_checkpoint'
     pointer.write_text('')
-    assert not runs.resumable(str(tmp_path))
-    pointer.write_text(str(tmp_path / 'iter_2.pth'))
-    assert not runs.resumable(str(tmp_path))
-    (tmp_path / 'iter_2.pth').write_bytes(b'checkpoint')
-    assert runs.resumable(str(tmp_path))
+    assert runs.last_checkpoint(directory) is None
+    pointer.write_text(osp.join(directory, 'iter_2.pth'))
+    assert runs.last_checkpoint(directory) is None
+    (tmp_path / 'run' / 'iter_2.pth').write_bytes(b'checkpoint')
+    assert runs.last_checkpoint(directory) == osp.join(directory,
+                                                       'iter_2.pth')
+    old = tmp_path / 'old'
+    old.mkdir()
+    (old / 'iter_3.pth').write_bytes(b'checkpoint at the old path')
+    pointer.write_text(str(old / 'iter_3.pth'))
+    assert runs.last_checkpoint(directory) is None
+    (tmp_path / 'run' / 'iter_3.pth').write_bytes(b'checkpoint')
+    assert runs.last_checkpoint(directory) == osp.join(directory,
+                                                       'iter_3.pth')
 
 
 def test_a_prepared_run_that_never_started_takes_new_settings(
@@ -164,12 +177,75 @@ def test_a_read_back_result_takes_the_step_time_of_its_logs(tmp_path):
     _log_windows(trained, [3.0, 0.25, 0.25, 9.0])
     stored = dict(step_s=2.0, peak_mb=100.0)  # a mean, as once stored
     run = runs.Run('gml', 0, 4, {}, False, str(trained))
-    assert runs._step_time_read_again(run, dict(stored))['step_s'] == 0.25
+    assert runs._read_back(run, dict(stored))['step_s'] == 0.25
     posthoc = runs.Run('gml-posthoc', 0, 4, {}, False, str(evaluation),
                        config_name='gml', after=str(trained),
                        evaluate_only=True)
-    assert runs._step_time_read_again(posthoc, dict(stored)) == dict(
+    assert runs._read_back(posthoc, dict(stored)) == dict(
         step_s=0.25, peak_mb=100.0)
     # no logs (a result copied without them): the stored value stays
     alone = runs.Run('ce', 0, 4, {}, False, str(tmp_path / 'copied'))
-    assert runs._step_time_read_again(alone, dict(stored)) == stored
+    assert runs._read_back(alone, dict(stored)) == stored
+
+
+def test_a_read_back_result_finds_its_per_image_sums_where_they_lie(
+        tmp_path):
+    """The sums lie beside the run's per_class.json; a result stored in a
+    work directory moved since names the old path."""
+    stored = dict(step_s=1.0, per_image_sums='/old/work/ce/seed0/sums.npz')
+    run = runs.Run('ce', 0, 4, {}, False, str(tmp_path / 'ce' / 'seed0'))
+    assert runs._read_back(run, stored)['per_image_sums'] == str(
+        tmp_path / 'ce' / 'seed0' / 'sums.npz')
+
+
+def test_a_work_dir_moved_whole_keeps_its_runs(bench_data_config,
+                                               tmp_path):
+    """The signature reads paths under the work dir as relative: a work
+    dir moved whole reads its finished runs back; the same run in another
+    work dir with other data does not match. A state signed by a version
+    that read paths as they are is taken and re-signed where the run has
+    not moved."""
+    from mil_seg.benchmark.run_config import Settings
+
+    def prepared(work_dir, settings=None):
+        settings = settings or Settings(data_config=bench_data_config,
+                                        work_dir=str(work_dir))
+        run = runs.Run('ce', 0, 2, {}, False, str(work_dir / 'ce' / 'seed0'))
+        result = runs.prepare(settings, run)
+        return result, runs._read_json(
+            osp.join(run.directory, 'state.json'))
+
+    first = tmp_path / 'first'
+    assert prepared(first)[0] is None
+    (first / 'ce' / 'seed0' / 'train.out').write_text('started')
+    moved = tmp_path / 'moved'
+    os.rename(first, moved)
+    # started, not finished: taken, its config at the new path
+    assert prepared(moved)[0] is None
+    config = (moved / 'ce' / 'seed0' / 'config.py').read_text()
+    assert str(moved / 'ce' / 'seed0') in config and str(first) not in config
+    runs.write_json(str(moved / 'ce' / 'seed0' / 'result.json'),
+                    dict(step_s=1.0))
+    finished = tmp_path / 'finished'
+    os.rename(moved, finished)  # finished, then moved: read back
+    moved = finished
+    result, state = prepared(moved)
+    assert result == dict(step_s=1.0)
+
+    other_data = Settings(data_config=bench_data_config,
+                          data_root=str(tmp_path / 'other-data'),
+                          work_dir=str(moved))
+    with pytest.raises(UserError, match='holds a run of other settings'):
+        prepared(moved, other_data)
+
+    # signed as an older version signed: the hash of the text as built
+    from mil_seg.benchmark.run_config import build_run_config
+    text = build_run_config(
+        Settings(data_config=bench_data_config),
+        runs.Run('ce', 0, 2, {}, False, str(moved / 'ce' / 'seed0'))
+    ).pretty_text
+    legacy = dict(state, signature=runs.signature(text))
+    assert legacy['signature'] != state['signature']
+    runs.write_json(str(moved / 'ce' / 'seed0' / 'state.json'), legacy)
+    result, resigned = prepared(moved)
+    assert result == dict(step_s=1.0) and resigned == state
