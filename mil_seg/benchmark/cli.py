@@ -49,8 +49,9 @@ Another dataset: ``--data-config FILE`` names a config holding
 
 Tuning (``--tune``): each method's main knob (:data:`~.methods.METHODS`) is
 chosen among at most three values on the training set minus a held-out part
-(``--holdout-fraction``), val never read (:mod:`.tuning`); ``--knob-values``
-replaces a grid that does not fit the data by as many values of its own.
+(``--holdout-fraction``), val never read (:mod:`.tuning`), the grid widened
+past a chosen edge by up to ``--widen`` values; ``--knob-values`` replaces a
+grid that does not fit the data by as many values of its own.
 ``--tune-only`` stops there; a later ``--tune`` run with the same
 ``--work-dir`` reads the trials back. ``--tuned-from FILE`` trains at the
 values a tuning result file records as chosen.
@@ -122,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
                         'on this data instead of its grid, as many as the '
                         'grid holds (e.g. rfs=0.01,0.03,0.1 on a dataset '
                         'with many classes)')
+    parser.add_argument('--widen', type=int, default=2, metavar='N',
+                        help='--tune: a knob chosen at an edge of its grid '
+                        'is tried one value further, up to N values, every '
+                        'method alike (default 2; 0: the grids only)')
     parser.add_argument('--compare-with', nargs='+', default=[],
                         metavar='METHOD',
                         help='also give every method\'s difference to these '
@@ -247,6 +252,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                      f'(methods with one: {knob_methods()}); add '
                      'one, or drop --tune-only to train the methods')
     args.knob_values = parse_knob_values(parser, args.knob_values)
+    if args.widen < 0:
+        parser.error(f'--widen {args.widen}: give 0 (the grids only) or '
+                     'more values past a chosen edge')
     if args.knob_values and not args.tune:
         parser.error('--knob-values: the grids of --tune; add --tune or '
                      '--tune-only, or drop it')
@@ -373,7 +381,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         choices = tune(settings, executor, args.methods,
                        TuningPlan(args.holdout_fraction, args.tune_iters,
                                   args.tune_seed, args.tune_metric,
-                                  args.knob_values),
+                                  args.knob_values, args.widen),
                        args.work_dir)
     elif args.tuned_from:
         choices = read_tuned_values(args.tuned_from, args.methods,

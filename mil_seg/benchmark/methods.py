@@ -42,12 +42,19 @@ class Knob:
         name (str): What it is, for the table.
         key (str): Its dotted config key.
         values (tuple): The values tried (three at most, the same number for
-            every method, so no method gets more chances than another).
+            every method, so no method gets more chances than another;
+            widened past a chosen edge by one rule for every method,
+            :func:`~.tuning.past_edge`).
+        bounds (tuple): The open range the knob's values lie in, (low,
+            high), None where unbounded: a grid widened toward a bound
+            approaches it, never reaches it. Defaults to (0.0, None) (a
+            positive strength, scale or weight).
     """
 
     name: str
     key: str
     values: Tuple[float, ...]
+    bounds: Tuple[Optional[float], Optional[float]] = (0.0, None)
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ _RFS = Knob('repeat threshold t', 'train_dataloader.dataset.threshold',
 #: ``posthoc_tau``); 0 is the model as trained, below 0 back toward the
 #: training prior.
 _POSTHOC_TAU = Knob('post-hoc prior strength', 'model.decode_head.posthoc_tau',
-                    (-0.5, -0.25, 0.0))
+                    (-0.5, -0.25, 0.0), bounds=(None, None))
 #: The methods, by the name their configs carry.
 METHODS: Dict[str, Method] = {
     'ce': Method('CE'),
@@ -109,7 +116,7 @@ METHODS: Dict[str, Method] = {
                                   (1.0, 2.0, 3.0))),
     'ohem': Method('OHEM', Knob('probability threshold',
                                 'model.decode_head.sampler.thresh',
-                                (0.5, 0.7, 0.9))),
+                                (0.5, 0.7, 0.9), bounds=(0.0, 1.0))),
     'lovasz': Method('Lovasz-softmax'),
     'blv': Method('BLV', Knob('sigma', 'model.decode_head.loss_decode.sigma',
                               (2.0, 4.0, 6.0))),

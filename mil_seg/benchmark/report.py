@@ -488,7 +488,7 @@ def write_tuning_results(args: argparse.Namespace, choices: Dict[str, dict],
     if not choices:
         return
     plan = TuningPlan(args.holdout_fraction, args.tune_iters, args.tune_seed,
-                      args.tune_metric)
+                      args.tune_metric, widen=args.widen)
     groups = reported_groups([metrics for choice in choices.values()
                               for metrics in choice['trials'].values()])
     tuning_rows = []

@@ -5,8 +5,12 @@ The split holds out the last images of each sequence (:func:`holdout_split`:
 neighbouring video frames do not straddle it). The rule
 (:func:`choose`): the highest held-out metric among the knob's values (the
 same number of values for every method with a knob), ties to the config's
-own value. The choices are written as a tuning result file and can be read
-back from one (:func:`read_tuned_values`).
+own value. A choice at the edge of the values tried says the best may lie
+past it: the grid is widened there (:func:`past_edge`), one value a round,
+up to ``TuningPlan.widen`` values for every method alike, so that no
+method, the baselines included, is compared at a value its grid cut off.
+The choices are written as a tuning result file and can be read back from
+one (:func:`read_tuned_values`).
 """
 import copy
 import math
@@ -37,6 +41,8 @@ class TuningPlan:
             where it does not fit, e.g. repeat-factor thresholds on a
             dataset with many classes; each holds as many values as the
             grid it replaces. Defaults to ().
+        widen (int): The most values a method's grid is widened by past a
+            chosen edge (:func:`past_edge`). Defaults to 2.
     """
 
     fraction: float = 0.2
@@ -44,6 +50,7 @@ class TuningPlan:
     seed: int = 0
     metric: str = 'mIoU'
     knob_values: Tuple[Tuple[str, Tuple[float, ...]], ...] = ()
+    widen: int = 2
 
     def values(self, name: str) -> Tuple[float, ...]:
         """The values tried for method ``name``'s knob."""
@@ -52,9 +59,11 @@ class TuningPlan:
     @property
     def rule(self) -> str:
         """The rule, as a tuning result file records it."""
+        widened = (f', widened past a chosen edge by up to {self.widen} '
+                   'values for every method alike' if self.widen else '')
         return (f'highest held-out {self.metric} among the values tried '
-                '(the same number for every method with a knob); ties to the '
-                'config\'s own value')
+                f'(the same number for every method with a knob{widened}); '
+                'ties to the config\'s own value')
 
 
 def holdout_split(paths: Sequence[str], fraction: float) -> Split:
@@ -128,6 +137,47 @@ def choose(trials: Dict[float, Dict[str, Optional[float]]], metric: str,
     return max(trials, key=score)
 
 
+def past_edge(tried: Sequence[float], chosen: float,
+              bounds: Tuple[Optional[float], Optional[float]] = (0.0, None)
+              ) -> Optional[float]:
+    """The next value to try when the choice is at an edge of the values
+    tried; None when it is inside them (or no value is left before a
+    bound).
+
+    One step past the edge, at the grid's own spacing there: its ratio for
+    a geometric grid of positive values (0.25, 0.5, 1 -> 2), its difference
+    otherwise (1, 2, 3 -> 4); a step that would reach a bound of the knob's
+    open range goes halfway to it instead (0.5, 0.7, 0.9 below 1 -> 0.95).
+
+    Args:
+        tried (Sequence[float]): The values tried, at least two.
+        chosen (float): The one chosen.
+        bounds (tuple): The knob's open range, (low, high), None where
+            unbounded. Defaults to (0.0, None).
+
+    Returns:
+        float, optional: The value (6 significant digits), or None.
+    """
+    values = sorted(set(tried))
+    if len(values) < 2 or values[0] < chosen < values[-1]:
+        return None
+    side = 1 if chosen == values[-1] else -1
+    edge, inner = (values[-1], values[-2]) if side > 0 else (values[0],
+                                                              values[1])
+    ratios = [b / a for a, b in zip(values, values[1:])] if \
+        values[0] > 0 else []
+    steps = [b - a for a, b in zip(values, values[1:])]
+    geometric = len(values) > 2 and all(
+        math.isclose(r, ratios[0], rel_tol=1e-6) for r in ratios) and \
+        not all(math.isclose(d, steps[0], rel_tol=1e-6) for d in steps)
+    beyond = edge * edge / inner if geometric else 2 * edge - inner
+    value = float(f'{beyond:.6g}')
+    limit = bounds[1] if side > 0 else bounds[0]
+    if limit is not None and (value - limit) * side >= 0:
+        value = float(f'{(edge + limit) / 2:.6g}')
+    return None if value in values else value
+
+
 def chosen_values(name: str, choices: Dict[str, dict]) -> Dict[str, float]:
     """The knob values a method trains with (inherited ones first, then its
     own)."""
@@ -168,38 +218,57 @@ def tune(settings: Settings, executor: Executor, methods: Sequence[str],
     split = holdout_split(train_image_paths(first), plan.fraction)
     choices: Dict[str, dict] = {}
     for phase in tuning_phases(tuned):
-        trials = []  # (method, value, runs)
-        for name in phase:
-            method = METHODS[name]
-            for value in plan.values(name):
-                values = dict(chosen_values(name, choices),
-                              **{method.knob.key: value})
-                parent = (trial_directory(work_dir, method.evaluates,
-                                          choices) if method.evaluates
-                          else None)
-                trials.append((name, value, method_runs(
-                    name, plan.seed, plan.iters, values, True,
-                    osp.join(work_dir, 'tuning', name, f'{value:g}'),
-                    parent)))
-        results = run_all(settings, executor,
-                          [run for *_, runs in trials for run in runs],
-                          split)
-        by_method: Dict[str, Dict[float, dict]] = {}
-        position = 0
-        for name, value, runs in trials:
-            result = method_result(results[position:position + len(runs)])
-            position += len(runs)
-            by_method.setdefault(name, {})[value] = result['metrics']
-        for name in phase:
-            knob = METHODS[name].knob
-            own = config_value(
-                load_method_config(settings, config_names(name)[-1]),
-                knob.key)
-            choices[name] = dict(
-                key=knob.key, name=knob.name,
-                value=choose(by_method[name], plan.metric, own),
-                default=own, trials=by_method[name])
+        own = {name: config_value(
+            load_method_config(settings, config_names(name)[-1]),
+            METHODS[name].knob.key) for name in phase}
+        by_method: Dict[str, Dict[float, dict]] = {n: {} for n in phase}
+        todo = {name: list(plan.values(name)) for name in phase}
+        for _ in range(plan.widen + 1):  # the grids, then one value a round
+            trial_results(settings, executor, todo, choices, plan, work_dir,
+                          split, by_method)
+            todo = {}
+            for name in phase:
+                knob = METHODS[name].knob
+                choices[name] = dict(
+                    key=knob.key, name=knob.name,
+                    value=choose(by_method[name], plan.metric, own[name]),
+                    default=own[name], trials=by_method[name])
+                if len(by_method[name]) < len(plan.values(name)) + \
+                        plan.widen:
+                    value = past_edge(list(by_method[name]),
+                                      choices[name]['value'], knob.bounds)
+                    if value is not None:
+                        todo[name] = [value]
+            if not todo:
+                break
     return choices
+
+
+def trial_results(settings: Settings, executor: Executor,
+                  todo: Dict[str, List[float]], choices: Dict[str, dict],
+                  plan: TuningPlan, work_dir: str, split: Split,
+                  by_method: Dict[str, Dict[float, dict]]) -> None:
+    """Run the trials of ``todo`` (method: values) together, each at the
+    values its parents chose, and add their held-out metrics to
+    ``by_method`` (method: {value: metrics})."""
+    trials = []  # (method, value, runs)
+    for name, knob_values in todo.items():
+        method = METHODS[name]
+        for value in knob_values:
+            values = dict(chosen_values(name, choices),
+                          **{method.knob.key: value})
+            parent = (trial_directory(work_dir, method.evaluates, choices)
+                      if method.evaluates else None)
+            trials.append((name, value, method_runs(
+                name, plan.seed, plan.iters, values, True,
+                osp.join(work_dir, 'tuning', name, f'{value:g}'), parent)))
+    results = run_all(settings, executor,
+                      [run for *_, runs in trials for run in runs], split)
+    position = 0
+    for name, value, runs in trials:
+        result = method_result(results[position:position + len(runs)])
+        position += len(runs)
+        by_method[name][value] = result['metrics']
 
 
 def tuning_phases(tuned: Sequence[str]) -> List[List[str]]:

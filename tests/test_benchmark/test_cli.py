@@ -110,6 +110,37 @@ def table_rows(stdout: str) -> dict:
             and not line.startswith('| method') and '---' not in line}
 
 
+def trial_values(rows, key: str) -> list:
+    """The values of ``key`` a tuning file's rows tried, in the order they
+    ran; the chosen one."""
+    values, chosen = [], None
+    for row in rows:
+        row_key, value = tuning.tuned_setting('tuning file', row)
+        if row_key == key:
+            values.append(value)
+            chosen = value if row.get('chosen') else chosen
+    return values, chosen
+
+
+def assert_widened_by_the_rule(rows, name: str, widen: int = 2) -> int:
+    """A method's trials are its grid, then values past the edge its
+    choice was at, each one step of the rule further, and they end with
+    the choice inside them, no step left before a bound, or ``widen``
+    values added. Returns the number of trials."""
+    knob = METHODS[name].knob
+    values, chosen = trial_values(rows, knob.key)
+    grid = list(knob.values)
+    assert values[:len(grid)] == grid
+    for i in range(len(grid), len(values)):
+        tried = values[:i]
+        edge = max(tried) if values[i] > max(tried) else min(tried)
+        assert tuning.past_edge(tried, edge, knob.bounds) == values[i]
+    assert len(grid) <= len(values) <= len(grid) + widen
+    if len(values) < len(grid) + widen:
+        assert tuning.past_edge(values, chosen, knob.bounds) is None
+    return len(values)
+
+
 def again(reference, *args: str):
     """The reference's command again in its work dir, without writing its
     result files (which other tests compare against)."""
@@ -137,7 +168,8 @@ def test_benchmark_tunes_trains_seeds_and_continues(reference_benchmark):
     # val never read
     tuning = json.load(open(reference_benchmark.tuning_out))
     assert tuning['kind'] == 'tuning' and 'highest held-out' in tuning['rule']
-    assert len(tuning['rows']) == 3
+    assert len(tuning['rows']) == assert_widened_by_the_rule(
+        tuning['rows'], 'rfs')
     assert sum(bool(row.get('chosen')) for row in tuning['rows']) == 1
     trial = Config.fromfile(str(work_dir / 'tuning' / 'rfs' / '0.5' /
                                 'config.py'))
@@ -249,19 +281,19 @@ def test_tune_only_writes_the_tuning_table_and_trains_no_seed(
     tuning table and no seed run; then the whole command reads the trials
     back and trains only the seeds, at the chosen value."""
     tuned = reference_benchmark.tune_only_stdout
-    assert tuned.count('training') == 3  # the three trials only
     assert reference_benchmark.tune_only_left == [
         'lt-tuning.json', 'work', 'work/tuning']  # no seed run, no table
     tuning = json.load(open(reference_benchmark.tuning_out))
     assert tuning['kind'] == 'tuning' and tuning['schedule'] == '2 iterations'
-    assert len(tuning['rows']) == 3
+    trials = assert_widened_by_the_rule(tuning['rows'], 'rfs')
+    assert tuned.count('training') == trials == len(tuning['rows'])
     assert 'mIoU' in tuning['metrics']
     chosen = [row for row in tuning['rows'] if row.get('chosen')]
     assert len(chosen) == 1
 
     # the seeds later: the trials are read back, the chosen value trains
     seeds = reference_benchmark.stdout
-    assert seeds.count('read back') == 3
+    assert seeds.count('read back') == trials
     assert seeds.count('] training') == 4  # 2 methods x 2 seeds
     final = Config.fromfile(osp.join(reference_benchmark.work_dir, 'rfs',
                                      'seed0', 'config.py'))
@@ -443,15 +475,19 @@ def test_two_stage_gml_and_post_hoc_prior_strength_are_methods(
                      '--tune-only', '--tune-iters', '2', '--results-out',
                      str(tmp_path / 'lt.json'), *common, timeout=900)
     assert tuned.returncode == 0, (tuned.stdout + tuned.stderr)[-4000:]
-    assert tuned.stdout.count('] training') == 3  # GML's trials only
-    assert tuned.stdout.count('] evaluating') == 3
     tuning_file = tmp_path / 'lt-tuning.json'
     tuning = json.loads(tuning_file.read_text())
     assert tuning['title'] == 'Tuning of the long-tail methods, generated ' \
         'LT, fcn'
     rows = tuning['rows']
+    # GML's trials train; the post-hoc ones evaluate GML's chosen trial
+    assert tuned.stdout.count('] training') == assert_widened_by_the_rule(
+        rows, 'gml')
+    assert tuned.stdout.count('] evaluating') == assert_widened_by_the_rule(
+        rows, 'gml-posthoc')
+    assert 'widened past a chosen edge by up to 2' in tuning['rule']
     chosen = {row['settings'] for row in rows if row.get('chosen')}
-    assert len(rows) == 6 and len(chosen) == 2
+    assert len(chosen) == 2
     gml_tau = next(s for s in chosen if 'posthoc' not in s)
     posthoc = next(s for s in chosen if 'posthoc' in s)
     assert posthoc.startswith(gml_tau + ', model.decode_head.posthoc_tau=')
