@@ -7,7 +7,9 @@ config, state, logs (its output and mmengine's scalars) and per-image sums,
 under its absolute path, and no checkpoint. A finished run whose final
 checkpoint a later run still needs (the run a post-hoc evaluation reads, a
 first stage the next loads; :data:`mil_seg.benchmark.methods.METHODS` says
-which) is left out unless that later run has finished too: it trains again.
+which) is left out unless that later run has finished too (for a tuning
+trial: until the later method's tuning has ended, since a widened grid adds
+trials): it trains again.
 Unpack with ``tar -xzf ARCHIVE -C /`` at the same path (every run's config
 names its directory), convert the data to the same root, and start the same
 benchmark command: it reads the finished runs back and trains the rest.
@@ -42,9 +44,12 @@ def still_needed(directory: str, work: str) -> bool:
         if earlier not in rel:
             continue
         i = rel.index(earlier)
-        if rel[0] == 'tuning':  # every trial of the later method reads it
+        if rel[0] == 'tuning':
+            # the later method's trials read it, and a choice at its grid's
+            # edge adds trials until its tuning ends (it has a seed run)
             trials = glob.glob(osp.join(work, 'tuning', later, '*'))
-            return not trials or not all(map(finished, trials))
+            return not all(map(finished, trials)) or not glob.glob(
+                osp.join(work, later, '*', 'result.json'))
         return not finished(osp.join(work, *rel[:i], later, *rel[i + 1:]))
     return False
 

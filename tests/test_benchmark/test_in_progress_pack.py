@@ -82,8 +82,11 @@ def test_checkpoint_a_later_run_reads_keeps_its_run_out(
     assert '6 finished runs of 9 (3 left out' in capsys.readouterr().out
 
 
-def test_tuning_trials_travel_once_every_reader_finished(
+def test_tuning_trials_travel_once_the_readers_tuning_ended(
         pack, tmp_path, monkeypatch):
+    """Every post-hoc trial finished is not enough: a choice at the edge
+    of its grid adds one that reads GML's trial; its first seed run says
+    its tuning has ended."""
     work = tmp_path / 'work'
     _run(work, 'tuning/gml/0.5')
     _run(work, 'tuning/gml-posthoc/0')
@@ -92,7 +95,14 @@ def test_tuning_trials_travel_once_every_reader_finished(
     monkeypatch.setattr(sys, 'argv', ['pack.py', str(work), str(archive)])
     pack.main()
     assert _packed_runs(archive, work) == {
-        'tuning/gml/0.5', 'tuning/gml-posthoc/0', 'tuning/gml-posthoc/-0.5'
+        'tuning/gml-posthoc/0', 'tuning/gml-posthoc/-0.5'
+    }
+    _run(work, 'gml/seed0')
+    _run(work, 'gml-posthoc/seed0')
+    pack.main()
+    assert _packed_runs(archive, work) == {
+        'tuning/gml/0.5', 'tuning/gml-posthoc/0', 'tuning/gml-posthoc/-0.5',
+        'gml/seed0', 'gml-posthoc/seed0'
     }
 
 
