@@ -299,7 +299,8 @@ def prepare(settings: Settings, run: Run,
         UserError: For a directory that holds a run of other settings.
     """
     os.makedirs(run.directory, exist_ok=True)
-    text = build_run_config(settings, run, split).pretty_text
+    cfg = build_run_config(settings, run, split)
+    text = cfg.pretty_text
     sig = signature(text, settings.work_dir)
     state_file = osp.join(run.directory, 'state.json')
     state = _read_json(state_file) if osp.isfile(state_file) else None
@@ -311,7 +312,9 @@ def prepare(settings: Settings, run: Run,
         if not never_started(run.directory, state):
             raise UserError(
                 f'{run.directory} holds a run of other settings: give '
-                'another --work-dir or delete that directory')
+                'another --work-dir, or move that directory away (its run '
+                'is kept there) or delete it' +
+                changed_settings(run, cfg, settings.work_dir))
         print(f'[{run.name}] {run.directory} was prepared for other '
               'settings and never started: it takes these', flush=True)
         state = None
@@ -327,6 +330,56 @@ def prepare(settings: Settings, run: Run,
               encoding='utf-8') as f:
         f.write(text)
     return None
+
+
+def changed_settings(run: Run, cfg, work_dir: Optional[str],
+                     most: int = 6) -> str:
+    """How the config a run directory holds differs from ``cfg``, for the
+    error that refuses it: a block of ``key: trained -> asked`` lines for
+    the keys asked now (paths under the work dir, in either, read as
+    relative), at most ``most``; '' without a config or a changed key."""
+    from mmengine.config import Config
+    stored = osp.join(run.directory, 'config.py')
+    if not osp.isfile(stored):
+        return ''
+    try:
+        old = Config.fromfile(stored).to_dict()
+    except Exception:  # noqa: BLE001 (only an error message is at stake)
+        return ''
+    new = cfg.to_dict()
+    roots = {}
+    if work_dir:
+        # the work dir each trained in: the one its evaluator's output names
+        tail = osp.join(osp.relpath(run.directory, work_dir),
+                        'per_class.json')
+        for name, config in (('old', old), ('new', new)):
+            output = str(config.get('val_evaluator', {}).get('output_file'))
+            if output.endswith(os.sep + tail):
+                roots[name] = output[:-len(tail)]
+
+    def flat(node: Any, root: Optional[str], prefix: str = '') -> dict:
+        if isinstance(node, dict):
+            items = node.items()
+        elif isinstance(node, (list, tuple)):
+            items = enumerate(node)
+        else:
+            if isinstance(node, str) and root:
+                node = node.replace(root, '{work_dir}' + os.sep)
+            return {prefix[:-1]: node}
+        return {k: v for key, value in items
+                for k, v in flat(value, root, f'{prefix}{key}.').items()}
+
+    before, after = flat(old, roots.get('old')), flat(new, roots.get('new'))
+    # keys of the stored config alone are the training's own additions
+    # (mmengine's runner writes its hooks, launcher and work_dir back)
+    lines = [f'{key}: {before.get(key, "(none)")!r} -> {after[key]!r}'
+             for key in sorted(after, key=str)
+             if before.get(key, '(none)') != after[key]]
+    if not lines:
+        return ''
+    more = f'\n  ... ({len(lines) - most} more)' if len(lines) > most else ''
+    return ('\nwhat differs (as trained -> as asked now):\n  ' +
+            '\n  '.join(lines[:most]) + more)
 
 
 def _read_back(run: Run, result: dict) -> dict:

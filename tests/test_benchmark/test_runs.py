@@ -144,8 +144,14 @@ def test_a_prepared_run_that_never_started_takes_new_settings(
     assert 'max_iters=3,' in open(osp.join(directory, 'config.py')).read()
     for trace in ('train.out', 'iter_1.pth', 'jobs.json'):
         open(osp.join(directory, trace), 'w').close()
-        with pytest.raises(UserError, match='holds a run of other settings'):
+        with pytest.raises(UserError, match='holds a run of other settings'
+                           ) as refused:
             prepared(4)
+        # the error shows what changed: the budget, as trained and as asked
+        changed = str(refused.value).split('as asked now):\n')[1]
+        assert changed.splitlines() == [
+            '  param_scheduler.1.end: 3 -> 4', '  train_cfg.max_iters: 3 -> 4',
+            '  train_cfg.val_interval: 3 -> 4']
         os.remove(osp.join(directory, trace))
     assert runs._read_json(osp.join(directory, 'state.json')) == second
 
@@ -235,8 +241,12 @@ def test_a_work_dir_moved_whole_keeps_its_runs(bench_data_config,
     other_data = Settings(data_config=bench_data_config,
                           data_root=str(tmp_path / 'other-data'),
                           work_dir=str(moved))
-    with pytest.raises(UserError, match='holds a run of other settings'):
+    with pytest.raises(UserError, match='holds a run of other settings'
+                       ) as refused:
         prepared(moved, other_data)
+    # the data root changed; the moved paths are not shown as changes
+    changed = str(refused.value).split('as asked now):\n')[1]
+    assert 'other-data' in changed and 'per_class.json' not in changed
 
     # signed as an older version signed: the hash of the text as built
     from mil_seg.benchmark.run_config import build_run_config
