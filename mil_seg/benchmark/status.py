@@ -185,7 +185,9 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
                      f'{_count(left, "iteration")}; '
                      f'at the finished runs\' pace ({pace:.2f} s an '
                      f'iteration) about {hours:.1f} h of training, divided '
-                     'by the runs that train at a time (--jobs).')
+                     'by the runs that train at a time (--jobs); runs not '
+                     'prepared yet (the trials a tuning widens to, the seed '
+                     'runs once it ends) come on top.')
     if groups:
         lines += ['', 'Finished runs by method and values: mean over their '
                   'seeds (a first look; the tables the benchmark ends with, '
