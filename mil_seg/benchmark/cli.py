@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
                         'on this data instead of its grid, as many as the '
                         'grid holds (e.g. rfs=0.01,0.03,0.1 on a dataset '
                         'with many classes)')
-    parser.add_argument('--widen', type=int, default=2, metavar='N',
+    parser.add_argument('--widen', type=int, default=None, metavar='N',
                         help='--tune: a knob chosen at an edge of its grid '
                         'is tried one value further, up to N values, every '
                         'method alike (default 2; 0: the grids only)')
@@ -252,9 +252,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                      f'(methods with one: {knob_methods()}); add '
                      'one, or drop --tune-only to train the methods')
     args.knob_values = parse_knob_values(parser, args.knob_values)
-    if args.widen < 0:
+    if args.widen is not None and not args.tune:
+        parser.error('--widen: how --tune widens its grids; add --tune or '
+                     '--tune-only, or drop it')
+    if args.widen is not None and args.widen < 0:
         parser.error(f'--widen {args.widen}: give 0 (the grids only) or '
                      'more values past a chosen edge')
+    args.widen = TuningPlan.widen if args.widen is None else args.widen
     if args.knob_values and not args.tune:
         parser.error('--knob-values: the grids of --tune; add --tune or '
                      '--tune-only, or drop it')

@@ -339,6 +339,17 @@ def test_knob_values_replace_a_grid_with_as_many_values(capsys):
     assert 'add --tune' in capsys.readouterr().err
 
 
+def test_widen_is_a_count_of_tune_and_two_by_default(capsys):
+    assert cli.parse_args(['--methods', 'rfs', '--tune']).widen == 2
+    assert cli.parse_args(['--methods', 'rfs', '--tune-only', '--widen',
+                           '0']).widen == 0
+    for argv, message in ((['--widen', '1'], 'add --tune'),
+                          (['--tune', '--widen', '-1'], 'give 0')):
+        with pytest.raises(SystemExit):
+            cli.parse_args(['--methods', 'rfs', *argv])
+        assert message in capsys.readouterr().err
+
+
 def read_tuned(args):
     """read_tuned_values as the command calls it."""
     return tuning.read_tuned_values(args.tuned_from, args.methods,
