@@ -47,8 +47,9 @@ class Knob:
             :func:`~.tuning.past_edge`).
         bounds (tuple): The open range the knob's values lie in, (low,
             high), None where unbounded: a grid widened toward a bound
-            approaches it, never reaches it. Defaults to (0.0, None) (a
-            positive strength, scale or weight).
+            approaches it, never reaches it (a grid ending at a bound is
+            not widened there). Defaults to (0.0, None) (a positive
+            strength, scale or weight).
     """
 
     name: str
@@ -90,8 +91,9 @@ class Method:
 _TAU_VALUES = (0.5, 0.75, 1.0)
 _GML_TAU = Knob('prior strength tau', 'model.decode_head.prior.tau',
                 _TAU_VALUES)
+#: RFS's threshold is a fraction of the images: the grid ends at its bound.
 _RFS = Knob('repeat threshold t', 'train_dataloader.dataset.threshold',
-            (0.5, 0.75, 1.0))
+            (0.5, 0.75, 1.0), bounds=(0.0, 1.0))
 #: Inference prior strength: ``logits - t * log pi`` (GMLHead's
 #: ``posthoc_tau``); 0 is the model as trained, below 0 back toward the
 #: training prior.

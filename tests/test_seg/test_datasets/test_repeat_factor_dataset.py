@@ -95,3 +95,25 @@ def test_bad_arguments_name_the_fix(camvid_cfg):
         RepeatFactorDataset(camvid_cfg, threshold=2.0)
     with pytest.raises(UserError, match='as a config dict'):
         RepeatFactorDataset(DATASETS.build(camvid_cfg), threshold=0.5)
+
+
+def test_every_threshold_the_tuning_can_try_is_accepted(camvid_cfg):
+    """The benchmark widens RFS's grid past a chosen edge: every value it
+    can reach is a threshold the wrapper takes (1.25 once stopped a
+    verdict)."""
+    from mil_seg.benchmark.methods import METHODS
+    from mil_seg.benchmark.tuning import past_edge
+    knob = METHODS['rfs'].knob
+    reached = []
+    for chosen in (min(knob.values), max(knob.values)):
+        tried = list(knob.values)
+        for _ in range(5):
+            value = past_edge(tried, chosen, knob.bounds)
+            if value is None:
+                break
+            reached.append(value)
+            tried.append(value)
+            chosen = value
+    assert min(reached) > 0  # the low edge widens toward 0
+    for threshold in reached + list(knob.values):
+        RepeatFactorDataset(dataset=camvid_cfg, threshold=threshold)
