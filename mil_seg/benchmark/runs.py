@@ -261,6 +261,13 @@ def logged_scalars(directory: str) -> Tuple[Optional[float],
             max(memory) if memory else None)
 
 
+def _relative_to(text: str, root: str) -> str:
+    """``text`` with the work dir ``root`` (ending in a separator) written as
+    ``{work_dir}``: one spelling of a path under the work dir for the
+    signature and for the settings a refusal lists."""
+    return text.replace(root, '{work_dir}' + os.sep)
+
+
 def signature(cfg_text: str, work_dir: Optional[str] = None) -> str:
     """Hash of a run's config text (what makes two runs the same).
 
@@ -275,8 +282,7 @@ def signature(cfg_text: str, work_dir: Optional[str] = None) -> str:
             Defaults to None (every path as it is).
     """
     if work_dir:
-        cfg_text = cfg_text.replace(osp.abspath(work_dir) + os.sep,
-                                    '{work_dir}' + os.sep)
+        cfg_text = _relative_to(cfg_text, osp.abspath(work_dir) + os.sep)
     return hashlib.sha256(cfg_text.encode()).hexdigest()[:16]
 
 
@@ -364,7 +370,7 @@ def changed_settings(run: Run, cfg, work_dir: Optional[str],
             items = enumerate(node)
         else:
             if isinstance(node, str) and root:
-                node = node.replace(root, '{work_dir}' + os.sep)
+                node = _relative_to(node, root)
             return {prefix[:-1]: node}
         return {k: v for key, value in items
                 for k, v in flat(value, root, f'{prefix}{key}.').items()}
