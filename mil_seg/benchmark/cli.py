@@ -290,7 +290,8 @@ def parse_knob_values(parser: argparse.ArgumentParser,
                       items: Sequence[str]) -> tuple:
     """``METHOD=V1,V2,...`` items as ``(method, values)`` pairs, checked:
     a method with a knob, numbers, as many as its grid (no method gets more
-    chances than another)."""
+    chances than another), inside the knob's bounds (a value its config
+    refuses would stop the benchmark after hours)."""
     pairs = {}
     for item in items:
         name, _, text = item.partition('=')
@@ -308,8 +309,21 @@ def parse_knob_values(parser: argparse.ArgumentParser,
                          f'{len(method.knob.values)} different numbers, '
                          'comma-separated, as many as its grid '
                          f'{",".join(f"{v:g}" for v in method.knob.values)}')
+        low, high = method.knob.bounds
+        outside = [v for v in values if (low is not None and v < low) or
+                   (high is not None and v > high)]
+        if outside:
+            parser.error(f'--knob-values {item}: {method.knob.name} takes '
+                         f'values in {_range_text(low, high)}; '
+                         f'{",".join(f"{v:g}" for v in outside)} lies outside')
         pairs[name] = values
     return tuple(pairs.items())
+
+
+def _range_text(low: Optional[float], high: Optional[float]) -> str:
+    if high is None:
+        return f'[{low:g}, inf)' if low is not None else 'any number'
+    return f'[{low:g}, {high:g}]' if low is not None else f'(-inf, {high:g}]'
 
 
 def settings_of(args: argparse.Namespace) -> Settings:

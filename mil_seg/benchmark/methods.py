@@ -45,11 +45,11 @@ class Knob:
             every method, so no method gets more chances than another;
             widened past a chosen edge by one rule for every method,
             :func:`~.tuning.past_edge`).
-        bounds (tuple): The open range the knob's values lie in, (low,
-            high), None where unbounded: a grid widened toward a bound
-            approaches it, never reaches it (a grid ending at a bound is
-            not widened there). Defaults to (0.0, None) (a positive
-            strength, scale or weight).
+        bounds (tuple): The range the knob's values lie in, (low, high),
+            None where unbounded: ``--knob-values`` outside it are refused;
+            a grid widened toward a bound approaches it, never reaches it
+            (a grid ending at a bound is not widened there). Defaults to
+            (0.0, None) (a positive strength, scale or weight).
     """
 
     name: str
