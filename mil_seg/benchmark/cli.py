@@ -89,7 +89,9 @@ from .report import (COST_COLUMNS, GROUP_METRICS, dataset_label,
 from .run_config import Settings, check_data_config, data_prior
 from .runs import (Executor, LocalExecutor, method_result, method_runs,
                    run_all)
-from .tuning import TuningPlan, chosen_values, read_tuned_values, tune
+from .status import write_plan
+from .tuning import (TuningPlan, chosen_values, planned_trials,
+                     read_tuned_values, tune)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -389,23 +391,37 @@ def executor_of(args: argparse.Namespace) -> Executor:
     return executor
 
 
+def tuning_plan(args: argparse.Namespace) -> TuningPlan:
+    """How the command line tunes (used where it does not tune too)."""
+    return TuningPlan(args.holdout_fraction, args.tune_iters, args.tune_seed,
+                      args.tune_metric, args.knob_values, args.widen)
+
+
+def record_plan(args: argparse.Namespace, plan: TuningPlan) -> None:
+    """Write what the command will train into its work dir
+    (:func:`~.status.write_plan`): the grids' trials, the seed runs, and
+    how many trials a widening may add."""
+    trials, grids = (planned_trials(args.methods, plan, args.work_dir)
+                     if args.tune else ([], {}))
+    seeds = [] if args.tune_only else seed_runs(args, {})
+    write_plan(args.work_dir, trials + [run for runs in seeds for run in runs],
+               grids, plan.widen if args.tune else 0, plan.iters, plan.metric)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Run the benchmark."""
     args = parse_args(argv)
     settings = settings_of(args)
     check_inputs(args, settings)
     executor = executor_of(args)
-    if args.tune:
-        choices = tune(settings, executor, args.methods,
-                       TuningPlan(args.holdout_fraction, args.tune_iters,
-                                  args.tune_seed, args.tune_metric,
-                                  args.knob_values, args.widen),
-                       args.work_dir)
-    elif args.tuned_from:
+    plan = tuning_plan(args)
+    choices = {}
+    if args.tuned_from:
         choices = read_tuned_values(args.tuned_from, args.methods,
                                     dataset_label(args), settings)
-    else:
-        choices = {}
+    record_plan(args, plan)
+    if args.tune:
+        choices = tune(settings, executor, args.methods, plan, args.work_dir)
     if args.tune_only:
         print_tuning(args, choices)
         if args.results_out:

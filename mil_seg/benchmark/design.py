@@ -47,6 +47,7 @@ from .report import (bootstrap_record, compare_rows, dataset_name,
 from .results import write_result
 from .run_config import Settings, load_method_config
 from .runs import Run, method_result, method_runs, run_all
+from .status import write_plan
 from .tuning import config_value, holdout_split, train_image_paths
 
 _TAU = 'model.decode_head.prior.tau'
@@ -393,6 +394,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     split = holdout_split(train_image_paths(reference),
                           args.holdout_fraction)
     planned = plan(choices, settings, args.seeds, args.iters, args.work_dir)
+    write_plan(args.work_dir, [run for *_, runs in planned for run in runs])
     results = run_all(settings, executor,
                       [run for *_, runs in planned for run in runs], split)
     summary = summarize(planned, results, args.rank_by)

@@ -15,7 +15,10 @@ from those evaluated on val): how many seeds, and their mean of each
 metric, a first look only: the benchmark's tables, with their intervals,
 are the ones to read; the mean training time of a finished run; and the
 iterations left with the time they take at the finished runs' pace
-(seconds per iteration), before dividing by the runs at a time.
+(seconds per iteration), before dividing by the runs at a time. The runs
+left include those not prepared yet (the seed runs while the tuning runs)
+where the command wrote its plan (:func:`write_plan`, ``plan.json``), and
+say how much a widening tuning may add.
 """
 import argparse
 import json
@@ -27,10 +30,91 @@ import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..errors import UserError
-from .runs import last_checkpoint, training_logs
+from .results import write_json
+from .runs import Run, last_checkpoint, training_logs
 
 #: The metrics shown by default.
 DEFAULT_METRICS = ('mIoU', 'mIoU_tail')
+#: The file in a work dir that lists the trainings its command will run.
+PLAN_FILE = 'plan.json'
+
+
+def write_plan(work_dir: str, runs: Sequence[Run],
+               grids: Optional[Dict[str, Sequence[str]]] = None,
+               widen: int = 0, widen_iters: int = 0,
+               metric: str = 'mIoU') -> None:
+    """Record what a benchmark or design study will train, before it
+    starts, so that :func:`report` counts the runs not prepared yet.
+
+    Args:
+        work_dir (str): The command's work dir (paths are kept relative
+            to it, so that a moved work dir keeps its plan).
+        runs (Sequence[Run]): Every run known before it starts; those that
+            train nothing (evaluations) are left out.
+        grids (dict, optional): Per tuned method whose trials train, its
+            grid's trial directories: a trial elsewhere in their folder is
+            a widened one. Defaults to None (no tuning).
+        widen (int): The trials a tuning may add to each of ``grids``.
+            Defaults to 0.
+        widen_iters (int): The budget of such a trial. Defaults to 0.
+        metric (str): The held-out metric the tuning chooses by. Defaults
+            to 'mIoU'.
+    """
+    def relative(directory: str) -> str:
+        return osp.relpath(directory, work_dir).replace(os.sep, '/')
+
+    write_json(osp.join(work_dir, PLAN_FILE), dict(
+        runs=[dict(directory=relative(run.directory), iters=run.iters)
+              for run in runs if not run.evaluate_only],
+        grids={name: [relative(d) for d in directories]
+               for name, directories in (grids or {}).items()},
+        widen=widen, widen_iters=widen_iters, metric=metric))
+
+
+def _widening_ended(name: str, folder: str, tried: Sequence[str],
+                    metric: str) -> bool:
+    """Whether a method's finished trials choose a value inside the
+    values tried (the tuning's rule, ties aside), so no trial is added."""
+    from .methods import METHODS
+    from .tuning import choose, past_edge
+    trials = {}
+    for value in tried:
+        result = _read_json(osp.join(folder, value, 'result.json'))
+        if result is None:
+            return False
+        trials[float(value)] = result.get('metrics', {})
+    if len(trials) < 2 or name not in METHODS:
+        return False
+    return past_edge(list(trials), choose(trials, metric),
+                     METHODS[name].knob.bounds) is None
+
+
+def unprepared(work_dir: str, found: Sequence[str]
+               ) -> Optional[Tuple[int, int, int, int]]:
+    """What the work dir's plan (:func:`write_plan`) holds beyond the runs
+    found: (runs, their iterations, widened trials at most, their
+    iterations); None without a plan."""
+    plan = _read_json(osp.join(work_dir, PLAN_FILE))
+    if not plan:
+        return None
+    present = {osp.relpath(d, work_dir).replace(os.sep, '/') for d in found}
+    missing = [r for r in plan.get('runs', [])
+               if r['directory'] not in present and r.get('iters')]
+    widened = 0
+    # the seed runs start once every tuning has ended
+    tuned = any(r['directory'] in present and
+                not r['directory'].startswith('tuning/')
+                for r in plan.get('runs', []))
+    for name, directories in ({} if tuned else plan.get('grids',
+                                                         {})).items():
+        folder = osp.join(work_dir, *directories[0].split('/')[:-1])
+        grid = {d.split('/')[-1] for d in directories}
+        tried = set(os.listdir(folder)) if osp.isdir(folder) else set()
+        if _widening_ended(name, folder, tried, plan.get('metric', 'mIoU')):
+            continue
+        widened += max(0, plan.get('widen', 0) - len(tried - grid))
+    return (len(missing), sum(r['iters'] for r in missing), widened,
+            widened * plan.get('widen_iters', 0))
 
 
 def _read_json(path: str) -> Optional[dict]:
@@ -178,16 +262,29 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
         minutes = statistics.mean(seconds) / 60
         lines.append(f'A finished run trained for {minutes:.1f} min on '
                      'average.')
+    planned = unprepared(work_dir, directories)
+    if planned:
+        runs_left += planned[0]
+        left += planned[1]
     if runs_left and trained:
         pace = sum(seconds) / trained
         hours = left * pace / 3600
-        lines.append(f'Left: {_count(runs_left, "run")} to train, '
-                     f'{_count(left, "iteration")}; '
+        prepared_only, later = '', ''
+        if planned is None:
+            later = ('; runs not prepared yet (the trials a tuning widens '
+                     'to, the seed runs once it ends) come on top')
+        else:
+            if planned[0]:
+                prepared_only = f' ({planned[0]} not prepared yet)'
+            if planned[2]:
+                later = (f'; a tuning that widens its grids adds up to '
+                         f'{_count(planned[2], "trial")}, about '
+                         f'{planned[3] * pace / 3600:.1f} h more')
+        lines.append(f'Left: {_count(runs_left, "run")} to train'
+                     f'{prepared_only}, {_count(left, "iteration")}; '
                      f'at the finished runs\' pace ({pace:.2f} s an '
                      f'iteration) about {hours:.1f} h of training, divided '
-                     'by the runs that train at a time (--jobs); runs not '
-                     'prepared yet (the trials a tuning widens to, the seed '
-                     'runs once it ends) come on top.')
+                     f'by the runs that train at a time (--jobs){later}.')
     if groups:
         lines += ['', 'Finished runs by method and values: mean over their '
                   'seeds (a first look; the tables the benchmark ends with, '

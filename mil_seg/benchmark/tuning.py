@@ -22,7 +22,7 @@ from ..errors import UserError
 from .methods import METHODS, config_names, config_relpath
 from .results import ResultFileError, load_result
 from .run_config import Settings, Split, innermost, load_method_config
-from .runs import Executor, method_result, method_runs, run_all
+from .runs import Executor, Run, method_result, method_runs, run_all
 
 
 @dataclass(frozen=True)
@@ -261,7 +261,7 @@ def trial_results(settings: Settings, executor: Executor,
                       if method.evaluates else None)
             trials.append((name, value, method_runs(
                 name, plan.seed, plan.iters, values, True,
-                osp.join(work_dir, 'tuning', name, f'{value:g}'), parent)))
+                trial_path(work_dir, name, value), parent)))
     results = run_all(settings, executor,
                       [run for *_, runs in trials for run in runs], split)
     position = 0
@@ -294,12 +294,40 @@ def tuning_phases(tuned: Sequence[str]) -> List[List[str]]:
     return [phase for phase in phases + [evaluating] if phase]
 
 
+def trial_path(work_dir: str, name: str, value: float) -> str:
+    """The directory of a method's tuning trial at one value."""
+    return osp.join(work_dir, 'tuning', name, f'{value:g}')
+
+
 def trial_directory(work_dir: str, name: str,
                     choices: Dict[str, dict]) -> str:
     """The directory of a method's chosen tuning trial (the run a
     post-hoc method's trials evaluate)."""
-    return osp.join(work_dir, 'tuning', name,
-                    f"{choices[name]['value']:g}")
+    return trial_path(work_dir, name, choices[name]['value'])
+
+
+def planned_trials(methods: Sequence[str], plan: TuningPlan,
+                   work_dir: str) -> Tuple[List[Run], Dict[str, List[str]]]:
+    """The trainings :func:`tune` will run before any widening, and the
+    directories of each method's grid (a trial elsewhere under its
+    ``tuning/`` folder is a widened one), for :mod:`.status`'s estimate.
+
+    Returns:
+        tuple: (the grid trials that train, {method: its grid's trial
+        directories} for the methods whose trials train).
+    """
+    runs: List[Run] = []
+    grids: Dict[str, List[str]] = {}
+    for name in methods:
+        method = METHODS[name]
+        if not method.knob or method.evaluates:
+            continue
+        grids[name] = [trial_path(work_dir, name, value)
+                       for value in plan.values(name)]
+        for directory in grids[name]:
+            runs += method_runs(name, plan.seed, plan.iters, {}, True,
+                                directory)
+    return runs, grids
 
 
 def read_tuned_values(path: str, methods: Sequence[str], dataset: str,

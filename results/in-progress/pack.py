@@ -4,7 +4,8 @@
 
 The archive holds every finished run (``result.json``) of WORK_DIR with its
 config, state, logs (its output and mmengine's scalars) and per-image sums,
-under its absolute path, and no checkpoint. A finished run whose final
+under its absolute path, and no checkpoint, and the work dir's plan (what
+``mil_seg-bench status`` counts as left). A finished run whose final
 checkpoint a later run still needs (the run a post-hoc evaluation reads, a
 first stage the next loads; :data:`mil_seg.benchmark.methods.METHODS` says
 which) is left out unless that later run has finished too (for a tuning
@@ -21,6 +22,7 @@ import sys
 import tarfile
 
 from mil_seg.benchmark.methods import METHODS
+from mil_seg.benchmark.status import PLAN_FILE
 
 # (later method, the method whose final checkpoint it needs)
 NEEDS = tuple((name, m.evaluates) for name, m in METHODS.items()
@@ -70,6 +72,9 @@ def main() -> None:
         osp.join(work, '**', 'result.json'), recursive=True))
     kept = [d for d in runs if not still_needed(d, work)]
     with tarfile.open(archive, 'w:gz') as tar:
+        plan = osp.join(work, PLAN_FILE)  # what status counts as left
+        if osp.isfile(plan):
+            tar.add(plan, arcname=plan.lstrip('/'))
         for directory in kept:
             for root, _, files in os.walk(directory):
                 for name in files:

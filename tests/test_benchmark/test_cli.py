@@ -282,7 +282,8 @@ def test_tune_only_writes_the_tuning_table_and_trains_no_seed(
     back and trains only the seeds, at the chosen value."""
     tuned = reference_benchmark.tune_only_stdout
     assert reference_benchmark.tune_only_left == [
-        'lt-tuning.json', 'work', 'work/tuning']  # no seed run, no table
+        'lt-tuning.json', 'work', 'work/plan.json',
+        'work/tuning']  # no seed run, no table
     tuning = json.load(open(reference_benchmark.tuning_out))
     assert tuning['kind'] == 'tuning' and tuning['schedule'] == '2 iterations'
     trials = assert_widened_by_the_rule(tuning['rows'], 'rfs')

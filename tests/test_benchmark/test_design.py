@@ -121,6 +121,10 @@ def test_design_study_on_generated_data(bench_data_config, tmp_path):
     assert Config.fromfile(str(posthoc / 'config.py')).model.decode_head \
         .posthoc_tau == -0.5
     assert not (posthoc / 'iter_2.pth').exists()
+    # the plan status reads: the two trainings, not the evaluation
+    plan = json.loads((work_dir / 'plan.json').read_text())
+    assert sorted((r['directory'], r['iters']) for r in plan['runs']) == [
+        ('shipped/seed0', 2), ('tau-0/seed0', 2)]
 
     again = run_tool(*argv, timeout=900)
     assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]

@@ -120,3 +120,17 @@ def test_a_run_travels_without_checkpoints_or_repeated_logs(
         'config.py', 'state.json', 'train.out', 'result.json',
         os.path.join('20261207_120000', 'vis_data', 'scalars.json')
     }
+
+
+def test_the_plan_travels_with_the_runs(pack, tmp_path, monkeypatch):
+    """``status`` counts the runs not prepared yet from the work dir's
+    plan: a continued benchmark keeps that count."""
+    work = tmp_path / 'work'
+    _run(work, 'ce/seed0')
+    (work / 'plan.json').write_text('{"runs": []}')
+    archive = tmp_path / 'runs.tar.gz'
+    monkeypatch.setattr(sys, 'argv', ['pack.py', str(work), str(archive)])
+    pack.main()
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert str(work / 'plan.json').lstrip('/') in names

@@ -113,6 +113,55 @@ def test_the_training_left_is_estimated_at_the_finished_runs_pace(
     assert runs['posthoc/finished'][:2] == ['finished', '-']
 
 
+@pytest.mark.xdist_group('slurm')  # shares reference_benchmark
+def test_runs_not_prepared_yet_are_counted_from_the_plan(
+        reference_benchmark, tmp_path):
+    """The command writes what it will train before it starts: the seed
+    runs, not prepared while the tuning runs, count in what is left, and
+    so do the trials a widening may still add (the rule applied to the
+    finished trials says whether it will)."""
+    source = Path(reference_benchmark.work_dir)
+    plan = json.loads((source / 'plan.json').read_text())
+    assert sorted((r['directory'], r['iters']) for r in plan['runs']) == [
+        ('ce/seed0', 4), ('ce/seed1', 4), ('rfs/seed0', 4), ('rfs/seed1', 4),
+        ('tuning/rfs/0.5', 2), ('tuning/rfs/0.75', 2), ('tuning/rfs/1', 2)]
+    assert plan['widen'] == 2 and plan['widen_iters'] == 2
+    work = tmp_path / 'work'  # the grid trained, no seed run prepared
+    shutil.copytree(source / 'tuning', work / 'tuning')
+    shutil.copy(source / 'plan.json', work / 'plan.json')
+
+    def held_out_miou(value: str, mIoU: float) -> None:
+        path = work / 'tuning' / 'rfs' / value / 'result.json'
+        result = json.loads(path.read_text())
+        result['metrics']['mIoU'] = mIoU
+        path.write_text(json.dumps(result))
+
+    for value, mIoU in (('0.5', 30.0), ('0.75', 20.0), ('1', 10.0)):
+        held_out_miou(value, mIoU)  # the rule chooses the grid's edge
+    seconds = sum(json.loads(path.read_text())['train_seconds']
+                  for path in (work / 'tuning').glob('rfs/*/result.json'))
+    pace = seconds / (3 * 2)
+    text = status.report(str(work))
+    assert (f"Left: 4 runs to train (4 not prepared yet), 16 iterations; at "
+            f"the finished runs' pace ({pace:.2f} s an iteration) about "
+            f"{16 * pace / 3600:.1f} h of training") in text
+    assert (f'a tuning that widens its grids adds up to 2 trials, about '
+            f'{4 * pace / 3600:.1f} h more.') in text
+    # a widened trial chosen again leaves one more; one not chosen, none
+    shutil.copytree(source / 'tuning' / 'rfs' / '1',
+                    work / 'tuning' / 'rfs' / '0.25')
+    held_out_miou('0.25', 40.0)
+    assert 'adds up to 1 trial,' in status.report(str(work))
+    held_out_miou('0.25', 25.0)
+    assert 'widens' not in status.report(str(work))
+    # the seed runs start once the tuning has ended
+    held_out_miou('0.25', 40.0)
+    shutil.copytree(source / 'ce' / 'seed0', work / 'ce' / 'seed0')
+    text = status.report(str(work))
+    assert 'Left: 3 runs to train (3 not prepared yet), 12 iterations' in text
+    assert 'widens' not in text
+
+
 def test_a_directory_without_runs_is_refused_with_the_fix(tmp_path):
     with pytest.raises(UserError, match='no such directory'):
         status.report(str(tmp_path / 'missing'))
