@@ -12,7 +12,9 @@ run killed at any point is resumed or read back, never half-read.
 Runs execute through an :class:`Executor`; :class:`LocalExecutor` runs
 them as processes on this machine, a few at a time, and
 :class:`~.slurm.SlurmExecutor` as Slurm jobs that call :func:`execute`
-themselves. Every process the benchmark starts goes through
+themselves. A run that fails does not stop the others: every run that can
+finishes (a long benchmark loses no night to one bad config), then the
+command ends with each failure (:class:`RunFailed`). Every process the benchmark starts goes through
 :func:`run_process` with :func:`child_env`, and dies with the benchmark: a
 benchmark killed at any point and started again finds no orphaned training
 still writing into a run's directory.
@@ -28,7 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import (Any, Callable, Dict, List, NamedTuple, Optional,
                     Sequence, Tuple)
@@ -416,13 +418,20 @@ def never_started(directory: str, state: dict) -> bool:
         not glob.glob(osp.join(directory, 'iter_*.pth'))
 
 
+class RunFailed(SystemExit):
+    """A run that ended without a result; its message names the run and
+    ends with its log's tail. A :class:`SystemExit`, so that alone it ends
+    the command with that message; :meth:`Executor.run` collects them so
+    that the other runs finish first."""
+
+
 def _fail(run: Run, code: int, log: str) -> None:
-    """End the benchmark with the failed process's log tail (kept whole:
-    it is what says what went wrong)."""
+    """Fail the run with the failed process's log tail (kept whole: it is
+    what says what went wrong)."""
     with open(log, encoding='utf-8') as f:
         tail = f.read()[-3000:]
-    raise SystemExit(f'error: [{run.name}] failed ({code}); its log, {log}, '
-                     f'ends:\n{tail}')
+    raise RunFailed(f'error: [{run.name}] failed ({code}); its log, {log}, '
+                    f'ends:\n{tail}')
 
 
 def last_checkpoint(directory: str) -> Optional[str]:
@@ -538,13 +547,15 @@ class Executor:
     runs so that each starts after the run it needs (``Run.after``).
     """
 
-    def execute_ready(self, runs: List[Run]) -> List[dict]:
-        """Execute runs that need nothing unfinished; their results, in
-        order."""
+    def execute_ready(self, runs: List[Run]) -> List[Any]:
+        """Execute runs that need nothing unfinished, every one of them
+        even where some fail; in order, each one's result, or the
+        :class:`RunFailed` it ended with."""
         raise NotImplementedError
 
     def run(self, runs: List[Run]) -> Dict[str, dict]:
-        """Execute runs in dependency order.
+        """Execute runs in dependency order; a failed run stops only the
+        runs that need it.
 
         Args:
             runs (list[Run]): Prepared runs without a result.
@@ -555,21 +566,52 @@ class Executor:
         Raises:
             UserError: For a run that needs a run that is neither given
                 nor finished.
+            RunFailed: Once every run that could has finished, where any
+                failed: the first failure's message, then the others'.
         """
         done: Dict[str, dict] = {}
+        failed: Dict[str, RunFailed] = {}
         pending = list(runs)
         waiting_on = {run.directory for run in runs}
         while pending:
+            for run in pending:
+                if run.after in failed:
+                    failed[run.directory] = RunFailed(
+                        f'error: [{run.name}] not run: it needs '
+                        f'{run.after}, which failed')
+            pending = [r for r in pending if r.directory not in failed]
+            if not pending:
+                break
             ready = [r for r in pending
                      if r.after is None or r.after not in waiting_on
                      or r.after in done]
             if not ready:
                 raise UserError('runs wait on each other: '
                                 + ', '.join(r.name for r in pending))
-            for run, result in zip(ready, self.execute_ready(ready)):
-                done[run.directory] = result
-            pending = [r for r in pending if r.directory not in done]
+            for run, outcome in zip(ready, self.execute_ready(ready)):
+                if isinstance(outcome, RunFailed):
+                    failed[run.directory] = outcome
+                else:
+                    done[run.directory] = outcome
+            pending = [r for r in pending
+                       if r.directory not in done and r.directory not in
+                       failed]
+        if failed:
+            raise _failures(list(failed.values()), len(runs))
         return done
+
+
+def _failures(failures: List[RunFailed], count: int) -> RunFailed:
+    """One failure, or the first one's message with the others' first
+    lines and the count."""
+    if len(failures) == 1 and count == 1:
+        return failures[0]
+    lines = [str(failures[0].code)] + [
+        str(f.code).split('\n')[0] for f in failures[1:]]
+    lines.append(f'({len(failures)} of {count} runs failed, the others '
+                 'finished: fix it and run the same command again, '
+                 'finished runs are read back)')
+    return RunFailed('\n'.join(lines))
 
 
 class LocalExecutor(Executor):
@@ -584,9 +626,24 @@ class LocalExecutor(Executor):
         self.jobs = max(1, jobs)
         self.threads = threads
 
-    def execute_ready(self, runs: List[Run]) -> List[dict]:
+    def execute_ready(self, runs: List[Run]) -> List[Any]:
         with ThreadPoolExecutor(self.jobs) as pool:
-            return list(pool.map(lambda r: execute(r, self.threads), runs))
+            futures = [pool.submit(execute, run, self.threads)
+                       for run in runs]
+            try:
+                return [_outcome(future) for future in futures]
+            except BaseException:  # not a run's failure: stop the rest
+                for future in futures:
+                    future.cancel()
+                raise
+
+
+def _outcome(future: Future) -> Any:
+    """A finished future's result, or the :class:`RunFailed` it raised."""
+    try:
+        return future.result()
+    except RunFailed as failure:
+        return failure
 
 
 def run_all(settings: Settings, executor: Executor, runs: List[Run],

@@ -27,11 +27,11 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..errors import UserError
 from .results import write_json
-from .runs import Executor, Run, child_env, execute
+from .runs import Executor, Run, RunFailed, child_env, execute
 
 #: The Slurm commands the executor calls.
 COMMANDS = ('sbatch', 'squeue', 'sinfo')
@@ -230,7 +230,7 @@ class SlurmExecutor(Executor):
         """A run's result once its job left the queue.
 
         Raises:
-            SystemExit: For a job that ended without a result, with its
+            RunFailed: For a job that ended without a result, with its
                 log's tail.
         """
         result = _read(osp.join(run.directory, 'result.json'))
@@ -245,15 +245,15 @@ class SlurmExecutor(Executor):
             # from the job's own error (a failed training's log tail), if any
             start = text.rfind(f'error: [{run.name}]')
             tail = text[start:] if start >= 0 else text[-3000:]
-        raise SystemExit(
+        raise RunFailed(
             f'error: [{run.name}] Slurm job {job} ended without a result; '
             f'its log, {log}, ends:\n{tail}\n(fix it and run the same '
             'command again: finished runs are read back)')
 
-    def execute_ready(self, runs: List[Run]) -> List[dict]:
+    def execute_ready(self, runs: List[Run]) -> List[Any]:
         queued = self.queued()
         jobs = [self.submit(run, queued) for run in runs]
-        results: Dict[int, dict] = {}
+        results: Dict[int, Any] = {}
         states: Dict[str, str] = {}
         while True:
             waiting = self.queued()
@@ -261,7 +261,10 @@ class SlurmExecutor(Executor):
                 if index in results:
                     continue
                 if job not in waiting:
-                    results[index] = self.collect(run, job)
+                    try:
+                        results[index] = self.collect(run, job)
+                    except RunFailed as failure:
+                        results[index] = failure
                 elif states.get(job) != waiting[job].split()[0]:
                     states[job] = waiting[job].split()[0]
                     print(f'[{run.name}] Slurm job {job} {states[job]}',

@@ -78,6 +78,43 @@ def test_an_executor_starts_a_run_after_the_run_it_needs():
         RecordingExecutor().run([a, b])
 
 
+def test_a_failed_run_stops_only_the_runs_that_need_it(monkeypatch):
+    """Every other run finishes, the local executor's queued ones too;
+    then one error names each failure, the first with its log."""
+    teacher, student = runs.method_runs('gml-2stage', 0, 2, {}, False, 'a')
+    ce = runs.Run('ce', 0, 2, {}, False, 'c')
+    gml = runs.Run('gml', 0, 2, {}, False, 'g')
+    executed = []
+
+    def execute(run, threads):
+        executed.append(run.directory)
+        if run in (teacher, gml):
+            raise runs.RunFailed(f'error: [{run.name}] failed (1); its '
+                                 f'log ends:\nthe tail of {run.directory}')
+        return dict(directory=run.directory)
+
+    monkeypatch.setattr(runs, 'execute', execute)
+    executor = runs.LocalExecutor(jobs=1)
+    with pytest.raises(runs.RunFailed) as ended:
+        executor.run([teacher, student, gml, ce])
+    assert executed == [teacher.directory, 'g', 'c']  # not the student
+    message = str(ended.value.code).split('\n')
+    assert message == [
+        f'error: [{teacher.name}] failed (1); its log ends:',
+        f'the tail of {teacher.directory}',
+        'error: [gml seed 0] failed (1); its log ends:',
+        f'error: [{student.name}] not run: it needs {teacher.directory}, '
+        'which failed',
+        '(3 of 4 runs failed, the others finished: fix it and run the same '
+        'command again, finished runs are read back)']
+    # one run alone fails with its own message
+    with pytest.raises(runs.RunFailed) as ended:
+        executor.run([gml])
+    assert str(ended.value.code) == ('error: [gml seed 0] failed (1); its '
+                                     'log ends:\nthe tail of g')
+    assert isinstance(ended.value, SystemExit)  # alone, it ends the command
+
+
 def test_every_child_imports_this_package_with_its_threads(tmp_path,
                                                            monkeypatch):
     monkeypatch.setenv('PYTHONPATH', 'elsewhere')
