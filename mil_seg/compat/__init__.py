@@ -50,6 +50,7 @@ The modules of this package import each other relatively only, so that the
 package can be loaded on its own (its tests do, to apply it in a fresh
 interpreter without ``import mil_seg``).
 """
+import sys
 from typing import Callable, List, Optional, Sequence
 
 from . import (config_index, config_packages, cpu_distributed, focal_loss,
@@ -104,7 +105,9 @@ def apply(shims: Optional[Sequence[Shim]] = None,
             applies nothing.
         announce (Callable[[str], None], optional): Receives
             ``mil_seg.compat: <description>`` once per applied shim.
-            Defaults to mmengine's ``print_log``.
+            Defaults to a line on stderr (a diagnostic: the tools' output
+            on stdout, a benchmark's tables, stays clean; a training's log
+            lists the shims again through its runner's logger).
 
     Returns:
         list[str]: Names of the shims applied by this call.
@@ -116,10 +119,9 @@ def apply(shims: Optional[Sequence[Shim]] = None,
         _applied = True
         shims = SHIMS
     if announce is None:
-        from mmengine.logging import print_log
 
         def announce(message: str) -> None:
-            print_log(message, logger='current')
+            print(message, file=sys.stderr, flush=True)
 
     package_lookup.silence_pkg_resources_warning()
     register_mil_seg_configs()
