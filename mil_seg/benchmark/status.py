@@ -80,9 +80,10 @@ def _widening_ended(name: str, folder: str, tried: Sequence[str],
     trials = {}
     for value in tried:
         result = _read_json(osp.join(folder, value, 'result.json'))
-        if result is None:
+        try:
+            trials[float(value)] = result['metrics']
+        except (TypeError, KeyError, ValueError):  # unfinished, or not a trial
             return False
-        trials[float(value)] = result.get('metrics', {})
     if len(trials) < 2 or name not in METHODS:
         return False
     return past_edge(list(trials), choose(trials, metric),
