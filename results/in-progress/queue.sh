@@ -4,8 +4,8 @@
 # first command that fails.
 set -e
 here="$(dirname "$0")"
-for name in camvid-lt-deeplabv3plus-800 ccp-lt-fcn-800 ccp-fcn-800-gml-design \
-    camvid-deeplabv3plus-800-gml-design; do
+for name in camvid-lt-deeplabv3plus-800 ccp-fcn-800-gml-design \
+    camvid-deeplabv3plus-800-gml-design ccp-lt-fcn-800; do
   if [ -f "$here/$name.sh" ]; then
     echo "queue: $name ($(date -u))"
     bash "$here/$name.sh"
