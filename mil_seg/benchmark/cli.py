@@ -405,7 +405,8 @@ def record_plan(args: argparse.Namespace, plan: TuningPlan) -> None:
                      if args.tune else ([], {}))
     seeds = [] if args.tune_only else seed_runs(args, {})
     write_plan(args.work_dir, trials + [run for runs in seeds for run in runs],
-               grids, plan.widen if args.tune else 0, plan.iters, plan.metric)
+               grids, plan.widen if args.tune else 0, plan.iters, plan.metric,
+               args.jobs if args.executor == 'local' else None)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

@@ -42,7 +42,7 @@ PLAN_FILE = 'plan.json'
 def write_plan(work_dir: str, runs: Sequence[Run],
                grids: Optional[Dict[str, Sequence[str]]] = None,
                widen: int = 0, widen_iters: int = 0,
-               metric: str = 'mIoU') -> None:
+               metric: str = 'mIoU', jobs: Optional[int] = None) -> None:
     """Record what a benchmark or design study will train, before it
     starts, so that :func:`report` counts the runs not prepared yet.
 
@@ -59,6 +59,8 @@ def write_plan(work_dir: str, runs: Sequence[Run],
         widen_iters (int): The budget of such a trial. Defaults to 0.
         metric (str): The held-out metric the tuning chooses by. Defaults
             to 'mIoU'.
+        jobs (int, optional): The runs that train at a time (``--jobs``
+            of a local command). Defaults to None (unknown: Slurm's).
     """
     def relative(directory: str) -> str:
         return osp.relpath(directory, work_dir).replace(os.sep, '/')
@@ -68,7 +70,7 @@ def write_plan(work_dir: str, runs: Sequence[Run],
               for run in runs if not run.evaluate_only],
         grids={name: [relative(d) for d in directories]
                for name, directories in (grids or {}).items()},
-        widen=widen, widen_iters=widen_iters, metric=metric))
+        widen=widen, widen_iters=widen_iters, metric=metric, jobs=jobs))
 
 
 def _widening_ended(name: str, folder: str, tried: Sequence[str],
@@ -91,10 +93,10 @@ def _widening_ended(name: str, folder: str, tried: Sequence[str],
 
 
 def unprepared(work_dir: str, found: Sequence[str]
-               ) -> Optional[Tuple[int, int, int, int]]:
+               ) -> Optional[Tuple[int, int, int, int, Optional[int]]]:
     """What the work dir's plan (:func:`write_plan`) holds beyond the runs
     found: (runs, their iterations, widened trials at most, their
-    iterations); None without a plan."""
+    iterations, the runs at a time or None); None without a plan."""
     plan = _read_json(osp.join(work_dir, PLAN_FILE))
     if not plan:
         return None
@@ -115,7 +117,7 @@ def unprepared(work_dir: str, found: Sequence[str]
             continue
         widened += max(0, plan.get('widen', 0) - len(tried - grid))
     return (len(missing), sum(r['iters'] for r in missing), widened,
-            widened * plan.get('widen_iters', 0))
+            widened * plan.get('widen_iters', 0), plan.get('jobs'))
 
 
 def _read_json(path: str) -> Optional[dict]:
@@ -281,11 +283,15 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
                 later = (f'; a tuning that widens its grids adds up to '
                          f'{_count(planned[2], "trial")}, about '
                          f'{planned[3] * pace / 3600:.1f} h more')
+        jobs = planned[4] if planned else None
+        at_a_time = (f', about {hours / jobs:.1f} h at {jobs} at a time'
+                     if jobs else ', divided by the runs that train at a '
+                     'time (--jobs)')
         lines.append(f'Left: {_count(runs_left, "run")} to train'
                      f'{prepared_only}, {_count(left, "iteration")}; '
                      f'at the finished runs\' pace ({pace:.2f} s an '
-                     f'iteration) about {hours:.1f} h of training, divided '
-                     f'by the runs that train at a time (--jobs){later}.')
+                     f'iteration) about {hours:.1f} h of training'
+                     f'{at_a_time}{later}.')
     if groups:
         lines += ['', 'Finished runs by method and values: mean over their '
                   'seeds (a first look; the tables the benchmark ends with, '

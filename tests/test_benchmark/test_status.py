@@ -126,6 +126,7 @@ def test_runs_not_prepared_yet_are_counted_from_the_plan(
         ('ce/seed0', 4), ('ce/seed1', 4), ('rfs/seed0', 4), ('rfs/seed1', 4),
         ('tuning/rfs/0.5', 2), ('tuning/rfs/0.75', 2), ('tuning/rfs/1', 2)]
     assert plan['widen'] == 2 and plan['widen_iters'] == 2
+    assert plan['jobs'] == 2
     work = tmp_path / 'work'  # the grid trained, no seed run prepared
     shutil.copytree(source / 'tuning', work / 'tuning')
     shutil.copy(source / 'plan.json', work / 'plan.json')
@@ -144,7 +145,8 @@ def test_runs_not_prepared_yet_are_counted_from_the_plan(
     text = status.report(str(work))
     assert (f"Left: 4 runs to train (4 not prepared yet), 16 iterations; at "
             f"the finished runs' pace ({pace:.2f} s an iteration) about "
-            f"{16 * pace / 3600:.1f} h of training") in text
+            f"{16 * pace / 3600:.1f} h of training, about "
+            f"{8 * pace / 3600:.1f} h at 2 at a time;") in text
     assert (f'a tuning that widens its grids adds up to 2 trials, about '
             f'{4 * pace / 3600:.1f} h more.') in text
     # a widened trial chosen again leaves one more; one not chosen, none
