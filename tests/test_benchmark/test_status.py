@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mil_seg.benchmark import status
+from mil_seg.benchmark import cli, status
 from mil_seg.errors import UserError
 
 
@@ -121,15 +121,23 @@ def test_runs_not_prepared_yet_are_counted_from_the_plan(
     so do the trials a widening may still add (the rule applied to the
     finished trials says whether it will)."""
     source = Path(reference_benchmark.work_dir)
-    plan = json.loads((source / 'plan.json').read_text())
+    work = tmp_path / 'work'
+    # the reference command's plan, in a work dir of this test's own (other
+    # tests continue the reference's with other commands, which rewrite it)
+    argv = list(reference_benchmark.args)
+    argv[argv.index('--work-dir') + 1] = str(work)
+    args = cli.parse_args(argv)
+    cli.record_plan(args, cli.tuning_plan(args))
+    plan = json.loads((work / 'plan.json').read_text())
     assert sorted((r['directory'], r['iters']) for r in plan['runs']) == [
         ('ce/seed0', 4), ('ce/seed1', 4), ('rfs/seed0', 4), ('rfs/seed1', 4),
         ('tuning/rfs/0.5', 2), ('tuning/rfs/0.75', 2), ('tuning/rfs/1', 2)]
     assert plan['widen'] == 2 and plan['widen_iters'] == 2
     assert plan['jobs'] == 2
-    work = tmp_path / 'work'  # the grid trained, no seed run prepared
-    shutil.copytree(source / 'tuning', work / 'tuning')
-    shutil.copy(source / 'plan.json', work / 'plan.json')
+    # the grid trained, no seed run prepared
+    for value in ('0.5', '0.75', '1'):
+        shutil.copytree(source / 'tuning' / 'rfs' / value,
+                        work / 'tuning' / 'rfs' / value)
 
     def held_out_miou(value: str, mIoU: float) -> None:
         path = work / 'tuning' / 'rfs' / value / 'result.json'
