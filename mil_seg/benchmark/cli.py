@@ -392,7 +392,8 @@ def executor_of(args: argparse.Namespace) -> Executor:
 
 
 def tuning_plan(args: argparse.Namespace) -> TuningPlan:
-    """How the command line tunes (used where it does not tune too)."""
+    """How the command line tunes: the trials' budget and grids (its plan
+    records them even where the command does not tune)."""
     return TuningPlan(args.holdout_fraction, args.tune_iters, args.tune_seed,
                       args.tune_metric, args.knob_values, args.widen)
 
