@@ -60,7 +60,10 @@ An interrupted benchmark (killed at any point, ``kill -9`` included)
 continues where it stopped and ends with the same table: every run has
 its own directory under ``--work-dir`` (:mod:`.runs`); a finished run is
 read back, an unfinished one resumes from its last checkpoint; a
-directory holding a run of other settings is refused.
+directory holding a run of other settings is refused. A run that fails
+stops only the runs that need it; the command ends naming every failure
+once the others have finished. The command writes its plan into the work
+dir first, so that ``status`` counts the runs not prepared yet.
 
 On a Slurm cluster (``--executor slurm``): every run is a job submitted
 with ``sbatch`` (``--partition``, ``--gpus-per-run``, ``--cpus-per-run``,
@@ -71,7 +74,8 @@ the finished ones and submits only the others (:mod:`.slurm`).
 Times: ``--jobs N`` runs N trainings at a time, each with ``--threads``
 threads; step time is the median of mmengine's logged windows of
 per-iteration time (the first, warm-up, left out; a window slowed by
-another job, or by a stopped process, does not move it; result files of
+another job, or by a stopped process, does not move it, a machine busy
+with other work for most of a run does; result files of
 before 2026-12-07 hold the mean), peak memory the CUDA peak
 that mmengine logs, else the peak RSS of the training process tree.
 """
