@@ -18,7 +18,9 @@ iterations left with the time they take at the finished runs' pace
 (seconds per iteration), before dividing by the runs at a time. The runs
 left include those not prepared yet (the seed runs while the tuning runs)
 where the command wrote its plan (:func:`write_plan`, ``plan.json``), and
-say how much a widening tuning may add.
+say how much a widening tuning may add. Runs timed much slower than their
+method's fastest are named (:func:`outlying_steps`): the machine was busy
+with other work, which moves the benchmark's time ratios.
 """
 import argparse
 import json
@@ -216,6 +218,32 @@ def _values_text(values: Dict[str, object]) -> str:
                      for key, value in sorted(values.items())) or '-'
 
 
+#: A run's step time this many times its method's fastest stands out.
+SLOW_STEP = 1.3
+
+
+def _timing_group(name: str, result: dict) -> Tuple[str, str]:
+    """The runs whose step times compare: one method's, one stage's of a
+    two-stage method (seeds and tuning trials alike)."""
+    last = name.rsplit('/', 1)[-1]
+    stage = '' if re.fullmatch(r'seed\d+|[-+.\de]+', last) else last
+    return str(result.get('method', '?')), stage
+
+
+def outlying_steps(steps: Dict[Tuple[str, str], List[Tuple[str, float]]]
+                   ) -> List[Tuple[str, float, float]]:
+    """The runs timed slower than :data:`SLOW_STEP` times the fastest of
+    their group: (run, its step time, the fastest's). Other work on the
+    machine only slows a run, and the benchmark's time ratios divide one
+    run's step time by another's, so such a run moves them."""
+    slow = []
+    for runs in steps.values():
+        fastest = min(step for _, step in runs)
+        slow += [(name, step, fastest) for name, step in runs
+                 if step > SLOW_STEP * fastest]
+    return sorted(slow)
+
+
 def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
     """The status of every run under ``work_dir`` as markdown tables.
 
@@ -235,6 +263,7 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
     counts: Dict[str, int] = {}
     groups: Dict[Tuple[str, str, str], List[dict]] = {}
     seconds, trained, left, runs_left = [], 0, 0, 0
+    steps: Dict[Tuple[str, str], List[Tuple[str, float]]] = {}
     for directory in directories:
         run = run_state(directory)
         counts[run['state']] = counts.get(run['state'], 0) + 1
@@ -255,6 +284,9 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
             if result.get('train_seconds') and run['iters'] is not None:
                 seconds.append(float(result['train_seconds']))
                 trained += run['iters']
+            if result.get('step_s') and run['iters'] is not None:
+                steps.setdefault(_timing_group(name, result), []).append(
+                    (name, float(result['step_s'])))
         elif run['iters'] is not None:
             runs_left += 1
             left += run['iters'] - (run['iteration'] or 0)
@@ -292,6 +324,15 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
                      f'at the finished runs\' pace ({pace:.2f} s an '
                      f'iteration) about {hours:.1f} h of training'
                      f'{at_a_time}{later}.')
+    slow = outlying_steps(steps)
+    if slow:
+        lines.append('Step times that stand out (over '
+                     f'{SLOW_STEP:g} times the fastest of their method\'s '
+                     'finished runs; the machine may have been busy with '
+                     'other work: move such a run aside and run the command '
+                     'again to time it anew): ' + ', '.join(
+                         f'{name} {step:.2f} s ({median:.2f} s)'
+                         for name, step, median in slow) + '.')
     if groups:
         lines += ['', 'Finished runs by method and values: mean over their '
                   'seeds (a first look; the tables the benchmark ends with, '

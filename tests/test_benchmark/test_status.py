@@ -172,6 +172,43 @@ def test_runs_not_prepared_yet_are_counted_from_the_plan(
     assert 'widens' not in text
 
 
+@pytest.mark.xdist_group('slurm')  # shares reference_benchmark
+def test_a_run_timed_on_a_busy_machine_stands_out(reference_benchmark,
+                                                  tmp_path):
+    """Other work only slows a run: one timed over 1.3 times its method's
+    fastest is named, with that fastest's time."""
+    work = tmp_path / 'work'
+    for seed in (0, 1):
+        shutil.copytree(
+            Path(reference_benchmark.work_dir) / 'ce' / f'seed{seed}',
+            work / 'ce' / f'seed{seed}')
+    fast = json.loads((work / 'ce' / 'seed0' / 'result.json').read_text())
+    path = work / 'ce' / 'seed1' / 'result.json'
+    for factor, named in ((1.2, False), (2.0, True)):
+        slow = dict(json.loads(path.read_text()),
+                    step_s=factor * fast['step_s'])
+        path.write_text(json.dumps(slow))
+        text = status.report(str(work))
+        assert (f"ce/seed1 {slow['step_s']:.2f} s ({fast['step_s']:.2f} s)"
+                in text) is named
+        assert ('Step times that stand out' in text) is named
+
+
+def test_steps_compare_within_a_method_and_a_stage():
+    steps = {}
+    for name, method, step in (
+            ('gml-2stage/seed0/gml-teacher', 'gml-2stage', 1.0),
+            ('gml-2stage/seed1/gml-teacher', 'gml-2stage', 1.1),
+            ('gml-2stage/seed0/gml-student', 'gml-2stage', 0.6),
+            ('gml/seed0', 'gml', 0.6), ('tuning/gml/0.5', 'gml', 0.9),
+            ('tuning/posthoc/-0.25', 'gml', 0.6)):
+        steps.setdefault(status._timing_group(name, dict(method=method)),
+                         []).append((name, step))
+    # a teacher beside a faster student is no outlier; a trial is a run
+    # of its method like a seed
+    assert status.outlying_steps(steps) == [('tuning/gml/0.5', 0.9, 0.6)]
+
+
 def test_a_directory_without_runs_is_refused_with_the_fix(tmp_path):
     with pytest.raises(UserError, match='no such directory'):
         status.report(str(tmp_path / 'missing'))
