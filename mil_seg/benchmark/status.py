@@ -222,16 +222,18 @@ def _values_text(values: Dict[str, object]) -> str:
 SLOW_STEP = 1.3
 
 
-def _timing_group(name: str, result: dict) -> Tuple[str, str]:
-    """The runs whose step times compare: one method's, one stage's of a
-    two-stage method (seeds and tuning trials alike)."""
+def _timing_group(name: str, result: dict) -> Tuple[str, str, bool]:
+    """The runs whose step times compare: one method's seed runs, or its
+    tuning trials (they train on fewer images, and often at another time),
+    one stage's of a two-stage method."""
     last = name.rsplit('/', 1)[-1]
     stage = '' if re.fullmatch(r'seed\d+|[-+.\de]+', last) else last
-    return str(result.get('method', '?')), stage
+    return str(result.get('method', '?')), stage, bool(result.get('tuning'))
 
 
-def outlying_steps(steps: Dict[Tuple[str, str], List[Tuple[str, float]]]
-                   ) -> List[Tuple[str, float, float]]:
+def outlying_steps(
+        steps: Dict[Tuple[str, str, bool], List[Tuple[str, float]]]
+) -> List[Tuple[str, float, float]]:
     """The runs timed slower than :data:`SLOW_STEP` times the fastest of
     their group: (run, its step time, the fastest's). Other work on the
     machine only slows a run, and the benchmark's time ratios divide one
@@ -263,7 +265,7 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
     counts: Dict[str, int] = {}
     groups: Dict[Tuple[str, str, str], List[dict]] = {}
     seconds, trained, left, runs_left = [], 0, 0, 0
-    steps: Dict[Tuple[str, str], List[Tuple[str, float]]] = {}
+    steps: Dict[Tuple[str, str, bool], List[Tuple[str, float]]] = {}
     for directory in directories:
         run = run_state(directory)
         counts[run['state']] = counts.get(run['state'], 0) + 1
@@ -328,7 +330,8 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
     if slow:
         lines.append('Step times that stand out (over '
                      f'{SLOW_STEP:g} times the fastest of their method\'s '
-                     'finished runs; the machine may have been busy with '
+                     'finished seed runs, or trials; the machine may have '
+                     'been busy with '
                      'other work: move such a run aside and run the command '
                      'again to time it anew): ' + ', '.join(
                          f'{name} {step:.2f} s ({median:.2f} s)'

@@ -200,12 +200,13 @@ def test_steps_compare_within_a_method_and_a_stage():
             ('gml-2stage/seed0/gml-teacher', 'gml-2stage', 1.0),
             ('gml-2stage/seed1/gml-teacher', 'gml-2stage', 1.1),
             ('gml-2stage/seed0/gml-student', 'gml-2stage', 0.6),
-            ('gml/seed0', 'gml', 0.6), ('tuning/gml/0.5', 'gml', 0.9),
-            ('tuning/posthoc/-0.25', 'gml', 0.6)):
-        steps.setdefault(status._timing_group(name, dict(method=method)),
-                         []).append((name, step))
-    # a teacher beside a faster student is no outlier; a trial is a run
-    # of its method like a seed
+            ('gml/seed0', 'gml', 0.9), ('gml/seed1', 'gml', 0.9),
+            ('tuning/gml/0.5', 'gml', 0.9), ('tuning/gml/1', 'gml', 0.6)):
+        result = dict(method=method, tuning=name.startswith('tuning/'))
+        steps.setdefault(status._timing_group(name, result), []).append(
+            (name, step))
+    # a teacher beside a faster student is no outlier, nor are seeds beside
+    # a faster trial; a trial beside a faster one is
     assert status.outlying_steps(steps) == [('tuning/gml/0.5', 0.9, 0.6)]
 
 
