@@ -5,7 +5,7 @@
 here="$(dirname "$0")"
 failed=()
 for name in camvid-lt-deeplabv3plus-800 ccp-fcn-800-gml-design \
-    camvid-deeplabv3plus-800-gml-design ccp-lt-fcn-800; do
+    camvid-deeplabv3plus-800-gml-design ccp-lt-fcn-800 camvid-lt-fcn-3200; do
   if [ -f "$here/$name.sh" ]; then
     echo "queue: $name ($(date -u))"
     bash "$here/$name.sh" || { echo "queue: $name failed ($(date -u))"; failed+=("$name"); }
