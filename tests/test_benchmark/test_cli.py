@@ -570,3 +570,23 @@ def test_titles_name_the_data_so_two_datasets_tables_differ():
                 'r18-tiny-d8_1xb8-1k_ccp-183x277.py') == 'ccp-183x277'
     assert name('--data-config', 'data/mine.py') == 'mine'
     assert name('--dataset-label', 'CCP') == 'CCP'
+
+
+def test_a_method_that_fails_lets_the_others_finish(generated_data, tmp_path):
+    """CE cannot take focal's gamma: its run fails in training, focal's
+    (queued after it, one run at a time) still trains, and the command
+    ends naming the failure; the same command again reads focal back."""
+    work_dir = tmp_path / 'work'
+    argv = ['--methods', 'ce', 'focal', '--iters', '2', '--seeds', '0',
+            '--data-config', generated_data, '--work-dir', str(work_dir),
+            '--jobs', '1', '--cfg-options',
+            'model.decode_head.loss_decode.gamma=2.0']
+    result = run_tool(*BENCH, *argv, timeout=900)
+    assert result.returncode == 1, (result.stdout + result.stderr)[-3000:]
+    assert 'error: [ce seed 0] failed (' in result.stderr
+    assert '(1 of 2 runs failed, the others finished' in result.stderr
+    assert (work_dir / 'focal' / 'seed0' / 'result.json').is_file()
+    assert not (work_dir / 'ce' / 'seed0' / 'result.json').exists()
+    again = run_tool(*BENCH, *argv, timeout=900)
+    assert again.returncode == 1
+    assert '[focal seed 0] read back' in again.stdout
