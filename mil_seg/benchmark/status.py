@@ -15,12 +15,13 @@ from those evaluated on val): how many seeds, and their mean of each
 metric, a first look only: the benchmark's tables, with their intervals,
 are the ones to read; the mean training time of a finished run; and the
 iterations left with the time they take at the finished runs' pace
-(seconds per iteration), before dividing by the runs at a time. The runs
-left include those not prepared yet (the seed runs while the tuning runs)
-where the command wrote its plan (:func:`write_plan`, ``plan.json``), and
-say how much a widening tuning may add. Runs timed much slower than their
-method's fastest are named (:func:`outlying_steps`): the machine was busy
-with other work, which moves the benchmark's time ratios.
+(the median run's seconds per iteration, its start and evaluation
+included). The runs left include those not prepared yet (the seed runs
+while the tuning runs) where the command wrote its plan
+(:func:`write_plan`, ``plan.json``), and say how much a widening tuning
+may add. Runs timed much slower than their method's fastest are named
+(:func:`outlying_steps`): the machine was busy with other work, which
+moves the benchmark's time ratios.
 """
 import argparse
 import json
@@ -32,8 +33,10 @@ import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..errors import UserError
+from .methods import METHODS
 from .results import write_json
 from .runs import Run, last_checkpoint, training_logs
+from .tuning import choose, past_edge
 
 #: The metrics shown by default.
 DEFAULT_METRICS = ('mIoU', 'mIoU_tail')
@@ -79,8 +82,6 @@ def _widening_ended(name: str, folder: str, tried: Sequence[str],
                     metric: str) -> bool:
     """Whether a method's finished trials choose a value inside the
     values tried (the tuning's rule, ties aside), so no trial is added."""
-    from .methods import METHODS
-    from .tuning import choose, past_edge
     trials = {}
     for value in tried:
         result = _read_json(osp.join(folder, value, 'result.json'))
@@ -264,7 +265,7 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
              '|---|---|---|' + '---|' * len(metrics)]
     counts: Dict[str, int] = {}
     groups: Dict[Tuple[str, str, str], List[dict]] = {}
-    seconds, trained, left, runs_left = [], 0, 0, 0
+    seconds, paces, left, runs_left = [], [], 0, 0
     steps: Dict[Tuple[str, str, bool], List[Tuple[str, float]]] = {}
     for directory in directories:
         run = run_state(directory)
@@ -285,7 +286,7 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
             groups.setdefault(key, []).append(result)
             if result.get('train_seconds') and run['iters'] is not None:
                 seconds.append(float(result['train_seconds']))
-                trained += run['iters']
+                paces.append(seconds[-1] / run['iters'])
             if result.get('step_s') and run['iters'] is not None:
                 steps.setdefault(_timing_group(name, result), []).append(
                     (name, float(result['step_s'])))
@@ -303,8 +304,10 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
     if planned:
         runs_left += planned[0]
         left += planned[1]
-    if runs_left and trained:
-        pace = sum(seconds) / trained
+    if runs_left and paces:
+        # the median run's: one stopped, or timed beside other work, does
+        # not move it
+        pace = statistics.median(paces)
         hours = left * pace / 3600
         prepared_only, later = '', ''
         if planned is None:
