@@ -14,10 +14,10 @@ them as processes on this machine, a few at a time, and
 :class:`~.slurm.SlurmExecutor` as Slurm jobs that call :func:`execute`
 themselves. A run that fails does not stop the others: every run that can
 finishes (a long benchmark loses no night to one bad config), then the
-command ends with each failure (:class:`RunFailed`). Every process the benchmark starts goes through
-:func:`run_process` with :func:`child_env`, and dies with the benchmark: a
-benchmark killed at any point and started again finds no orphaned training
-still writing into a run's directory.
+command ends with each failure (:class:`RunFailed`). Every process the
+benchmark starts goes through :func:`run_process` with :func:`child_env`,
+and dies with the benchmark: a benchmark killed at any point and started
+again finds no orphaned training still writing into a run's directory.
 """
 import ctypes
 import glob
@@ -574,12 +574,14 @@ class Executor:
         pending = list(runs)
         waiting_on = {run.directory for run in runs}
         while pending:
-            for run in pending:
-                if run.after in failed:
+            blocked = [r for r in pending if r.after in failed]
+            while blocked:  # and the runs that need those, in any order
+                for run in blocked:
                     failed[run.directory] = RunFailed(
                         f'error: [{run.name}] not run: it needs '
                         f'{run.after}, which failed')
-            pending = [r for r in pending if r.directory not in failed]
+                pending = [r for r in pending if r.directory not in failed]
+                blocked = [r for r in pending if r.after in failed]
             if not pending:
                 break
             ready = [r for r in pending

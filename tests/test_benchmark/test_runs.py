@@ -113,6 +113,15 @@ def test_a_failed_run_stops_only_the_runs_that_need_it(monkeypatch):
     assert str(ended.value.code) == ('error: [gml seed 0] failed (1); its '
                                      'log ends:\nthe tail of g')
     assert isinstance(ended.value, SystemExit)  # alone, it ends the command
+    # a chain behind a failed run, listed before its links: none runs, and
+    # none is refused as waiting on another
+    second = runs.Run('ce', 1, 2, {}, False, 's', after=gml.directory)
+    third = runs.Run('ce', 2, 2, {}, False, 't', after='s')
+    executed.clear()
+    with pytest.raises(runs.RunFailed) as ended:
+        executor.run([third, second, gml])
+    assert executed == ['g']
+    assert '(3 of 3 runs failed' in str(ended.value.code)
 
 
 def test_every_child_imports_this_package_with_its_threads(tmp_path,
