@@ -394,10 +394,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     split = holdout_split(train_image_paths(reference),
                           args.holdout_fraction)
     planned = plan(choices, settings, args.seeds, args.iters, args.work_dir)
-    write_plan(args.work_dir, [run for *_, runs in planned for run in runs],
+    every_run = [run for *_, runs in planned for run in runs]
+    write_plan(args.work_dir, every_run,
                jobs=args.jobs if args.executor == 'local' else None)
-    results = run_all(settings, executor,
-                      [run for *_, runs in planned for run in runs], split)
+    results = run_all(settings, executor, every_run, split)
     summary = summarize(planned, results, args.rank_by)
     summary['notes'] = notes + summary['notes']
     print_table(args, summary)

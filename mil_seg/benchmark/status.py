@@ -30,7 +30,7 @@ import os.path as osp
 import re
 import statistics
 import sys
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..errors import UserError
 from .methods import METHODS
@@ -67,60 +67,76 @@ def write_plan(work_dir: str, runs: Sequence[Run],
         jobs (int, optional): The runs that train at a time (``--jobs``
             of a local command). Defaults to None (unknown: Slurm's).
     """
-    def relative(directory: str) -> str:
-        return osp.relpath(directory, work_dir).replace(os.sep, '/')
-
     write_json(osp.join(work_dir, PLAN_FILE), dict(
-        runs=[dict(directory=relative(run.directory), iters=run.iters)
+        runs=[dict(directory=run_name(run.directory, work_dir),
+                   iters=run.iters)
               for run in runs if not run.evaluate_only],
-        grids={name: [relative(d) for d in directories]
+        grids={name: [run_name(d, work_dir) for d in directories]
                for name, directories in (grids or {}).items()},
         widen=widen, widen_iters=widen_iters, metric=metric, jobs=jobs))
 
 
-def _widening_ended(name: str, folder: str, tried: Sequence[str],
+def run_name(directory: str, work_dir: str) -> str:
+    """A run as the status and the plan name it: its directory relative to
+    the work dir, with ``/``."""
+    return osp.relpath(directory, work_dir).replace(os.sep, '/')
+
+
+class Unprepared(NamedTuple):
+    """What a plan holds beyond the runs found (:func:`unprepared`)."""
+
+    runs: int
+    iterations: int
+    widened: int  # trials a widening may still add, at most
+    widened_iterations: int
+    jobs: Optional[int]  # the runs at a time, where the plan knows it
+
+
+def _widening_ended(method: str, trials: Dict[str, Optional[dict]],
                     metric: str) -> bool:
-    """Whether a method's finished trials choose a value inside the
-    values tried (the tuning's rule, ties aside), so no trial is added."""
-    trials = {}
-    for value in tried:
-        result = _read_json(osp.join(folder, value, 'result.json'))
+    """Whether a method's trials (value: its result, None unfinished) are
+    all finished and choose a value inside the values tried (the tuning's
+    rule, ties aside), so that no trial is added."""
+    metrics = {}
+    for value, result in trials.items():
         try:
-            trials[float(value)] = result['metrics']
+            metrics[float(value)] = result['metrics']
         except (TypeError, KeyError, ValueError):  # unfinished, or not a trial
             return False
-    if len(trials) < 2 or name not in METHODS:
+    if len(metrics) < 2 or method not in METHODS:
         return False
-    return past_edge(list(trials), choose(trials, metric),
-                     METHODS[name].knob.bounds) is None
+    return past_edge(list(metrics), choose(metrics, metric),
+                     METHODS[method].knob.bounds) is None
 
 
-def unprepared(work_dir: str, found: Sequence[str]
-               ) -> Optional[Tuple[int, int, int, int, Optional[int]]]:
+def unprepared(work_dir: str, found: Dict[str, Optional[dict]]
+               ) -> Optional[Unprepared]:
     """What the work dir's plan (:func:`write_plan`) holds beyond the runs
-    found: (runs, their iterations, widened trials at most, their
-    iterations, the runs at a time or None); None without a plan."""
+    found ({run name: its result, None unfinished}); None without a
+    plan."""
     plan = _read_json(osp.join(work_dir, PLAN_FILE))
     if not plan:
         return None
-    present = {osp.relpath(d, work_dir).replace(os.sep, '/') for d in found}
     missing = [r for r in plan.get('runs', [])
-               if r['directory'] not in present and r.get('iters')]
+               if r['directory'] not in found and r.get('iters')]
     widened = 0
     # the seed runs start once every tuning has ended
-    tuned = any(r['directory'] in present and
+    tuned = any(r['directory'] in found and
                 not r['directory'].startswith('tuning/')
                 for r in plan.get('runs', []))
-    for name, directories in ({} if tuned else plan.get('grids',
-                                                         {})).items():
-        folder = osp.join(work_dir, *directories[0].split('/')[:-1])
-        grid = {d.split('/')[-1] for d in directories}
-        tried = set(os.listdir(folder)) if osp.isdir(folder) else set()
-        if _widening_ended(name, folder, tried, plan.get('metric', 'mIoU')):
+    for method, directories in ({} if tuned else plan.get('grids',
+                                                           {})).items():
+        folder = directories[0].rsplit('/', 1)[0] + '/'
+        trials = {name[len(folder):]: result
+                  for name, result in found.items()
+                  if name.startswith(folder) and '/' not in name[len(folder):]}
+        if _widening_ended(method, trials, plan.get('metric', 'mIoU')):
             continue
-        widened += max(0, plan.get('widen', 0) - len(tried - grid))
-    return (len(missing), sum(r['iters'] for r in missing), widened,
-            widened * plan.get('widen_iters', 0), plan.get('jobs'))
+        grid = {d.rsplit('/', 1)[-1] for d in directories}
+        widened += max(0, plan.get('widen', 0) - len(set(trials) - grid))
+    return Unprepared(len(missing), sum(r['iters'] for r in missing),
+                      widened, widened * plan.get('widen_iters', 0),
+                      plan.get('jobs'))
 
 
 def _read_json(path: str) -> Optional[dict]:
@@ -267,6 +283,7 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
     groups: Dict[Tuple[str, str, str], List[dict]] = {}
     seconds, paces, left, runs_left = [], [], 0, 0
     steps: Dict[Tuple[str, str, bool], List[Tuple[str, float]]] = {}
+    found: Dict[str, Optional[dict]] = {}
     for directory in directories:
         run = run_state(directory)
         counts[run['state']] = counts.get(run['state'], 0) + 1
@@ -276,7 +293,8 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
             done = (run['iters'] if result else run['iteration'] or 0)
             iteration = f'{done}/{run["iters"]}'
         cells = [_number(result.get('metrics', {}).get(m)) for m in metrics]
-        name = osp.relpath(directory, work_dir).replace(os.sep, '/')
+        name = run_name(directory, work_dir)
+        found[name] = run['result']
         lines.append(f'| {name} | {STATE_TEXT[run["state"]]} | {iteration} | '
                      + ' | '.join(cells) + ' |')
         if result:
@@ -300,10 +318,10 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
         minutes = statistics.mean(seconds) / 60
         lines.append(f'A finished run trained for {minutes:.1f} min on '
                      'average.')
-    planned = unprepared(work_dir, directories)
+    planned = unprepared(work_dir, found)
     if planned:
-        runs_left += planned[0]
-        left += planned[1]
+        runs_left += planned.runs
+        left += planned.iterations
     if runs_left and paces:
         # the median run's: one stopped, or timed beside other work, does
         # not move it
@@ -314,13 +332,14 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
             later = ('; runs not prepared yet (the trials a tuning widens '
                      'to, the seed runs once it ends) come on top')
         else:
-            if planned[0]:
-                prepared_only = f' ({planned[0]} not prepared yet)'
-            if planned[2]:
+            if planned.runs:
+                prepared_only = f' ({planned.runs} not prepared yet)'
+            if planned.widened:
                 later = (f'; a tuning that widens its grids adds up to '
-                         f'{_count(planned[2], "trial")}, about '
-                         f'{planned[3] * pace / 3600:.1f} h more')
-        jobs = planned[4] if planned else None
+                         f'{_count(planned.widened, "trial")}, about '
+                         f'{planned.widened_iterations * pace / 3600:.1f} h '
+                         'more')
+        jobs = planned.jobs if planned else None
         at_a_time = (f', about {hours / jobs:.1f} h at {jobs} at a time'
                      if jobs else ', divided by the runs that train at a '
                      'time (--jobs)')
@@ -334,11 +353,10 @@ def report(work_dir: str, metrics: Sequence[str] = DEFAULT_METRICS) -> str:
         lines.append('Step times that stand out (over '
                      f'{SLOW_STEP:g} times the fastest of their method\'s '
                      'finished seed runs, or trials; the machine may have '
-                     'been busy with '
-                     'other work: move such a run aside and run the command '
-                     'again to time it anew): ' + ', '.join(
-                         f'{name} {step:.2f} s ({median:.2f} s)'
-                         for name, step, median in slow) + '.')
+                     'been busy with other work: move such a run aside and '
+                     'run the command again to time it anew): ' + ', '.join(
+                         f'{name} {step:.2f} s ({fastest:.2f} s)'
+                         for name, step, fastest in slow) + '.')
     if groups:
         lines += ['', 'Finished runs by method and values: mean over their '
                   'seeds (a first look; the tables the benchmark ends with, '
