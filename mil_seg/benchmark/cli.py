@@ -327,6 +327,7 @@ def parse_knob_values(parser: argparse.ArgumentParser,
 
 
 def _range_text(low: Optional[float], high: Optional[float]) -> str:
+    """A knob's bounds as an interval, e.g. ``[0, 1]``."""
     if high is None:
         return f'[{low:g}, inf)' if low is not None else 'any number'
     return f'[{low:g}, {high:g}]' if low is not None else f'(-inf, {high:g}]'

@@ -119,7 +119,6 @@ def apply(shims: Optional[Sequence[Shim]] = None,
         _applied = True
         shims = SHIMS
     if announce is None:
-
         def announce(message: str) -> None:
             print(message, file=sys.stderr, flush=True)
 

@@ -325,12 +325,12 @@ def test_knob_values_replace_a_grid_with_as_many_values(capsys):
                            '--knob-values', 'rfs=0.01,0.03,0.1'])
     plan = tuning.TuningPlan(knob_values=args.knob_values)
     assert plan.values('rfs') == (0.01, 0.03, 0.1)
+    assert plan.values('gml') == METHODS['gml'].knob.values
     # the bounds are values a knob takes: RFS's 1, post-hoc's negatives
     args = cli.parse_args(['--methods', 'rfs', 'gml', 'gml-posthoc', '--tune',
                            '--knob-values', 'rfs=0.5,0.9,1',
                            'gml-posthoc=-2,-1,0'])
     assert dict(args.knob_values)['gml-posthoc'] == (-2.0, -1.0, 0.0)
-    assert plan.values('gml') == METHODS['gml'].knob.values
     for item, message in (('rfs=0.01,0.03', '3 different numbers'),
                           ('rfs=0.1,0.1,0.2', '3 different numbers'),
                           ('rfs=a,b,c', '3 different numbers'),
