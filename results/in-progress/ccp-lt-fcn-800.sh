@@ -3,17 +3,9 @@
 # RFS's threshold is a fraction of the images and CCP's classes are in far
 # fewer of them than CamVid's: its grid is CCP's own, around the CCP config's
 # 0.03 (as many values as every method's grid).
-# `ccp-lt-fcn-800.sh baselines` trains the methods without GML only: they do
-# not wait for what the design studies ship; the full command reads them back.
+# `SCRIPT baselines`: the methods without GML only (verdict-methods.sh).
 cd "$(dirname "$0")/../.."  # the repository root
-methods='ce lace cwce cwce-prior focal ohem lovasz blv seesaw rr rfs'
-out=/work/bench/verdict-ccp-fcn-800/ccp-lt-fcn-800
-if [ "$1" = baselines ]; then
-  compare=(); out+=-baselines
-else
-  methods+=' gml gml-shared gml-rfs gml-cw gml-2stage gml-posthoc'
-  compare=(--compare-with gml gml-cw)
-fi
+source results/in-progress/verdict-methods.sh "$1"
 exec .venv/bin/python -m mil_seg.benchmark \
   --methods $methods \
   --config-pattern 'configs/gml_seg/{segmentor}-{method}_r18-tiny-d8_1xb8-1k_ccp-183x277.py' \
@@ -21,4 +13,4 @@ exec .venv/bin/python -m mil_seg.benchmark \
   --segmentor fcn --iters 800 --seeds 0 1 2 --tune --tune-iters 400 \
   --data-root /work/bench/data/ccp --work-dir /work/bench/verdict-ccp-fcn-800/work \
   --jobs 2 --threads 1 --model-label 'tiny FCN' "${compare[@]}" \
-  --results-out "$out.json"
+  --results-out /work/bench/verdict-ccp-fcn-800/ccp-lt-fcn-800"$suffix".json
